@@ -1,0 +1,288 @@
+#include "core/json.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace cb {
+
+const JsonValue* JsonValue::Find(std::string_view key) const {
+  if (!is_object()) return nullptr;
+  for (const auto& [k, v] : as_object()) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+JsonValue* JsonValue::Find(std::string_view key) {
+  return const_cast<JsonValue*>(static_cast<const JsonValue*>(this)->Find(key));
+}
+
+JsonValue& JsonValue::Set(std::string_view key, JsonValue value) {
+  auto& obj = as_object();
+  for (auto& [k, v] : obj) {
+    if (k == key) {
+      v = std::move(value);
+      return v;
+    }
+  }
+  obj.emplace_back(std::string(key), std::move(value));
+  return obj.back().second;
+}
+
+bool JsonValue::Erase(std::string_view key) {
+  if (!is_object()) return false;
+  auto& obj = as_object();
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (it->first == key) {
+      obj.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool JsonValue::operator==(const JsonValue& other) const {
+  if (is_number() && other.is_number()) {
+    if (is_int() && other.is_int()) return as_int() == other.as_int();
+    return as_double() == other.as_double();
+  }
+  if (type() != other.type()) return false;
+  switch (type()) {
+    case Type::kNull: return true;
+    case Type::kBool: return as_bool() == other.as_bool();
+    case Type::kString: return as_string() == other.as_string();
+    case Type::kArray: return as_array() == other.as_array();
+    case Type::kObject: {
+      // Member order does not matter for equality.
+      const auto& a = as_object();
+      const auto& b = other.as_object();
+      if (a.size() != b.size()) return false;
+      for (const auto& [k, v] : a) {
+        const JsonValue* o = other.Find(k);
+        if (o == nullptr || !(*o == v)) return false;
+      }
+      return true;
+    }
+    default: return false;
+  }
+}
+
+std::string JsonValue::Dump() const {
+  std::string out;
+  DumpTo(&out);
+  return out;
+}
+
+void JsonValue::DumpTo(std::string* out) const {
+  switch (type()) {
+    case Type::kNull: out->append("null"); break;
+    case Type::kBool: out->append(as_bool() ? "true" : "false"); break;
+    case Type::kInt: AppendJsonNumber(out, as_int()); break;
+    case Type::kDouble: AppendJsonNumber(out, std::get<double>(v_)); break;
+    case Type::kString: AppendJsonString(out, as_string()); break;
+    case Type::kArray: {
+      out->push_back('[');
+      bool first = true;
+      for (const auto& e : as_array()) {
+        if (!first) out->push_back(',');
+        first = false;
+        e.DumpTo(out);
+      }
+      out->push_back(']');
+      break;
+    }
+    case Type::kObject: {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& [k, v] : as_object()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJsonString(out, k);
+        out->push_back(':');
+        v.DumpTo(out);
+      }
+      out->push_back('}');
+      break;
+    }
+  }
+}
+
+namespace {
+
+Result<JsonValue> Convert(simdjson::dom::element el, size_t depth, const JsonLimits& limits) {
+  if (depth > limits.max_depth) {
+    return Status::InvalidRequest("JSON nested deeper than " + std::to_string(limits.max_depth));
+  }
+  switch (el.type()) {
+    case simdjson::dom::element_type::NULL_VALUE: return JsonValue();
+    case simdjson::dom::element_type::BOOL: return JsonValue(bool(el.get_bool().value_unsafe()));
+    case simdjson::dom::element_type::INT64: return JsonValue(el.get_int64().value_unsafe());
+    case simdjson::dom::element_type::UINT64: {
+      uint64_t u = el.get_uint64().value_unsafe();
+      return JsonValue(static_cast<double>(u));
+    }
+    case simdjson::dom::element_type::DOUBLE: return JsonValue(el.get_double().value_unsafe());
+    case simdjson::dom::element_type::STRING:
+      return JsonValue(std::string_view(el.get_string().value_unsafe()));
+    case simdjson::dom::element_type::ARRAY: {
+      JsonValue::Array arr;
+      for (auto child : el.get_array().value_unsafe()) {
+        auto r = Convert(child, depth + 1, limits);
+        if (!r.ok()) return r.status();
+        arr.push_back(std::move(r).value());
+      }
+      return JsonValue(std::move(arr));
+    }
+    case simdjson::dom::element_type::OBJECT: {
+      JsonValue::Object obj;
+      for (auto field : el.get_object().value_unsafe()) {
+        auto r = Convert(field.value, depth + 1, limits);
+        if (!r.ok()) return r.status();
+        std::string key(field.key);
+        for (const auto& m : obj) {
+          if (m.first == key) return Status::InvalidRequest("duplicate JSON member \"" + key + "\"");
+        }
+        obj.emplace_back(std::move(key), std::move(r).value());
+      }
+      return JsonValue(std::move(obj));
+    }
+  }
+  return Status::Internal("unknown JSON element type");
+}
+
+}  // namespace
+
+Result<JsonValue> ParseJson(std::string_view text, const JsonLimits& limits) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  simdjson::dom::element root;
+  auto err = parser.parse(padded).get(root);
+  if (err) {
+    return Status::InvalidRequest(std::string("invalid JSON: ") + simdjson::error_message(err));
+  }
+  return Convert(root, 0, limits);
+}
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  static const char* kHex = "0123456789abcdef";
+  out->push_back('"');
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + start, i - start);
+    start = i + 1;
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      default:
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xf]);
+    }
+  }
+  out->append(s.data() + start, s.size() - start);
+  out->push_back('"');
+}
+
+void AppendJsonNumber(std::string* out, double v) {
+  if (!std::isfinite(v)) {
+    out->append("null");  // JSON has no NaN/Inf
+    return;
+  }
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, res.ptr);
+}
+
+void AppendJsonNumber(std::string* out, int64_t v) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, res.ptr);
+}
+
+void JsonWriter::Sep() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (!first_.empty()) {
+    if (!first_.back()) out_->push_back(',');
+    first_.back() = false;
+  }
+}
+
+JsonWriter& JsonWriter::BeginObject() {
+  Sep();
+  out_->push_back('{');
+  first_.push_back(true);
+  return *this;
+}
+JsonWriter& JsonWriter::EndObject() {
+  out_->push_back('}');
+  first_.pop_back();
+  return *this;
+}
+JsonWriter& JsonWriter::BeginArray() {
+  Sep();
+  out_->push_back('[');
+  first_.push_back(true);
+  return *this;
+}
+JsonWriter& JsonWriter::EndArray() {
+  out_->push_back(']');
+  first_.pop_back();
+  return *this;
+}
+JsonWriter& JsonWriter::Key(std::string_view k) {
+  Sep();
+  AppendJsonString(out_, k);
+  out_->push_back(':');
+  after_key_ = true;
+  return *this;
+}
+JsonWriter& JsonWriter::String(std::string_view s) {
+  Sep();
+  AppendJsonString(out_, s);
+  return *this;
+}
+JsonWriter& JsonWriter::Int(int64_t v) {
+  Sep();
+  AppendJsonNumber(out_, v);
+  return *this;
+}
+JsonWriter& JsonWriter::Double(double v) {
+  Sep();
+  AppendJsonNumber(out_, v);
+  return *this;
+}
+JsonWriter& JsonWriter::Bool(bool b) {
+  Sep();
+  out_->append(b ? "true" : "false");
+  return *this;
+}
+JsonWriter& JsonWriter::Null() {
+  Sep();
+  out_->append("null");
+  return *this;
+}
+JsonWriter& JsonWriter::Value(const JsonValue& v) {
+  Sep();
+  v.DumpTo(out_);
+  return *this;
+}
+JsonWriter& JsonWriter::Raw(std::string_view json) {
+  Sep();
+  out_->append(json);
+  return *this;
+}
+
+}  // namespace cb

@@ -1,0 +1,43 @@
+// SpatialIndex: a uniform grid over WGS84 mapping cells to item keys, for near/within/
+// intersects candidate search and zone lookup. Each item is stored with its bounding box
+// in every cell it touches (large items above a cell budget go to an overflow list that
+// every query scans). Exact predicates are applied by the caller on the candidates.
+// Thread-safety: none; callers synchronise (the context store holds it under its lock).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include "geo/geometry.h"
+
+namespace cb::geo {
+
+class SpatialIndex {
+ public:
+  // cell_degrees: grid cell size; 0.005° ≈ 550 m at the equator.
+  explicit SpatialIndex(double cell_degrees = 0.005);
+
+  void Insert(uint64_t key, const BoundingBox& box);
+  // Removes the key (with the box it was inserted under); no-op when absent.
+  void Remove(uint64_t key);
+  // Replaces the key's box.
+  void Update(uint64_t key, const BoundingBox& box);
+  // Calls fn(key) once for each key whose box intersects `box`. Stop early by returning false.
+  void Query(const BoundingBox& box, const std::function<bool(uint64_t)>& fn) const;
+  size_t size() const { return boxes_.size(); }
+
+ private:
+  using CellId = uint64_t;
+  CellId Cell(int64_t x, int64_t y) const;
+  int64_t Col(double lon) const;
+  int64_t Row(double lat) const;
+
+  double cell_;
+  std::unordered_map<CellId, std::vector<uint64_t>> cells_;
+  std::unordered_map<uint64_t, BoundingBox> boxes_;
+  std::vector<uint64_t> overflow_;
+};
+
+}  // namespace cb::geo

@@ -1,0 +1,119 @@
+// The persistence interface of CityBrain. Domain modules hand it plain records; only
+// store/ knows SQL. Writes are grouped: many callers' batches are committed in one
+// transaction (one fsync), and each caller is told only after its batch is durable.
+// Thread-safety: every method of Store is safe to call from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "core/time.h"
+
+namespace cb::store {
+
+// The current state of one entity (its whole normalized JSON document).
+struct EntityRow {
+  std::string id;
+  std::string type;
+  std::string doc;  // normalized NGSI-LD JSON
+  TimeMs modified_at = 0;
+};
+
+// One attribute instance for the temporal history.
+struct HistoryRow {
+  std::string entity_id;
+  std::string attr;
+  TimeMs observed_at = 0;  // observedAt, or the modification time when none was given
+  std::string value;       // the attribute instance, normalized JSON
+};
+
+// A generic keyed record for other modules' durable state (subscriptions, API keys,
+// device provisioning, ...). `kind` names the collection.
+struct Record {
+  std::string kind;
+  std::string key;
+  std::string doc;
+};
+
+// One unit of durable change, applied atomically.
+struct WriteBatch {
+  std::vector<EntityRow> put_entities;
+  std::vector<std::string> delete_entities;  // also drops their history
+  std::vector<HistoryRow> history;
+  std::vector<Record> put_records;
+  std::vector<Record> delete_records;  // kind + key used
+  bool empty() const {
+    return put_entities.empty() && delete_entities.empty() && history.empty() &&
+           put_records.empty() && delete_records.empty();
+  }
+  size_t size() const {
+    return put_entities.size() + delete_entities.size() + history.size() + put_records.size() +
+           delete_records.size();
+  }
+};
+
+struct HistoryQuery {
+  std::string entity_id;
+  std::vector<std::string> attrs;  // empty: all attributes
+  std::optional<TimeMs> from;      // inclusive
+  std::optional<TimeMs> to;        // exclusive
+  std::optional<size_t> last_n;    // per attribute: only the last N instances (by time)
+  size_t limit = 10000;            // overall cap on rows
+};
+
+enum class Durability {
+  kFsync,    // committed to disk before acknowledging (survives power loss)
+  kProcess,  // in the OS before acknowledging (survives kill -9, not power loss)
+};
+
+struct StoreOptions {
+  std::string path;  // database file
+  Durability durability = Durability::kFsync;
+  size_t max_group_rows = 50000;      // rows per group transaction at most
+  size_t max_queue_rows = 1000000;    // pending rows before Submit refuses (back-pressure)
+};
+
+struct StoreStats {
+  uint64_t commits = 0;
+  uint64_t rows_committed = 0;
+  uint64_t batches_committed = 0;
+  uint64_t queued_rows = 0;          // waiting now
+  double last_commit_ms = 0;
+  double commit_ms_total = 0;        // sum over all commits
+};
+
+using DoneCallback = std::function<void(const Status&)>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Queues the batch for the next group commit. `done` runs on the store's writer thread
+  // once the batch is durable (or failed); keep it short. When the queue is over its
+  // limit, `done` is called at once with kTooManyRequests and nothing is written.
+  // Batches are committed in the order Submit was called.
+  virtual void Submit(WriteBatch batch, DoneCallback done) = 0;
+  // Submits and waits.
+  Status SubmitSync(WriteBatch batch);
+
+  // Streams every stored entity (startup load). Reads committed data only.
+  virtual Status ScanEntities(const std::function<void(EntityRow&&)>& fn) = 0;
+  virtual Status ScanRecords(std::string_view kind, const std::function<void(Record&&)>& fn) = 0;
+  // History rows ordered by attribute, then time ascending.
+  virtual Result<std::vector<HistoryRow>> QueryHistory(const HistoryQuery& q) = 0;
+
+  virtual StoreStats Stats() const = 0;
+  // Waits for everything submitted so far to be committed, then stops the writer.
+  virtual void Close() = 0;
+};
+
+// Opens (creating when missing) the embedded SQLite store in WAL mode.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options);
+
+}  // namespace cb::store
