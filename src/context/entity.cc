@@ -69,10 +69,9 @@ bool IsValidName(std::string_view name) {
   if (name.empty() || name.size() > 256) return false;
   for (char c : name) {
     unsigned char u = static_cast<unsigned char>(c);
-    // Characters NGSI-LD forbids in names, plus those that would break q and URLs.
+    // Characters NGSI-LD forbids in names (ETSI GS CIM 009 4.6.2), plus whitespace.
     if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == '"' || c == '\'' || c == '=' ||
-        c == ';' || c == '(' || c == ')' || c == '[' || c == ']' || c == '|' || c == '&' ||
-        c == '?' || c == '/' || c == '\\' || c == ',' || c == '.') {
+        c == ';' || c == '(' || c == ')') {
       return false;
     }
   }
