@@ -129,7 +129,9 @@ Result<JsonValue> Convert(simdjson::dom::element el, size_t depth, const JsonLim
       return JsonValue(std::string_view(el.get_string().value_unsafe()));
     case simdjson::dom::element_type::ARRAY: {
       JsonValue::Array arr;
-      for (auto child : el.get_array().value_unsafe()) {
+      simdjson::dom::array src = el.get_array().value_unsafe();
+      arr.reserve(src.size());
+      for (simdjson::dom::element child : src) {
         auto r = Convert(child, depth + 1, limits);
         if (!r.ok()) return r.status();
         arr.push_back(std::move(r).value());
@@ -138,7 +140,8 @@ Result<JsonValue> Convert(simdjson::dom::element el, size_t depth, const JsonLim
     }
     case simdjson::dom::element_type::OBJECT: {
       JsonValue::Object obj;
-      for (auto field : el.get_object().value_unsafe()) {
+      simdjson::dom::object src = el.get_object().value_unsafe();
+      for (simdjson::dom::key_value_pair field : src) {
         auto r = Convert(field.value, depth + 1, limits);
         if (!r.ok()) return r.status();
         std::string key(field.key);

@@ -31,14 +31,21 @@ struct BoundingBox {
   BoundingBox Expanded(double meters) const;
 };
 
-enum class GeometryType { kPoint, kMultiPoint, kLineString, kMultiLineString, kPolygon, kMultiPolygon };
+enum class GeometryType {
+  kPoint,
+  kMultiPoint,
+  kLineString,
+  kMultiLineString,
+  kPolygon,
+  kMultiPolygon
+};
 
 std::string_view GeometryTypeName(GeometryType t);
 // Parses a GeoJSON type name ("Point", ...); error for anything else.
 Result<GeometryType> GeometryTypeFromName(std::string_view name);
 
-using Ring = std::vector<LonLat>;       // a closed ring repeats its first point last
-using PolygonRings = std::vector<Ring>; // outer ring first, then holes
+using Ring = std::vector<LonLat>;        // a closed ring repeats its first point last
+using PolygonRings = std::vector<Ring>;  // outer ring first, then holes
 
 // One geometry. Points, lines and polygons are normalised into `polygons`-shaped parts:
 //  - Point: parts[0][0][0]; MultiPoint: parts[i][0][0]
@@ -50,10 +57,16 @@ struct Geometry {
   BoundingBox bbox;
 
   static Geometry MakePoint(LonLat p);
+  // A geometry from already-normalised parts, with its bbox computed (no validation). The
+  // predicates rely on bbox, so build geometries with these factories or GeometryFromGeoJson.
+  static Geometry Make(GeometryType type, std::vector<PolygonRings> parts);
   // First coordinate (the point of a Point); used as a representative location.
   LonLat FirstPoint() const { return parts[0][0][0]; }
   bool operator==(const Geometry& o) const { return type == o.type && parts == o.parts; }
 };
+
+// The bounding box of all positions of `parts` (all zero when there are none).
+BoundingBox ComputeBoundingBox(const std::vector<PolygonRings>& parts);
 
 // Validates and converts a GeoJSON geometry object: known type, coordinates in range
 // (lon −180..180, lat −90..90), lines of ≥ 2 points, rings closed with ≥ 4 points and not
@@ -70,12 +83,16 @@ double DistanceMeters(const Geometry& g, LonLat p);
 // Shortest distance in metres between two geometries (0 when they intersect).
 double DistanceMeters(const Geometry& a, const Geometry& b);
 
-bool Intersects(const Geometry& a, const Geometry& b);
-bool Within(const Geometry& a, const Geometry& b);    // every point of a is inside or on b
-bool Contains(const Geometry& a, const Geometry& b);  // Within(b, a)
-bool Equals(const Geometry& a, const Geometry& b);
-bool Disjoint(const Geometry& a, const Geometry& b);
-bool Overlaps(const Geometry& a, const Geometry& b);  // intersect, and neither contains the other
+// Predicates are planar on (lon, lat) degrees: exact enough at city scale; shapes must not
+// cross the antimeridian. Points within ~0.1 mm of an edge count as on it.
+bool Intersects(const Geometry& a, const Geometry& b);  // they share at least one point
+bool Within(const Geometry& a, const Geometry& b);      // every point of a is inside or on b
+bool Contains(const Geometry& a, const Geometry& b);    // Within(b, a)
+bool Equals(const Geometry& a, const Geometry& b);      // the same set of points
+bool Disjoint(const Geometry& a, const Geometry& b);    // !Intersects(a, b)
+// Same dimension, interiors share a piece of that dimension, and neither contains the other
+// (OGC Simple Features). Touching polygons or crossing lines do not overlap.
+bool Overlaps(const Geometry& a, const Geometry& b);
 // Point in polygon (holes respected); points on the boundary count as inside.
 bool PolygonContains(const PolygonRings& poly, LonLat p);
 // Area in square metres of polygonal geometry (0 for points and lines).
@@ -88,5 +105,6 @@ LonLat Gcj02ToWgs84(LonLat p);
 LonLat Gcj02ToBd09(LonLat p);
 LonLat Bd09ToGcj02(LonLat p);
 LonLat Bd09ToWgs84(LonLat p);
+LonLat Wgs84ToBd09(LonLat p);
 
 }  // namespace cb::geo

@@ -2,6 +2,8 @@
 // intersects candidate search and zone lookup. Each item is stored with its bounding box
 // in every cell it touches (large items above a cell budget go to an overflow list that
 // every query scans). Exact predicates are applied by the caller on the candidates.
+// Longitudes and latitudes are clamped to the world; a box with min_lon > max_lon (crossing the
+// antimeridian) is stored as spanning all longitudes, and such a query box is split in two.
 // Thread-safety: none; callers synchronise (the context store holds it under its lock).
 #pragma once
 
@@ -19,23 +21,32 @@ class SpatialIndex {
   // cell_degrees: grid cell size; 0.005° ≈ 550 m at the equator.
   explicit SpatialIndex(double cell_degrees = 0.005);
 
+  // Adds the key with its box; an existing key's box is replaced.
   void Insert(uint64_t key, const BoundingBox& box);
   // Removes the key (with the box it was inserted under); no-op when absent.
   void Remove(uint64_t key);
   // Replaces the key's box.
   void Update(uint64_t key, const BoundingBox& box);
   // Calls fn(key) once for each key whose box intersects `box`. Stop early by returning false.
+  // fn must not modify the index.
   void Query(const BoundingBox& box, const std::function<bool(uint64_t)>& fn) const;
   size_t size() const { return boxes_.size(); }
 
  private:
   using CellId = uint64_t;
+  struct Entry {
+    uint64_t key;
+    BoundingBox box;
+  };
+  // The cell range [x0, x1] × [y0, y1] of a normalised box; false when it covers more cells than
+  // the per-item budget (the item then belongs to the overflow list).
+  bool CellRange(const BoundingBox& box, int64_t* x0, int64_t* y0, int64_t* x1, int64_t* y1) const;
   CellId Cell(int64_t x, int64_t y) const;
   int64_t Col(double lon) const;
   int64_t Row(double lat) const;
 
   double cell_;
-  std::unordered_map<CellId, std::vector<uint64_t>> cells_;
+  std::unordered_map<CellId, std::vector<Entry>> cells_;
   std::unordered_map<uint64_t, BoundingBox> boxes_;
   std::vector<uint64_t> overflow_;
 };

@@ -41,7 +41,8 @@ struct Record {
   std::string doc;
 };
 
-// One unit of durable change, applied atomically.
+// One unit of durable change, applied atomically. Within a batch, the deletions apply
+// before the puts (so a batch may drop an entity and create it afresh).
 struct WriteBatch {
   std::vector<EntityRow> put_entities;
   std::vector<std::string> delete_entities;  // also drops their history
@@ -64,7 +65,7 @@ struct HistoryQuery {
   std::optional<TimeMs> from;      // inclusive
   std::optional<TimeMs> to;        // exclusive
   std::optional<size_t> last_n;    // per attribute: only the last N instances (by time)
-  size_t limit = 10000;            // overall cap on rows
+  size_t limit = 10000;            // overall cap on rows, cutting the answer in its order
 };
 
 enum class Durability {

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds with ASan/UBSan, and runs every test: unit, integration
+# (real server, real Mosquitto), crash tests, and short libFuzzer runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+
+scripts/setup.sh --build debug
+
+echo "== unit and integration tests"
+ctest --preset debug -j2 --timeout 600
+
+echo "== fuzzing (short bounded runs; see docs/testing.md for long runs)"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz
+for fuzzer in build/fuzz/tests/*_fuzz; do
+  name=$(basename "$fuzzer" _fuzz)
+  corpus="tests/fuzz/corpus/$name"
+  work=$(mktemp -d)
+  [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
+  echo "-- $name"
+  "$fuzzer" -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 "$work" 2>&1 | tail -n 4
+  rm -rf "$work"
+done
+
+echo "== all tests passed in $(( $(date +%s) - start )) s"

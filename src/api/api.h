@@ -1,0 +1,92 @@
+// The routes CityBrain serves, grouped by protocol. Each Add* function registers its
+// routes, with the permission each needs, on a Router.
+// Thread-safety: call before the server starts; handlers are thread-safe.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "api/http.h"
+#include "context/broker.h"
+#include "core/metrics.h"
+
+namespace cb::api {
+
+struct NgsiLdLimits {
+  size_t max_batch_entities = 10000;  // per entityOperations request
+  size_t max_page = 1000;             // largest limit= accepted
+};
+
+// /ngsi-ld/v1/entities, /entityOperations, /temporal (ETSI GS CIM 009 subset).
+void AddNgsiLdRoutes(Router* router, context::ContextBroker* broker, NgsiLdLimits limits = {});
+
+// /health (public) and /metrics (Prometheus text).
+void AddOperationsRoutes(Router* router, metrics::Registry* registry,
+                         std::function<std::string()> health_json);
+
+}  // namespace cb::api
+
+// ---- Subscriptions and the entity change stream.
+
+namespace cb::context {
+class SubscriptionManager;
+}  // namespace cb::context
+
+namespace cb::api {
+
+struct SubscriptionLimits {
+  size_t default_page = 20;  // limit= when not given
+  size_t max_page = 1000;    // largest limit= accepted
+};
+
+// /ngsi-ld/v1/subscriptions[/{subscriptionId}]: POST (201 + Location), GET (list, with
+// limit/offset/count), GET one, PATCH (204), DELETE (204). Needs Permission::kSubscriptions.
+void AddSubscriptionRoutes(Router* router, context::SubscriptionManager* subscriptions,
+                           SubscriptionLimits limits = {});
+
+struct EntityStreamOptions {
+  size_t max_pending_batches = 1000;  // change batches waiting for the fan-out thread
+  size_t max_clients = 256;
+};
+
+// EntityStream: pushes durable entity changes to WebSocket clients (dashboards) of
+// GET /ws/entities. Query parameters given at connect time filter and shape what a client
+// gets: type=T1,T2  id=urn1,urn2  q=<NGSI-LD q>  attrs=a,b  options=keyValues,sysAttrs.
+// Messages (text, JSON):
+//   {"type":"subscribed","filter":{...}}                       once, after the upgrade
+//   {"type":"changes","changes":[{"change":"created|updated|deleted","attrs":[...],
+//                                 "entity":{...}}, ...]}       one per matching batch
+//   {"type":"error","detail":"..."}                             then the server closes
+// OnChanges only copies the batch into a bounded queue (dropped and counted in
+// citybrain_stream_dropped_batches_total when full); a fan-out thread filters and renders
+// per client. A slow client loses messages (its session queue is full) instead of slowing
+// anyone else.
+// Thread-safety: all methods are safe from any thread. The constructor registers the
+// stream as a broker listener; Stop() (or the destructor) unregisters it and must run
+// before the HttpServer is destroyed.
+class EntityStream final : public context::ChangeListener {
+ public:
+  EntityStream(context::ContextBroker* broker, metrics::Registry* metrics,
+               EntityStreamOptions options = {});
+  ~EntityStream() override;
+  EntityStream(const EntityStream&) = delete;
+  EntityStream& operator=(const EntityStream&) = delete;
+
+  void Stop();
+  void OnChanges(const std::vector<context::Change>& changes) override;
+  size_t clients() const;
+
+  // Called by the WebSocket route.
+  void Open(std::shared_ptr<WebSocketSession> session, const HttpRequest& req);
+  void Close(const WebSocketSession* session);
+
+  struct Impl;  // internal to entity_stream.cc
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// GET /ws/entities (WebSocket upgrade; Permission::kContextRead) served by `stream`.
+void AddEntityStreamRoutes(Router* router, EntityStream* stream);
+
+}  // namespace cb::api

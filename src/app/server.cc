@@ -1,0 +1,193 @@
+#include "app/server.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "api/api.h"
+#include "api/http.h"
+#include "api/notifier.h"
+#include "context/broker.h"
+#include "context/subscriptions.h"
+#include "core/metrics.h"
+#include "security/auth.h"
+#include "store/store.h"
+
+namespace cb::app {
+
+namespace fs = std::filesystem;
+
+struct CityServer::Impl {
+  ServerConfig config;
+  int lock_fd = -1;
+  metrics::Registry registry;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<context::ContextBroker> broker;
+  std::unique_ptr<security::ApiKeyAuthority> auth;
+  api::Router router;
+  std::unique_ptr<api::HttpServer> http;
+  TimeMs started_at = 0;
+  // Subscriptions, notifications and the entity stream (wired in Start, stopped in Stop).
+  std::unique_ptr<context::SubscriptionManager> subscriptions;
+  std::unique_ptr<api::Notifier> notifier;
+  std::unique_ptr<api::EntityStream> entity_stream;
+};
+
+CityServer::CityServer(ServerConfig config) : impl_(std::make_unique<Impl>()) {
+  impl_->config = std::move(config);
+}
+
+CityServer::~CityServer() { Stop(); }
+
+namespace {
+
+Status LockDataDir(const std::string& dir, int* fd) {
+  std::string path = dir + "/LOCK";
+  *fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (*fd < 0) return Status::Unavailable("cannot open " + path);
+  if (::flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(*fd);
+    *fd = -1;
+    return Status::Unavailable("data directory " + dir +
+                               " is in use by another citybrain process");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CityServer::Start() {
+  Impl& s = *impl_;
+  const ServerConfig& c = s.config;
+  std::error_code ec;
+  fs::create_directories(c.data_dir, ec);
+  if (ec) return Status::Unavailable("cannot create data directory " + c.data_dir + ": " + ec.message());
+  CB_RETURN_IF_ERROR(LockDataDir(c.data_dir, &s.lock_fd));
+
+  store::StoreOptions so;
+  so.path = c.data_dir + "/citybrain.db";
+  if (c.durability == "fsync") {
+    so.durability = store::Durability::kFsync;
+  } else if (c.durability == "process") {
+    so.durability = store::Durability::kProcess;
+  } else {
+    return Status::BadRequestData("durability must be fsync or process");
+  }
+  auto st = store::OpenSqliteStore(so);
+  if (!st.ok()) return st.status();
+  s.store = std::move(st).value();
+  s.broker = std::make_unique<context::ContextBroker>(s.store.get(), SystemClock::Instance());
+  CB_RETURN_IF_ERROR(s.broker->Load());
+  s.auth = std::make_unique<security::ApiKeyAuthority>(s.store.get());
+  CB_RETURN_IF_ERROR(s.auth->Load());
+  if (s.auth->size() == 0) {
+    // First start: issue an admin key and leave it, readable by the owner only, in the data
+    // directory. Nothing is open by default.
+    auto k = s.auth->Issue("bootstrap admin", {security::Permission::kAdmin});
+    if (!k.ok()) return k.status();
+    std::string path = c.data_dir + "/admin.key";
+    {
+      std::ofstream out(path, std::ios::trunc);
+      out << k->key << "\n";
+    }
+    ::chmod(path.c_str(), 0600);
+    spdlog::warn("first start: an admin API key was written to {} (mode 0600)", path);
+  }
+
+  auto* store_ptr = s.store.get();
+  s.registry.AddCallbackGauge("citybrain_store_queue_rows", "Rows waiting for a group commit",
+                              [store_ptr] { return double(store_ptr->Stats().queued_rows); });
+  s.registry.AddCallbackGauge("citybrain_store_commits", "Group commits so far",
+                              [store_ptr] { return double(store_ptr->Stats().commits); });
+  s.registry.AddCallbackGauge("citybrain_store_rows_committed", "Rows committed so far",
+                              [store_ptr] { return double(store_ptr->Stats().rows_committed); });
+  s.registry.AddCallbackGauge("citybrain_store_last_commit_seconds",
+                              "Duration of the last group commit",
+                              [store_ptr] { return store_ptr->Stats().last_commit_ms / 1000.0; });
+  auto* broker = s.broker.get();
+  s.registry.AddCallbackGauge("citybrain_entities", "Entities held",
+                              [broker] { return double(broker->Stats().entities); });
+  s.registry.AddCallbackGauge("citybrain_attribute_updates", "Attribute updates applied so far",
+                              [broker] { return double(broker->Stats().attrs_written); });
+
+  s.started_at = SystemClock::Instance()->Now();
+  TimeMs started = s.started_at;
+  api::AddNgsiLdRoutes(&s.router, s.broker.get());
+  // ---- BEGIN subscriptions, notifications, entity stream ----
+  s.subscriptions =
+      std::make_unique<context::SubscriptionManager>(s.store.get(), SystemClock::Instance());
+  CB_RETURN_IF_ERROR(s.subscriptions->Load());
+  s.notifier = std::make_unique<api::Notifier>(s.subscriptions.get(), &s.registry,
+                                               SystemClock::Instance());
+  s.subscriptions->SetSink(s.notifier.get());
+  CB_RETURN_IF_ERROR(s.notifier->Start());
+  s.broker->AddListener(s.subscriptions.get());
+  api::AddSubscriptionRoutes(&s.router, s.subscriptions.get());
+  s.entity_stream = std::make_unique<api::EntityStream>(s.broker.get(), &s.registry);
+  api::AddEntityStreamRoutes(&s.router, s.entity_stream.get());
+  // ---- END subscriptions, notifications, entity stream ----
+  api::AddOperationsRoutes(&s.router, &s.registry, [broker, started] {
+    std::string out;
+    JsonWriter w(&out);
+    w.BeginObject()
+        .Key("status").String("ok")
+        .Key("entities").Int(static_cast<int64_t>(broker->Stats().entities))
+        .Key("startedAt").String(FormatIso8601(started))
+        .EndObject();
+    return out;
+  });
+
+  api::ServerOptions ho;
+  ho.address = c.address;
+  ho.port = static_cast<uint16_t>(c.port);
+  ho.threads = c.threads;
+  ho.max_body_bytes = c.max_body_bytes;
+  ho.request_timeout_s = c.request_timeout_s;
+  s.http = std::make_unique<api::HttpServer>(ho, &s.router, s.auth.get(), &s.registry);
+  CB_RETURN_IF_ERROR(s.http->Start());
+  spdlog::info("serving on http://{}:{} (data {}, durability {})", c.address, s.http->port(),
+               c.data_dir, c.durability);
+  return Status::Ok();
+}
+
+uint16_t CityServer::port() const { return impl_->http ? impl_->http->port() : 0; }
+
+void CityServer::Stop() {
+  Impl& s = *impl_;
+  // The entity stream lets go of its WebSocket sessions before the HTTP server goes.
+  if (s.entity_stream) s.entity_stream->Stop();
+  if (s.http) {
+    spdlog::info("stopping: draining requests");
+    s.http->Stop(5000);
+    s.http.reset();
+  }
+  // ---- BEGIN subscriptions: deliver what is queued, persist delivery status ----
+  if (s.subscriptions) {
+    if (s.broker) s.broker->RemoveListener(s.subscriptions.get());
+    if (s.notifier) s.notifier->Stop(3000);
+    Status fs = s.subscriptions->FlushSync();
+    if (!fs.ok()) spdlog::warn("subscription status not saved: {}", fs.ToString());
+    s.notifier.reset();
+    s.subscriptions.reset();
+  }
+  s.entity_stream.reset();
+  // ---- END subscriptions ----
+  if (s.store) {
+    s.store->Close();
+    spdlog::info("store closed; every acknowledged write is committed");
+  }
+  s.broker.reset();
+  s.auth.reset();
+  s.store.reset();
+  if (s.lock_fd >= 0) {
+    ::close(s.lock_fd);
+    s.lock_fd = -1;
+  }
+}
+
+}  // namespace cb::app

@@ -1,0 +1,41 @@
+// CityServer: wires the modules into one running service (store → broker → API) for
+// `citybrain serve`, and takes it down cleanly. Tests start one in-process the same way.
+// Thread-safety: Start/Stop from one thread; the running service is thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+
+namespace cb::app {
+
+struct ServerConfig {
+  std::string data_dir = "./data";
+  std::string address = "127.0.0.1";
+  int port = 1026;
+  int threads = 2;
+  std::string durability = "fsync";  // fsync | process
+  size_t max_body_bytes = 8 * 1024 * 1024;
+  int request_timeout_s = 30;
+  std::string mqtt_url;              // e.g. tcp://127.0.0.1:1883; empty: no MQTT bridge
+  std::string mqtt_provisioning;     // JSON file of devices (see docs/configuration.md)
+};
+
+class CityServer {
+ public:
+  explicit CityServer(ServerConfig config);
+  ~CityServer();
+
+  // Opens the data directory (creating it), loads state, starts listening.
+  Status Start();
+  uint16_t port() const;
+  // Drains in-flight requests, commits everything acknowledged, closes the store.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cb::app

@@ -1,0 +1,173 @@
+// ContextBroker: the city's live state. Holds every NGSI-LD entity in memory (indexed by
+// id, type and location), applies writes atomically, persists them through store::Store
+// with group commit, and tells listeners about changes once they are durable.
+//
+// Ordering and durability: a write is applied to memory and queued to the store under
+// one lock, so the store commits writes in the order they were applied. Its callback runs
+// after the commit; only then does the API acknowledge. Readers may see a write a few
+// milliseconds before it is durable; a crash in that window loses only unacknowledged
+// writes.
+// Thread-safety: every public method is safe to call from any thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "context/entity.h"
+#include "context/q_query.h"
+#include "core/status.h"
+#include "core/time.h"
+#include "geo/geometry.h"
+#include "geo/spatial_index.h"
+#include "store/store.h"
+
+namespace cb::context {
+
+using EntityPtr = std::shared_ptr<const Entity>;
+
+// One durable change, as listeners (subscriptions, WebSocket) see it.
+struct Change {
+  enum class Kind { kCreated, kUpdated, kDeleted };
+  Kind kind;
+  EntityPtr entity;                     // after the change (before it, for kDeleted)
+  std::vector<std::string> attrs;       // attributes written or deleted
+};
+
+// Receives batches of changes on the store's commit thread. Must return quickly.
+class ChangeListener {
+ public:
+  virtual ~ChangeListener() = default;
+  virtual void OnChanges(const std::vector<Change>& changes) = 0;
+};
+
+// A single write operation. Batch endpoints send many in one call.
+struct WriteOp {
+  enum class Kind {
+    kCreate,          // new entity; AlreadyExists when present
+    kUpsertReplace,   // create, or replace all attributes
+    kUpsertUpdate,    // create, or append/overwrite the given attributes
+    kUpdate,          // existing attributes only (batch update, PATCH …/attrs)
+    kAppend,          // add or overwrite attributes (POST …/attrs)
+    kPatchAttr,       // partial update of one attribute (PATCH …/attrs/{attr})
+    kDeleteAttr,      // DELETE …/attrs/{attr}
+    kDeleteEntity,    // DELETE /entities/{id}
+  };
+  Kind kind = Kind::kCreate;
+  Entity entity;             // id always; attrs for writes
+  bool no_overwrite = false; // kAppend/kUpdate: keep existing attributes
+  std::string attr_name;     // kPatchAttr/kDeleteAttr
+  JsonValue patch;           // kPatchAttr
+};
+
+struct NotUpdated {
+  std::string attr;
+  std::string reason;
+};
+
+struct WriteOutcome {
+  Status status;                       // per operation
+  bool created = false;                // upserts: created rather than updated
+  std::vector<std::string> updated;    // attribute names written
+  std::vector<NotUpdated> not_updated; // attributes skipped, with why
+};
+
+using WriteDone = std::function<void(Status commit, std::vector<WriteOutcome> outcomes)>;
+
+enum class GeoRel { kNear, kWithin, kContains, kIntersects, kEquals, kDisjoint, kOverlaps };
+
+struct GeoQuery {
+  GeoRel rel = GeoRel::kIntersects;
+  geo::Geometry geometry;
+  std::optional<double> max_distance;  // near
+  std::optional<double> min_distance;  // near
+  std::string property = "location";
+};
+
+struct EntityQuery {
+  std::vector<std::string> types;      // any of
+  std::vector<std::string> ids;        // any of
+  std::string id_pattern;              // ECMAScript regex over ids
+  std::vector<std::string> attrs;      // entity must have at least one of these
+  std::shared_ptr<const QExpr> q;
+  std::optional<GeoQuery> geo;
+  size_t offset = 0;
+  size_t limit = 20;                   // 0: count only
+  bool count = false;                  // compute QueryResult::total over all matches
+};
+
+struct QueryResult {
+  std::vector<EntityPtr> entities;
+  size_t total = 0;  // all matches, ignoring offset/limit (only when EntityQuery::count)
+};
+
+struct BrokerStats {
+  size_t entities = 0;
+  uint64_t writes_applied = 0;
+  uint64_t attrs_written = 0;
+};
+
+struct BrokerOptions {
+  // Writes are refused with kTooManyRequests while the store has more rows than this
+  // waiting to be committed (back-pressure instead of unbounded memory).
+  size_t max_pending_rows = 500000;
+};
+
+class ContextBroker {
+ public:
+  ContextBroker(store::Store* store, const Clock* clock, BrokerOptions options = {});
+  ~ContextBroker();
+  ContextBroker(const ContextBroker&) = delete;
+  ContextBroker& operator=(const ContextBroker&) = delete;
+
+  // Loads every stored entity into memory. Call once before serving.
+  Status Load();
+
+  // Applies the operations in order (each succeeds or fails on its own), queues one
+  // durable batch, and calls `done` once it is committed (on the store's thread).
+  void Write(std::vector<WriteOp> ops, WriteDone done);
+  // Write and wait; for tools and tests.
+  std::pair<Status, std::vector<WriteOutcome>> WriteSync(std::vector<WriteOp> ops);
+
+  EntityPtr Get(const std::string& id) const;
+  Result<QueryResult> Query(const EntityQuery& q) const;
+
+  // Temporal history of one entity, straight from the store.
+  Result<std::vector<store::HistoryRow>> History(const store::HistoryQuery& q) const;
+
+  void AddListener(ChangeListener* l);
+  void RemoveListener(ChangeListener* l);
+  BrokerStats Stats() const;
+
+ private:
+  struct Slot;
+  WriteOutcome ApplyLocked(WriteOp& op, TimeMs now, store::WriteBatch* batch,
+                           std::vector<Change>* changes);
+  void PutLocked(EntityPtr e, const Entity* before);
+  void RemoveLocked(const std::string& id);
+  bool MatchesGeo(const Entity& e, const GeoQuery& g) const;
+
+  store::Store* store_;
+  const Clock* clock_;
+  BrokerOptions options_;
+  std::atomic<bool> failed_{false};  // a commit failed: memory is ahead of disk
+  mutable std::shared_mutex mu_;
+  std::map<std::string, std::unique_ptr<Slot>, std::less<>> by_id_;
+  std::unordered_map<std::string, std::map<std::string_view, Slot*>> by_type_;
+  std::unordered_map<uint64_t, Slot*> by_key_;
+  geo::SpatialIndex geo_index_;
+  uint64_t next_key_ = 1;
+  BrokerStats stats_;
+
+  std::mutex listeners_mu_;
+  std::vector<ChangeListener*> listeners_;
+};
+
+}  // namespace cb::context

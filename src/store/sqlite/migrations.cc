@@ -1,0 +1,114 @@
+#include "store/sqlite/migrations.h"
+
+#include <sqlite3.h>
+
+#include <string>
+
+#include "store/sqlite/sqlite_store.h"
+
+namespace cb::store {
+namespace {
+
+// Migration i (0-based) takes a database from user_version i to i + 1. Append only: never
+// edit a migration that has shipped, add a new one instead.
+constexpr std::string_view kMigrations[] = {
+    // 1: entities, the history of their attributes, and generic records.
+    R"sql(
+      CREATE TABLE entities(
+        id TEXT PRIMARY KEY CHECK(id <> ''),
+        type TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        modified_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      -- One row per (entity, attribute) that has history; history rows refer to it by id.
+      CREATE TABLE series(
+        id INTEGER PRIMARY KEY,
+        entity_id TEXT NOT NULL CHECK(entity_id <> ''),
+        attr TEXT NOT NULL CHECK(attr <> ''),
+        UNIQUE(entity_id, attr)
+      );
+
+      -- Attribute instances in arrival order: seq is assigned by the writer and only grows,
+      -- so new rows go to the end of the table. epoch = seq >> 20: the index is ordered by
+      -- epoch first, so a commit only touches the index pages of the current epoch (about a
+      -- million rows) however many series it updates. Without it every commit would dirty
+      -- one index page per series it touches, which grows without bound with the data.
+      -- Readers probe (epoch, series, time) in each epoch whose time range matters.
+      CREATE TABLE history(
+        seq INTEGER PRIMARY KEY,
+        epoch INTEGER NOT NULL,
+        series INTEGER NOT NULL,
+        observed_at INTEGER NOT NULL,
+        value TEXT NOT NULL
+      );
+      CREATE INDEX history_by_epoch_series_time ON history(epoch, series, observed_at);
+
+      -- The observed_at range of each epoch, widened as rows arrive (never narrowed), so a
+      -- query can skip the epochs that cannot hold what it asks for.
+      CREATE TABLE history_epochs(
+        epoch INTEGER PRIMARY KEY,
+        min_observed_at INTEGER NOT NULL,
+        max_observed_at INTEGER NOT NULL
+      );
+
+      CREATE TABLE records(
+        kind TEXT NOT NULL CHECK(kind <> ''),
+        key TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        PRIMARY KEY(kind, key)
+      ) WITHOUT ROWID;
+    )sql",
+};
+
+Result<int> UserVersion(sqlite3* db) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+  if (rc != SQLITE_OK) return SqliteStatus(db, rc, "read schema version");
+  rc = sqlite3_step(stmt);
+  int version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+  Status st = rc == SQLITE_ROW ? Status::Ok() : SqliteStatus(db, rc, "read schema version");
+  sqlite3_finalize(stmt);
+  if (!st.ok()) return st;
+  return version;
+}
+
+}  // namespace
+
+int SqliteSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+Status MigrateSqliteSchema(sqlite3* db, std::string_view path) {
+  // IMMEDIATE: two processes opening a fresh file at once must not both migrate it.
+  CB_RETURN_IF_ERROR(SqliteExec(db, "BEGIN IMMEDIATE", "begin schema migration"));
+  auto fail = [db](Status st) {
+    if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return st;
+  };
+  Result<int> version = UserVersion(db);
+  if (!version.ok()) return fail(version.status());
+  const int latest = SqliteSchemaVersion();
+  if (*version > latest) {
+    return fail(Status::Unavailable("store: " + std::string(path) + " has schema version " +
+                                    std::to_string(*version) +
+                                    ", newer than this binary supports (" + std::to_string(latest) +
+                                    "); upgrade CityBrain or restore a backup"));
+  }
+  if (*version < 0) {
+    return fail(Status::Internal("store: " + std::string(path) + " has invalid schema version " +
+                                 std::to_string(*version)));
+  }
+  for (int v = *version; v < latest; ++v) {
+    Status st = SqliteExec(db, kMigrations[v], "schema migration " + std::to_string(v + 1));
+    if (!st.ok()) return fail(st);
+  }
+  if (*version != latest) {
+    Status st =
+        SqliteExec(db, "PRAGMA user_version = " + std::to_string(latest), "set schema version");
+    if (!st.ok()) return fail(st);
+  }
+  Status st = SqliteExec(db, "COMMIT", "commit schema migration");
+  if (!st.ok()) return fail(st);
+  return Status::Ok();
+}
+
+}  // namespace cb::store

@@ -1,0 +1,41 @@
+// Internal helpers shared by the files of the SQLite store backend. Not a public header:
+// other modules reach the store through store/store.h only.
+// Thread-safety: each helper uses only the connection it is given; the caller makes sure
+// no other thread uses that connection at the same time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "core/status.h"
+#include "store/store.h"
+
+struct sqlite3;
+
+namespace cb::store {
+
+// History rows are grouped in epochs of 2^kHistoryEpochBits consecutive rows (by seq); see
+// the history table in migrations.cc.
+inline constexpr int kHistoryEpochBits = 20;
+
+// Internal knobs of the SQLite store, for tests. Any value is safe on any database: epochs
+// are labels whose time ranges are widened by every row that uses them.
+struct SqliteTuning {
+  int history_epoch_bits = kHistoryEpochBits;
+};
+
+// OpenSqliteStore with non-default tuning.
+Result<std::unique_ptr<Store>> OpenSqliteStoreWithTuning(const StoreOptions& options,
+                                                         const SqliteTuning& tuning);
+
+// The Status for SQLite result code `rc` returned by an operation on `db`. Constraint and
+// type failures (caused by the data of one batch) map to kBadRequestData, SQLITE_TOOBIG to
+// kTooLarge, everything else to kInternal. The message names `what` and carries
+// sqlite3_errmsg().
+Status SqliteStatus(sqlite3* db, int rc, std::string_view what);
+
+// Runs SQL text (one or more statements) that returns no rows of interest.
+Status SqliteExec(sqlite3* db, std::string_view sql, std::string_view what);
+
+}  // namespace cb::store

@@ -1,0 +1,187 @@
+// Test harness: starts the real `citybrain` binary on a free loopback port with a fresh
+// data directory, and a small keep-alive HTTP client to talk to it.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cb::testing {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+inline int FreePort() {
+  net::io_context ioc;
+  tcp::acceptor a(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+inline std::string MakeTempDir(const std::string& prefix) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  char* p = mkdtemp(tmpl.data());
+  return p ? std::string(p) : std::string();
+}
+
+struct Response {
+  int status = 0;
+  std::string body;
+  http::fields headers;
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : std::string(it->value());
+  }
+};
+
+// One keep-alive connection. Reconnects when the server closed it.
+class HttpClient {
+ public:
+  HttpClient(int port, std::string api_key)
+      : ioc_(std::make_unique<net::io_context>()), port_(port), key_(std::move(api_key)) {}
+
+  Response Request(http::verb method, const std::string& target, const std::string& body = "",
+                   const std::string& content_type = "application/json",
+                   std::vector<std::pair<std::string, std::string>> headers = {},
+                   bool with_key = true) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      try {
+        if (!stream_) Connect();
+        http::request<http::string_body> req{method, target, 11};
+        req.set(http::field::host, "127.0.0.1");
+        if (with_key && !key_.empty()) req.set("X-Api-Key", key_);
+        if (!body.empty()) req.set(http::field::content_type, content_type);
+        for (auto& [k, v] : headers) req.set(k, v);
+        req.body() = body;
+        req.prepare_payload();
+        http::write(*stream_, req);
+        beast::flat_buffer buf;
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(256 * 1024 * 1024);
+        http::read(*stream_, buf, parser);
+        auto res = parser.release();
+        Response out;
+        out.status = static_cast<int>(res.result_int());
+        out.body = res.body();
+        out.headers = res.base();
+        if (!res.keep_alive()) stream_.reset();
+        return out;
+      } catch (const std::exception&) {
+        stream_.reset();
+        if (attempt == 1) throw;
+      }
+    }
+    return {};
+  }
+  Response Get(const std::string& t) { return Request(http::verb::get, t); }
+  Response Post(const std::string& t, const std::string& b,
+                const std::string& ct = "application/json") {
+    return Request(http::verb::post, t, b, ct);
+  }
+  Response Patch(const std::string& t, const std::string& b) {
+    return Request(http::verb::patch, t, b);
+  }
+  Response Delete(const std::string& t) { return Request(http::verb::delete_, t); }
+
+ private:
+  void Connect() {
+    stream_.emplace(*ioc_);
+    stream_->connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+  }
+  std::unique_ptr<net::io_context> ioc_;  // heap-held so the client can move
+  int port_;
+  std::string key_;
+  std::optional<beast::tcp_stream> stream_;
+};
+
+// The citybrain binary as a child process.
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::string data_dir = "", std::vector<std::string> extra = {})
+      : data_dir_(data_dir.empty() ? MakeTempDir("citybrain-it") : data_dir),
+        extra_(std::move(extra)) {}
+  ~ServerProcess() {
+    Stop(SIGKILL);
+  }
+
+  // Starts and waits until /health answers. Returns false on failure.
+  bool Start(int port = 0) {
+    port_ = port ? port : FreePort();
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::string log = data_dir_ + "/server.log";
+      FILE* f = freopen(log.c_str(), "a", stderr);
+      (void)f;
+      f = freopen(log.c_str(), "a", stdout);
+      std::vector<std::string> args = {CITYBRAIN_BINARY, "serve", "--data", data_dir_,
+                                       "--port", std::to_string(port_)};
+      args.insert(args.end(), extra_.begin(), extra_.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int st;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      try {
+        HttpClient c(port_, "");
+        if (c.Get("/health").status == 200) {
+          std::ifstream k(data_dir_ + "/admin.key");
+          std::getline(k, admin_key_);
+          return true;
+        }
+      } catch (const std::exception&) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+  // Sends `sig` and waits for the exit; returns the wait status.
+  int Stop(int sig = SIGTERM) {
+    if (pid_ <= 0) return 0;
+    kill(pid_, sig);
+    int st = 0;
+    waitpid(pid_, &st, 0);
+    pid_ = -1;
+    return st;
+  }
+
+  int port() const { return port_; }
+  const std::string& data_dir() const { return data_dir_; }
+  const std::string& admin_key() const { return admin_key_; }
+  HttpClient Client() const { return HttpClient(port_, admin_key_); }
+  std::string Log() const {
+    std::ifstream f(data_dir_ + "/server.log");
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  }
+
+ private:
+  std::string data_dir_;
+  std::vector<std::string> extra_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+  std::string admin_key_;
+};
+
+}  // namespace cb::testing

@@ -1,0 +1,363 @@
+// Tests of the SQLite store's history layout: rows spread over many epochs (tiny epochs via
+// SqliteTuning), out-of-order times, deletes, rollbacks and reopening, checked against a
+// brute-force model of what QueryHistory must answer.
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/store.h"
+
+namespace cb::store {
+namespace {
+
+// A fresh directory under /tmp, removed with its contents at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/cb_store_test_XXXXXX";
+    const char* p = mkdtemp(tmpl);
+    EXPECT_NE(p, nullptr);
+    path_ = p != nullptr ? p : "/tmp";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// What the store should hold: every history row with its arrival order.
+class HistoryModel {
+ public:
+  void Add(const HistoryRow& h) { rows_.push_back(Row{h, next_seq_++}); }
+  void DeleteEntity(const std::string& id) {
+    std::erase_if(rows_, [&](const Row& r) { return r.h.entity_id == id; });
+  }
+
+  std::vector<HistoryRow> Query(const HistoryQuery& q) const {
+    std::vector<const Row*> match;
+    const std::set<std::string> attrs(q.attrs.begin(), q.attrs.end());
+    for (const Row& r : rows_) {
+      if (r.h.entity_id != q.entity_id) continue;
+      if (!attrs.empty() && attrs.count(r.h.attr) == 0) continue;
+      if (q.from && r.h.observed_at < *q.from) continue;
+      if (q.to && r.h.observed_at >= *q.to) continue;
+      match.push_back(&r);
+    }
+    std::sort(match.begin(), match.end(), [](const Row* a, const Row* b) {
+      if (a->h.attr != b->h.attr) return a->h.attr < b->h.attr;
+      if (a->h.observed_at != b->h.observed_at) return a->h.observed_at < b->h.observed_at;
+      return a->seq < b->seq;
+    });
+    std::vector<HistoryRow> out;
+    for (size_t i = 0; i < match.size(); ++i) {
+      if (q.last_n) {
+        // Keep only the last N of this attribute: count how many follow with the same attr.
+        size_t after = 0;
+        for (size_t j = i + 1; j < match.size() && match[j]->h.attr == match[i]->h.attr; ++j) {
+          ++after;
+        }
+        if (after >= *q.last_n) continue;
+      }
+      out.push_back(match[i]->h);
+    }
+    if (out.size() > q.limit) out.resize(q.limit);
+    return out;
+  }
+
+ private:
+  struct Row {
+    HistoryRow h;
+    int64_t seq;
+  };
+  std::vector<Row> rows_;
+  int64_t next_seq_ = 0;
+};
+
+std::string Show(const std::vector<HistoryRow>& rows) {
+  std::string s;
+  for (const HistoryRow& h : rows) {
+    s += h.entity_id + "/" + h.attr + "@" + std::to_string(h.observed_at) + "=" + h.value + " ";
+  }
+  return s;
+}
+
+std::string ShowQuery(const HistoryQuery& q) {
+  std::string s = q.entity_id + " attrs=[";
+  for (const std::string& a : q.attrs) s += a + ",";
+  s += "]";
+  if (q.from) s += " from=" + std::to_string(*q.from);
+  if (q.to) s += " to=" + std::to_string(*q.to);
+  if (q.last_n) s += " last_n=" + std::to_string(*q.last_n);
+  s += " limit=" + std::to_string(q.limit);
+  return s;
+}
+
+class SqliteHistoryTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Store> Open(int epoch_bits) {
+    StoreOptions options;
+    options.path = dir_.path() + "/history.db";
+    options.durability = Durability::kProcess;
+    auto store = OpenSqliteStoreWithTuning(options, SqliteTuning{epoch_bits});
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  void ExpectSame(Store& store, const HistoryModel& model, const HistoryQuery& q) {
+    auto got = store.QueryHistory(q);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    const std::vector<HistoryRow> want = model.Query(q);
+    ASSERT_EQ(Show(*got), Show(want)) << ShowQuery(q);
+  }
+
+  TempDir dir_;
+};
+
+HistoryRow Hist(std::string id, std::string attr, TimeMs t, std::string value) {
+  return HistoryRow{std::move(id), std::move(attr), t, std::move(value)};
+}
+
+TEST_F(SqliteHistoryTest, TuningIsChecked) {
+  StoreOptions options;
+  options.path = dir_.path() + "/x.db";
+  EXPECT_EQ(OpenSqliteStoreWithTuning(options, SqliteTuning{-1}).status().code(),
+            Code::kInvalidRequest);
+  EXPECT_EQ(OpenSqliteStoreWithTuning(options, SqliteTuning{63}).status().code(),
+            Code::kInvalidRequest);
+}
+
+TEST_F(SqliteHistoryTest, OutOfOrderRowsAcrossManyEpochs) {
+  auto store = Open(/*epoch_bits=*/1);  // two rows per epoch
+  HistoryModel model;
+  // Times go down, up and repeat, so every epoch's range overlaps others.
+  const TimeMs times[] = {50, 10, 40, 20, 30, 30, 60, 0, 25, 45, 5, 55, 30, 15, 35};
+  int i = 0;
+  for (TimeMs t : times) {
+    WriteBatch b;
+    b.history.push_back(Hist("urn:a", i % 2 == 0 ? "x" : "y", t, "v" + std::to_string(i)));
+    model.Add(b.history.back());
+    ++i;
+    ASSERT_TRUE(store->SubmitSync(std::move(b)).ok());
+  }
+  for (std::optional<size_t> last_n : {std::optional<size_t>(), std::optional<size_t>(1),
+                                       std::optional<size_t>(3), std::optional<size_t>(100)}) {
+    for (size_t limit : {size_t{0}, size_t{1}, size_t{4}, size_t{10000}}) {
+      HistoryQuery q;
+      q.entity_id = "urn:a";
+      q.last_n = last_n;
+      q.limit = limit;
+      ExpectSame(*store, model, q);
+      q.from = 20;
+      q.to = 45;
+      ExpectSame(*store, model, q);
+      q.attrs = {"y"};
+      ExpectSame(*store, model, q);
+    }
+  }
+}
+
+TEST_F(SqliteHistoryTest, DeleteRemovesHistoryInEveryEpoch) {
+  auto store = Open(/*epoch_bits=*/1);
+  WriteBatch b;
+  for (int i = 0; i < 20; ++i) {
+    b.history.push_back(Hist(i % 2 == 0 ? "urn:a" : "urn:b", "x", i, std::to_string(i)));
+  }
+  ASSERT_TRUE(store->SubmitSync(std::move(b)).ok());
+  WriteBatch del;
+  del.delete_entities.push_back("urn:a");
+  ASSERT_TRUE(store->SubmitSync(std::move(del)).ok());
+  HistoryQuery qa;
+  qa.entity_id = "urn:a";
+  EXPECT_TRUE(store->QueryHistory(qa)->empty());
+  HistoryQuery qb;
+  qb.entity_id = "urn:b";
+  EXPECT_EQ(store->QueryHistory(qb)->size(), 10u);
+  // The entity can get history again.
+  WriteBatch again;
+  again.history.push_back(Hist("urn:a", "x", 99, "back"));
+  ASSERT_TRUE(store->SubmitSync(std::move(again)).ok());
+  ASSERT_EQ(store->QueryHistory(qa)->size(), 1u);
+  EXPECT_EQ((*store->QueryHistory(qa))[0].value, "back");
+}
+
+TEST_F(SqliteHistoryTest, DeleteInALaterBatchOfTheSameGroupSeesEarlierRows) {
+  auto store = Open(/*epoch_bits=*/2);
+  // Hold the writer so that all three batches commit in one transaction.
+  std::promise<void> entered, open;
+  std::shared_future<void> opened = open.get_future().share();
+  store->Submit({}, [&](const Status&) {
+    entered.set_value();
+    opened.wait();
+  });
+  entered.get_future().wait();
+  std::vector<std::future<Status>> results;
+  auto submit = [&](WriteBatch b) {
+    auto p = std::make_shared<std::promise<Status>>();
+    results.push_back(p->get_future());
+    store->Submit(std::move(b), [p](const Status& s) { p->set_value(s); });
+  };
+  WriteBatch add;
+  for (int i = 0; i < 10; ++i) add.history.push_back(Hist("urn:a", "x", i, "old"));
+  submit(std::move(add));
+  WriteBatch del;
+  del.delete_entities.push_back("urn:a");
+  del.history.push_back(Hist("urn:a", "x", 100, "new"));
+  submit(std::move(del));
+  open.set_value();
+  for (auto& r : results) EXPECT_TRUE(r.get().ok());
+  EXPECT_EQ(store->Stats().commits, 1u);
+  HistoryQuery q;
+  q.entity_id = "urn:a";
+  auto rows = store->QueryHistory(q);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(Show(*rows), "urn:a/x@100=new ");
+}
+
+TEST_F(SqliteHistoryTest, RolledBackSeriesAreNotReused) {
+  auto store = Open(/*epoch_bits=*/2);
+  std::promise<void> entered, open;
+  std::shared_future<void> opened = open.get_future().share();
+  store->Submit({}, [&](const Status&) {
+    entered.set_value();
+    opened.wait();
+  });
+  entered.get_future().wait();
+  std::vector<std::future<Status>> results;
+  auto submit = [&](WriteBatch b) {
+    auto p = std::make_shared<std::promise<Status>>();
+    results.push_back(p->get_future());
+    store->Submit(std::move(b), [p](const Status& s) { p->set_value(s); });
+  };
+  // The group creates series for urn:x, then fails on the bad batch and is committed again
+  // without it: the writer must not keep the ids the rolled-back transaction handed out.
+  WriteBatch first;
+  first.history.push_back(Hist("urn:x", "a", 1, "x-a"));
+  submit(std::move(first));
+  WriteBatch bad;
+  bad.history.push_back(Hist("urn:bad", "a", 1, "bad"));
+  bad.put_records.push_back(Record{"", "no kind", "{}"});
+  submit(std::move(bad));
+  WriteBatch third;
+  third.history.push_back(Hist("urn:y", "a", 2, "y-a"));
+  third.history.push_back(Hist("urn:x", "b", 2, "x-b"));
+  submit(std::move(third));
+  open.set_value();
+  EXPECT_TRUE(results[0].get().ok());
+  EXPECT_EQ(results[1].get().code(), Code::kBadRequestData);
+  EXPECT_TRUE(results[2].get().ok());
+  // More rows after the rollback, through the cache.
+  WriteBatch more;
+  more.history.push_back(Hist("urn:y", "a", 3, "y-a2"));
+  more.history.push_back(Hist("urn:x", "a", 3, "x-a2"));
+  more.history.push_back(Hist("urn:bad", "a", 3, "bad-ok"));
+  ASSERT_TRUE(store->SubmitSync(std::move(more)).ok());
+
+  HistoryQuery q;
+  q.entity_id = "urn:x";
+  EXPECT_EQ(Show(*store->QueryHistory(q)), "urn:x/a@1=x-a urn:x/a@3=x-a2 urn:x/b@2=x-b ");
+  q.entity_id = "urn:y";
+  EXPECT_EQ(Show(*store->QueryHistory(q)), "urn:y/a@2=y-a urn:y/a@3=y-a2 ");
+  q.entity_id = "urn:bad";
+  EXPECT_EQ(Show(*store->QueryHistory(q)), "urn:bad/a@3=bad-ok ");
+}
+
+TEST_F(SqliteHistoryTest, ArrivalOrderContinuesAfterReopen) {
+  {
+    auto store = Open(/*epoch_bits=*/2);
+    WriteBatch b;
+    for (int i = 0; i < 6; ++i)
+      b.history.push_back(Hist("urn:a", "x", 7, "before" + std::to_string(i)));
+    ASSERT_TRUE(store->SubmitSync(std::move(b)).ok());
+  }
+  auto store = Open(/*epoch_bits=*/2);
+  WriteBatch b;
+  b.history.push_back(Hist("urn:a", "x", 7, "after"));
+  ASSERT_TRUE(store->SubmitSync(std::move(b)).ok());
+  HistoryQuery q;
+  q.entity_id = "urn:a";
+  q.last_n = 2;
+  EXPECT_EQ(Show(*store->QueryHistory(q)), "urn:a/x@7=before5 urn:a/x@7=after ");
+}
+
+TEST_F(SqliteHistoryTest, ReopeningWithOtherEpochSizesKeepsAnswersRight) {
+  HistoryModel model;
+  int n = 0;
+  for (int bits : {2, 0, 5, 20, 1}) {
+    auto store = Open(bits);
+    WriteBatch b;
+    for (int i = 0; i < 12; ++i) {
+      b.history.push_back(
+          Hist("urn:a", i % 3 == 0 ? "x" : "y", (n * 7919) % 50, std::to_string(n)));
+      model.Add(b.history.back());
+      ++n;
+    }
+    ASSERT_TRUE(store->SubmitSync(std::move(b)).ok());
+    HistoryQuery q;
+    q.entity_id = "urn:a";
+    ExpectSame(*store, model, q);
+    q.last_n = 4;
+    ExpectSame(*store, model, q);
+    q.from = 10;
+    q.to = 40;
+    ExpectSame(*store, model, q);
+  }
+}
+
+// Random writes, deletes and reopenings, each followed by random queries compared with the
+// model.
+TEST_F(SqliteHistoryTest, RandomWorkloadMatchesTheModel) {
+  std::mt19937 rng(20240601);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  const std::vector<std::string> entities = {"urn:e0", "urn:e1", "urn:e10", "urn:e2"};
+  const std::vector<std::string> attrs = {"a", "b", "c"};
+  HistoryModel model;
+  auto store = Open(/*epoch_bits=*/2);
+  int value = 0;
+  for (int round = 0; round < 60; ++round) {
+    if (round % 20 == 19) {  // reopen: the writer's caches start empty
+      store.reset();
+      store = Open(/*epoch_bits=*/2);
+    }
+    WriteBatch b;
+    if (pick(8) == 0) {
+      b.delete_entities.push_back(entities[pick(4)]);
+      model.DeleteEntity(b.delete_entities.back());
+    }
+    const int rows = 1 + pick(12);
+    for (int i = 0; i < rows; ++i) {
+      b.history.push_back(
+          Hist(entities[pick(4)], attrs[pick(3)], pick(40), std::to_string(value++)));
+      model.Add(b.history.back());
+    }
+    ASSERT_TRUE(store->SubmitSync(std::move(b)).ok());
+    for (int k = 0; k < 10; ++k) {
+      HistoryQuery q;
+      q.entity_id = entities[pick(4)];
+      for (const char* a : {"a", "b", "c", "zz"}) {
+        if (pick(3) == 0) q.attrs.push_back(a);
+      }
+      if (pick(2) == 0) q.from = pick(45) - 2;
+      if (pick(2) == 0) q.to = pick(45) - 2;
+      if (pick(2) == 0) q.last_n = static_cast<size_t>(pick(6));
+      if (pick(3) == 0) q.limit = static_cast<size_t>(pick(15));
+      ExpectSame(*store, model, q);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cb::store
