@@ -41,9 +41,12 @@ struct Client {
 
 std::string_view ChangeName(Change::Kind k) {
   switch (k) {
-    case Change::Kind::kCreated: return "created";
-    case Change::Kind::kUpdated: return "updated";
-    case Change::Kind::kDeleted: return "deleted";
+    case Change::Kind::kCreated:
+      return "created";
+    case Change::Kind::kUpdated:
+      return "updated";
+    case Change::Kind::kDeleted:
+      return "deleted";
   }
   return "updated";
 }

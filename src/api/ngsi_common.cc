@@ -35,8 +35,9 @@ Result<JsonValue> ParseBody(const HttpRequest& req) {
   std::string_view link = req.Header("link");
   if (!link.empty()) {
     if (ld) {
-      return Status::BadRequestData("a Link header context is not allowed with "
-                                    "application/ld+json; put @context in the body");
+      return Status::BadRequestData(
+          "a Link header context is not allowed with "
+          "application/ld+json; put @context in the body");
     }
     if (link.front() != '<' || link.find('>') == std::string_view::npos ||
         link.find(kLinkRel) == std::string_view::npos) {
@@ -54,8 +55,7 @@ Result<JsonValue> ParseBody(const HttpRequest& req) {
     return Status::BadRequestData("application/ld+json needs an @context in the body");
   }
   if (!ld && any_context) {
-    return Status::BadRequestData(
-        "@context in the body needs Content-Type application/ld+json");
+    return Status::BadRequestData("@context in the body needs Content-Type application/ld+json");
   }
   return body;
 }
@@ -85,8 +85,7 @@ std::vector<std::string> SplitList(std::string_view s) {
   return out;
 }
 
-Result<size_t> ParseCount(const std::string* v, std::string_view name, size_t dflt,
-                          size_t max) {
+Result<size_t> ParseCount(const std::string* v, std::string_view name, size_t dflt, size_t max) {
   if (v == nullptr) return dflt;
   size_t n = 0;
   auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);

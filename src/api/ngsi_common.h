@@ -25,8 +25,7 @@ bool HasOption(const HttpRequest& req, std::string_view opt);
 std::vector<std::string> SplitList(std::string_view s);
 // A non-negative integer query parameter (`dflt` when absent); over `max` is a
 // kForbidden TooManyResults error.
-Result<size_t> ParseCount(const std::string* v, std::string_view name, size_t dflt,
-                          size_t max);
+Result<size_t> ParseCount(const std::string* v, std::string_view name, size_t dflt, size_t max);
 // A JSON response; application/json ones carry the core context Link header.
 HttpResponse JsonResponse(int status, std::string body, bool ld);
 // ProblemResponse, plus the 406/415/TooManyResults cases NGSI-LD names.

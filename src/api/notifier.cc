@@ -36,16 +36,15 @@ class Lane;
 struct Notifier::Impl {
   Impl(context::SubscriptionManager* s, metrics::Registry* m, const Clock* c, NotifierOptions o)
       : subs(s), clock(c), options(o), flush_timer(ioc) {
-    queue_gauge = m->GetGauge("citybrain_notification_queue",
-                              "Notifications waiting to be sent");
-    sent = m->GetCounter("citybrain_notifications_sent_total",
-                         "Notifications delivered (HTTP 2xx)");
+    queue_gauge = m->GetGauge("citybrain_notification_queue", "Notifications waiting to be sent");
+    sent =
+        m->GetCounter("citybrain_notifications_sent_total", "Notifications delivered (HTTP 2xx)");
     failed = m->GetCounter("citybrain_notifications_failed_total",
                            "Notifications not delivered after their retries");
     dropped = m->GetCounter("citybrain_notifications_dropped_total",
                             "Notifications dropped because the queue was full");
-    retries = m->GetCounter("citybrain_notification_retries_total",
-                            "Notification delivery retries");
+    retries =
+        m->GetCounter("citybrain_notification_retries_total", "Notification delivery retries");
     duration = m->GetHistogram("citybrain_notification_duration_seconds",
                                "Time to deliver one notification, retries included");
   }
@@ -156,13 +155,13 @@ class Lane : public std::enable_shared_from_this<Lane> {
     }
     reused_ = false;
     if (resolved_.empty()) {
-      resolver_.async_resolve(host_, std::to_string(port_),
-                              [self = shared_from_this()](beast::error_code ec,
-                                                          tcp::resolver::results_type r) {
-                                if (ec) return self->Fail("resolve: " + ec.message(), true);
-                                self->resolved_ = std::move(r);
-                                self->Connect();
-                              });
+      resolver_.async_resolve(
+          host_, std::to_string(port_),
+          [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
+            if (ec) return self->Fail("resolve: " + ec.message(), true);
+            self->resolved_ = std::move(r);
+            self->Connect();
+          });
       return;
     }
     Connect();
@@ -171,17 +170,17 @@ class Lane : public std::enable_shared_from_this<Lane> {
   void Connect() {
     stream_.emplace(strand_);
     stream_->expires_after(std::chrono::milliseconds(owner_->options.connect_timeout_ms));
-    stream_->async_connect(resolved_, [self = shared_from_this()](beast::error_code ec,
-                                                                  const tcp::endpoint&) {
-      if (ec) {
-        self->stream_.reset();
-        self->resolved_ = {};
-        return self->Fail("connect: " + ec.message(), true);
-      }
-      beast::error_code ignored;
-      self->stream_->socket().set_option(tcp::no_delay(true), ignored);
-      self->Write();
-    });
+    stream_->async_connect(resolved_,
+                           [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+                             if (ec) {
+                               self->stream_.reset();
+                               self->resolved_ = {};
+                               return self->Fail("connect: " + ec.message(), true);
+                             }
+                             beast::error_code ignored;
+                             self->stream_->socket().set_option(tcp::no_delay(true), ignored);
+                             self->Write();
+                           });
   }
 
   void Write() {
@@ -235,8 +234,8 @@ class Lane : public std::enable_shared_from_this<Lane> {
     if (retryable && healthy_ && !closing_ && attempt_ < o.max_retries) {
       ++attempt_;
       owner_->retries->Inc();
-      auto delay = std::chrono::milliseconds(static_cast<int64_t>(o.retry_base_ms)
-                                             << (attempt_ - 1));
+      auto delay =
+          std::chrono::milliseconds(static_cast<int64_t>(o.retry_base_ms) << (attempt_ - 1));
       timer_.expires_after(delay);
       timer_.async_wait([self = shared_from_this()](beast::error_code) { self->Attempt(); });
       return;
@@ -249,8 +248,7 @@ class Lane : public std::enable_shared_from_this<Lane> {
   }
 
   void Finish(bool ok, const std::string& reason) {
-    owner_->duration->Observe(
-        std::chrono::duration<double>(SteadyClock::now() - started_).count());
+    owner_->duration->Observe(std::chrono::duration<double>(SteadyClock::now() - started_).count());
     (ok ? owner_->sent : owner_->failed)->Inc();
     if (ok && !healthy_) spdlog::info("notifications to {}:{} recovered", host_, port_);
     if (ok) healthy_ = true;

@@ -36,13 +36,13 @@
 namespace cb::api {
 
 struct NotifierOptions {
-  size_t max_queue = 10000;         // notifications waiting, all endpoints together
-  int lanes_per_endpoint = 2;       // keep-alive connections per endpoint
+  size_t max_queue = 10000;    // notifications waiting, all endpoints together
+  int lanes_per_endpoint = 2;  // keep-alive connections per endpoint
   int connect_timeout_ms = 3000;
-  int request_timeout_ms = 5000;    // write the request and read the whole response
+  int request_timeout_ms = 5000;  // write the request and read the whole response
   int max_retries = 3;
-  int retry_base_ms = 200;          // back-off: 200, 400, 800 ms
-  int status_flush_interval_s = 10; // delivery status → store; 0: never (Flush yourself)
+  int retry_base_ms = 200;           // back-off: 200, 400, 800 ms
+  int status_flush_interval_s = 10;  // delivery status → store; 0: never (Flush yourself)
   size_t max_response_bytes = 64 * 1024;
 };
 

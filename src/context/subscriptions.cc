@@ -116,7 +116,8 @@ Result<GeoQuery> ParseGeoQ(const JsonValue& v) {
 bool ValidHeaderName(std::string_view k) {
   if (k.empty() || k.size() > 256) return false;
   return std::all_of(k.begin(), k.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
   });
 }
 
@@ -143,8 +144,9 @@ Status ParseNotification(const JsonValue& v, Subscription* s) {
   if (const JsonValue* accept = endpoint->Find("accept")) {
     if (!accept->is_string() || (accept->as_string() != "application/json" &&
                                  accept->as_string() != "application/ld+json")) {
-      return Bad("notification.endpoint.accept must be application/json or "
-                 "application/ld+json");
+      return Bad(
+          "notification.endpoint.accept must be application/json or "
+          "application/ld+json");
     }
     s->endpoint_accept = accept->as_string();
   }
@@ -173,8 +175,9 @@ Status ParseNotification(const JsonValue& v, Subscription* s) {
     } else if (fs == "keyValues" || fs == "simplified") {
       s->format = NotificationFormat::kKeyValues;
     } else if (fs == "concise") {
-      return Status::Unsupported("notification.format concise is not supported; use "
-                                 "normalized or keyValues");
+      return Status::Unsupported(
+          "notification.format concise is not supported; use "
+          "normalized or keyValues");
     } else {
       return Bad("notification.format must be normalized or keyValues");
     }
@@ -235,9 +238,8 @@ Result<HttpUrl> ParseHttpUrl(std::string_view uri) {
   if (u.scheme != "http" && u.scheme != "https") {
     return Bad("notification.endpoint.uri must be an http URL");
   }
-  if (std::any_of(uri.begin(), uri.end(), [](char c) {
-        return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
-      })) {
+  if (std::any_of(uri.begin(), uri.end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
     return Bad("notification.endpoint.uri must not contain spaces or control characters");
   }
   u.port = u.scheme == "https" ? 443 : 80;
@@ -345,12 +347,18 @@ bool MatchesGeoQuery(const Entity& e, const GeoQuery& g) {
       if (g.min_distance && d < *g.min_distance) return false;
       return true;
     }
-    case GeoRel::kWithin: return geo::Within(eg, g.geometry);
-    case GeoRel::kContains: return geo::Contains(eg, g.geometry);
-    case GeoRel::kIntersects: return geo::Intersects(eg, g.geometry);
-    case GeoRel::kEquals: return geo::Equals(eg, g.geometry);
-    case GeoRel::kDisjoint: return geo::Disjoint(eg, g.geometry);
-    case GeoRel::kOverlaps: return geo::Overlaps(eg, g.geometry);
+    case GeoRel::kWithin:
+      return geo::Within(eg, g.geometry);
+    case GeoRel::kContains:
+      return geo::Contains(eg, g.geometry);
+    case GeoRel::kIntersects:
+      return geo::Intersects(eg, g.geometry);
+    case GeoRel::kEquals:
+      return geo::Equals(eg, g.geometry);
+    case GeoRel::kDisjoint:
+      return geo::Disjoint(eg, g.geometry);
+    case GeoRel::kOverlaps:
+      return geo::Overlaps(eg, g.geometry);
   }
   return false;
 }
@@ -416,9 +424,8 @@ Result<Subscription> ParseSubscription(const JsonValue& body,
     }
     s.triggers = 0;
     for (const auto& t : nt->as_array()) {
-      auto it = std::find_if(std::begin(kTriggerNames), std::end(kTriggerNames), [&](auto& p) {
-        return t.is_string() && p.first == t.as_string();
-      });
+      auto it = std::find_if(std::begin(kTriggerNames), std::end(kTriggerNames),
+                             [&](auto& p) { return t.is_string() && p.first == t.as_string(); });
       if (it == std::end(kTriggerNames)) {
         return Bad("unknown notificationTrigger " + (t.is_string() ? t.as_string() : t.Dump()));
       }
@@ -466,8 +473,7 @@ Result<Subscription> ParseSubscription(const JsonValue& body,
   return s;
 }
 
-void RenderSubscription(const Subscription& s, const DeliveryStatus& d, TimeMs now,
-                        JsonWriter* w) {
+void RenderSubscription(const Subscription& s, const DeliveryStatus& d, TimeMs now, JsonWriter* w) {
   w->BeginObject();
   w->Key("id").String(s.id).Key("type").String("Subscription");
   if (!s.name.empty()) w->Key("subscriptionName").String(s.name);
@@ -514,8 +520,8 @@ void RenderSubscription(const Subscription& s, const DeliveryStatus& d, TimeMs n
     w->EndArray();
   }
   w->EndObject();
-  bool failed = d.last_failure != kNoTime &&
-                (d.last_success == kNoTime || d.last_failure > d.last_success);
+  bool failed =
+      d.last_failure != kNoTime && (d.last_success == kNoTime || d.last_failure > d.last_success);
   w->Key("status").String(failed ? "failed" : "ok");
   w->Key("timesSent").Int(static_cast<int64_t>(d.times_sent));
   w->Key("timesFailed").Int(static_cast<int64_t>(d.times_failed));
@@ -623,8 +629,9 @@ bool MatchesChange(const Compiled& c, const Change& ch, TimeMs now) {
           if (!c.watched.empty() && c.watched.count(a) == 0) continue;
           (e.Find(a) != nullptr ? present : removed) = true;
         }
-        bool ok = (present && (s.triggers & (kTriggerAttributeCreated | kTriggerAttributeUpdated))) ||
-                  (removed && (s.triggers & kTriggerAttributeDeleted));
+        bool ok =
+            (present && (s.triggers & (kTriggerAttributeCreated | kTriggerAttributeUpdated))) ||
+            (removed && (s.triggers & kTriggerAttributeDeleted));
         if (!ok) return false;
       }
       break;
@@ -773,6 +780,7 @@ Status SubscriptionManager::Load() {
   std::unique_lock l(mu_);
   for (auto& e : loaded) entries_[e->compiled->sub->id] = std::move(e);
   RebuildIndexLocked();
+  spdlog::info("loaded {} subscriptions", entries_.size());
   return Status::Ok();
 }
 
@@ -812,8 +820,7 @@ void SubscriptionManager::Create(const JsonValue& body,
     }
     entries_[id] = entry;
     RebuildIndexLocked();
-    batch.put_records.push_back(
-        {std::string(kSubscriptionRecordKind), id, DocLocked(*entry, now)});
+    batch.put_records.push_back({std::string(kSubscriptionRecordKind), id, DocLocked(*entry, now)});
   }
   store_->Submit(std::move(batch), [this, id, entry, done = std::move(done)](const Status& st) {
     if (!st.ok()) {
@@ -856,7 +863,8 @@ void SubscriptionManager::Update(const std::string& id, const JsonValue& patch, 
   if (!patch.is_object() || patch.as_object().empty()) {
     return done(Bad("the body must be a non-empty JSON object"));
   }
-  if (const JsonValue* pid = patch.Find("id"); pid && !(pid->is_string() && pid->as_string() == id)) {
+  if (const JsonValue* pid = patch.Find("id");
+      pid && !(pid->is_string() && pid->as_string() == id)) {
     return done(Bad("the subscription id cannot be changed"));
   }
   TimeMs now = clock_->Now();
@@ -919,17 +927,17 @@ void SubscriptionManager::Update(const std::string& id, const JsonValue& patch, 
     RebuildIndexLocked();
     batch.put_records.push_back({std::string(kSubscriptionRecordKind), id, DocLocked(*entry, now)});
   }
-  store_->Submit(std::move(batch), [this, entry, before, after,
-                                    done = std::move(done)](const Status& st) {
-    if (!st.ok()) {
-      std::unique_lock l(mu_);
-      if (entry->compiled == after) {
-        entry->compiled = before;
-        RebuildIndexLocked();
-      }
-    }
-    done(st);
-  });
+  store_->Submit(std::move(batch),
+                 [this, entry, before, after, done = std::move(done)](const Status& st) {
+                   if (!st.ok()) {
+                     std::unique_lock l(mu_);
+                     if (entry->compiled == after) {
+                       entry->compiled = before;
+                       RebuildIndexLocked();
+                     }
+                   }
+                   done(st);
+                 });
 }
 
 void SubscriptionManager::Delete(const std::string& id, Done done) {

@@ -67,7 +67,7 @@ inline constexpr uint32_t kDefaultTriggers = kTriggerAttributeCreated | kTrigger
 // on PATCH. Value type.
 struct Subscription {
   std::string id;
-  std::string name;         // subscriptionName
+  std::string name;  // subscriptionName
   std::string description;
   std::vector<EntitySelector> entities;
   std::vector<std::string> watched_attributes;
@@ -75,14 +75,14 @@ struct Subscription {
   std::string q_text;
   std::shared_ptr<const QExpr> q;  // parsed q_text; null when none
   std::optional<GeoQuery> geo_q;
-  JsonValue geo_q_json;            // geoQ as given (for rendering); null when none
+  JsonValue geo_q_json;  // geoQ as given (for rendering); null when none
 
   // notification
   std::vector<std::string> notify_attributes;  // projection; empty: all
   NotificationFormat format = NotificationFormat::kNormalized;
   bool sys_attrs = false;
   std::string endpoint_uri;
-  std::string endpoint_accept = "application/json";  // or application/ld+json
+  std::string endpoint_accept = "application/json";                // or application/ld+json
   std::vector<std::pair<std::string, std::string>> receiver_info;  // extra HTTP headers
 
   double throttling_s = 0;  // minimal seconds between two notifications; 0: none
@@ -119,8 +119,7 @@ Result<Subscription> ParseSubscription(const JsonValue& body,
 
 // Renders the subscription as NGSI-LD JSON with its status and delivery members (what GET
 // returns and what the store keeps).
-void RenderSubscription(const Subscription& s, const DeliveryStatus& d, TimeMs now,
-                        JsonWriter* w);
+void RenderSubscription(const Subscription& s, const DeliveryStatus& d, TimeMs now, JsonWriter* w);
 std::string RenderSubscription(const Subscription& s, const DeliveryStatus& d, TimeMs now);
 
 // An http:// URL split for a client. IPv6 hosts keep no brackets.

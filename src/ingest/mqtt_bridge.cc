@@ -2,13 +2,13 @@
 
 #include "ingest/mqtt_bridge.h"
 
+#include <mqtt/async_client.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <numeric>
 #include <unordered_set>
-
-#include <mqtt/async_client.h>
-#include <spdlog/spdlog.h>
 
 namespace cb::ingest {
 
@@ -21,10 +21,25 @@ namespace {
 constexpr const char* kTopics[] = {"/json/+/+/attrs", "/json/+/+/attrs/+", "json/+/+/attrs",
                                    "json/+/+/attrs/+"};
 
+// Device input made safe for a log line: control characters escaped, length capped.
+std::string ForLog(std::string_view s) {
+  constexpr size_t kMax = 200;
+  std::string out;
+  for (char c : s.substr(0, kMax)) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out.push_back(c);
+    }
+  }
+  if (s.size() > kMax) out += "...";
+  return out;
+}
+
 bool IsRejection(MessageResult r) {
   return r != MessageResult::kWritten && r != MessageResult::kDropped &&
-         r != MessageResult::kFailed && r != MessageResult::kRetained &&
-         r != MessageResult::kCount;
+         r != MessageResult::kFailed && r != MessageResult::kRetained && r != MessageResult::kCount;
 }
 
 }  // namespace
@@ -128,7 +143,8 @@ void MqttBridge::Log(MessageResult r, std::string_view topic, const Status& st) 
     spdlog::warn("mqtt: {} similar messages not logged (see citybrain_mqtt_messages_total)",
                  suppressed);
   }
-  spdlog::warn("mqtt: message on '{}' {}: {}", topic, MessageResultName(r), st.message());
+  spdlog::warn("mqtt: message on '{}' {}: {}", ForLog(topic), MessageResultName(r),
+               ForLog(st.message()));
 }
 
 Status MqttBridge::Start() {
@@ -142,8 +158,8 @@ Status MqttBridge::Start() {
   }
   connects_.store(0);
   try {
-    client_ = std::make_unique<mqtt::async_client>(options_.url, options_.client_id,
-                                                   static_cast<mqtt::iclient_persistence*>(nullptr));
+    client_ = std::make_unique<mqtt::async_client>(
+        options_.url, options_.client_id, static_cast<mqtt::iclient_persistence*>(nullptr));
   } catch (const std::exception& e) {
     Stop();
     return Status::InvalidRequest("MQTT broker URL '" + options_.url + "': " + e.what());
@@ -327,19 +343,19 @@ void MqttBridge::WriteBatch(Batch batch) {
     bool retry = false;
     shared->op_counts = batch.op_counts;
     const bool can_retry = SteadyClock::now() < deadline;
-    broker_->Write(std::move(ops), [this, &retry, can_retry, shared, &batch,
-                                    tid = std::this_thread::get_id()](
-                                       Status commit, std::vector<WriteOutcome> outcomes) {
-      if (std::this_thread::get_id() == tid) {
-        if (commit.code() == Code::kTooManyRequests && can_retry) {
-          retry = true;
-          return;
-        }
-        Finish(batch, commit, outcomes);
-      } else {
-        Finish(*shared, commit, outcomes);
-      }
-    });
+    broker_->Write(std::move(ops),
+                   [this, &retry, can_retry, shared, &batch, tid = std::this_thread::get_id()](
+                       Status commit, std::vector<WriteOutcome> outcomes) {
+                     if (std::this_thread::get_id() == tid) {
+                       if (commit.code() == Code::kTooManyRequests && can_retry) {
+                         retry = true;
+                         return;
+                       }
+                       Finish(batch, commit, outcomes);
+                     } else {
+                       Finish(*shared, commit, outcomes);
+                     }
+                   });
     if (!retry) break;
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(200));

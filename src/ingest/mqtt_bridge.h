@@ -58,7 +58,7 @@ struct AttrMapping {
 struct DeviceProvisioning {
   std::string api_key;
   std::string device_id;
-  std::string entity_id;    // empty: "urn:ngsi-ld:<entity_type>:<device_id>"
+  std::string entity_id;  // empty: "urn:ngsi-ld:<entity_type>:<device_id>"
   std::string entity_type;
   // The device's attribute names → attribute. Names not listed pass through unchanged
   // unless `strict` is set, in which case the whole message is rejected.
@@ -142,7 +142,7 @@ std::string_view MessageResultName(MessageResult r);
 // Limits on one message.
 inline constexpr size_t kMaxPayloadBytes = 256 * 1024;
 inline constexpr size_t kMaxJsonDepth = 16;
-inline constexpr size_t kMaxArrayItems = 1000;      // ThingsBoard-style arrays
+inline constexpr size_t kMaxArrayItems = 1000;  // ThingsBoard-style arrays
 inline constexpr size_t kMaxAttrsPerMessage = 1000;
 
 // One accepted message: one kUpsertUpdate per timestamp (one, except for arrays).
@@ -162,18 +162,18 @@ Result<MqttWrite> MessageToWriteOps(const DeviceTable& table, std::string_view t
                                     MessageResult* why = nullptr);
 
 struct MqttBridgeOptions {
-  std::string url;                    // e.g. tcp://127.0.0.1:1883
+  std::string url;  // e.g. tcp://127.0.0.1:1883
   std::string client_id = "citybrain";
-  size_t max_queue = 100000;          // messages waiting to be written; beyond: dropped
-  size_t max_batch = 1000;            // operations per broker write
-  int linger_ms = 5;                  // wait this long for a batch to fill
-  size_t max_in_flight = 4;           // broker writes awaiting their commit
-  int connect_timeout_ms = 5000;      // Start fails after this
-  int write_retry_ms = 10000;         // keep retrying writes refused as TooManyRequests
-  bool clean_session = false;         // false: the MQTT broker keeps QoS 1 messages for us
-  std::string username;               // optional credentials
+  size_t max_queue = 100000;      // messages waiting to be written; beyond: dropped
+  size_t max_batch = 1000;        // operations per broker write
+  int linger_ms = 5;              // wait this long for a batch to fill
+  size_t max_in_flight = 4;       // broker writes awaiting their commit
+  int connect_timeout_ms = 5000;  // Start fails after this
+  int write_retry_ms = 10000;     // keep retrying writes refused as TooManyRequests
+  bool clean_session = false;     // false: the MQTT broker keeps QoS 1 messages for us
+  std::string username;           // optional credentials
   std::string password;
-  const Clock* clock = nullptr;       // receive times; the system clock when null
+  const Clock* clock = nullptr;  // receive times; the system clock when null
 };
 
 struct MqttStats {
@@ -206,6 +206,7 @@ class MqttBridge {
 
   // Connects and subscribes with QoS 1, waiting up to connect_timeout_ms. Errors:
   // kInvalidRequest for a bad URL, kUnavailable when the broker cannot be reached.
+  // May be called again after Stop.
   Status Start();
   // Disconnects, writes everything queued, and waits for the outstanding writes to commit.
   void Stop();
@@ -257,7 +258,7 @@ class MqttBridge {
 
   mutable std::mutex mu_;
   std::condition_variable queue_cv_;  // queue non-empty, or stopping
-  std::condition_variable state_cv_;  // subscribed, in_flight dropped, retry done
+  std::condition_variable state_cv_;  // subscribed (or refused), or a write finished
   std::deque<Queued> queue_;
   size_t queued_ops_ = 0;
   bool subscribed_ = false;

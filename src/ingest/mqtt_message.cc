@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <unordered_set>
@@ -334,8 +335,7 @@ std::optional<Reject> Decode(const DeviceTable& table, std::string_view topic,
   out->device = dev;
   if (payload.size() > kMaxPayloadBytes) {
     return Fail(MessageResult::kTooLarge, "payload of " + std::to_string(payload.size()) +
-                                              " bytes is over " +
-                                              std::to_string(kMaxPayloadBytes));
+                                              " bytes is over " + std::to_string(kMaxPayloadBytes));
   }
   size_t first = payload.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return Fail(MessageResult::kEmpty, "empty payload");
@@ -372,8 +372,8 @@ std::optional<Reject> Decode(const DeviceTable& table, std::string_view topic,
       const auto& arr = v->as_array();
       if (arr.empty()) return Fail(MessageResult::kEmpty, "empty array");
       if (arr.size() > kMaxArrayItems) {
-        return Fail(MessageResult::kTooLarge, "more than " + std::to_string(kMaxArrayItems) +
-                                                  " items in one message");
+        return Fail(MessageResult::kTooLarge,
+                    "more than " + std::to_string(kMaxArrayItems) + " items in one message");
       }
       for (const auto& item : arr) {
         Group g;
@@ -443,8 +443,8 @@ Result<std::string> GetString(const JsonValue& obj, std::string_view key, const 
 Result<DeviceProvisioning> ParseDevice(const JsonValue& d, const std::string& where) {
   if (!d.is_object()) return FieldError(where, "must be an object");
   static const std::unordered_set<std::string_view> kKnown = {
-      "apiKey", "deviceId", "entityType", "entityId", "datum", "strict", "attributes",
-      "staticAttributes"};
+      "apiKey", "deviceId", "entityType", "entityId",
+      "datum",  "strict",   "attributes", "staticAttributes"};
   for (const auto& [k, v] : d.as_object()) {
     if (!k.empty() && k[0] == '_') continue;  // comments
     if (!kKnown.contains(k)) return FieldError(where, "unknown member \"" + k + "\"");
@@ -537,28 +537,15 @@ std::string_view DatumName(Datum d) {
 }
 
 std::string_view MessageResultName(MessageResult r) {
-  switch (r) {
-    case MessageResult::kWritten: return "written";
-    case MessageResult::kDropped: return "dropped";
-    case MessageResult::kFailed: return "failed";
-    case MessageResult::kRetained: return "retained";
-    case MessageResult::kBadTopic: return "bad_topic";
-    case MessageResult::kUnknownApiKey: return "unknown_api_key";
-    case MessageResult::kUnknownDevice: return "unknown_device";
-    case MessageResult::kTooLarge: return "too_large";
-    case MessageResult::kInvalidJson: return "invalid_json";
-    case MessageResult::kTooDeep: return "too_deep";
-    case MessageResult::kNotObject: return "not_object";
-    case MessageResult::kEmpty: return "empty";
-    case MessageResult::kNullValue: return "null_value";
-    case MessageResult::kUnknownAttribute: return "unknown_attribute";
-    case MessageResult::kBadAttributeName: return "bad_attribute_name";
-    case MessageResult::kBadTimestamp: return "bad_timestamp";
-    case MessageResult::kBadCoordinates: return "bad_coordinates";
-    case MessageResult::kBadValue: return "bad_value";
-    case MessageResult::kCount: break;
-  }
-  return "unknown";
+  // In the order of the enum.
+  static constexpr std::string_view kNames[] = {
+      "written",         "dropped",         "failed",     "retained",          "bad_topic",
+      "unknown_api_key", "unknown_device",  "too_large",  "invalid_json",      "too_deep",
+      "not_object",      "empty",           "null_value", "unknown_attribute", "bad_attribute_name",
+      "bad_timestamp",   "bad_coordinates", "bad_value"};
+  static_assert(std::size(kNames) == static_cast<size_t>(MessageResult::kCount));
+  size_t i = static_cast<size_t>(r);
+  return i < std::size(kNames) ? kNames[i] : "unknown";
 }
 
 Status DeviceTable::Add(DeviceProvisioning d) {
@@ -578,8 +565,8 @@ Status DeviceTable::Add(DeviceProvisioning d) {
   for (const auto& [k, m] : d.attributes) {
     if (k.empty()) return Status::BadRequestData("empty device attribute name");
     if (!context::IsValidName(m.name) || IsReservedName(m.name)) {
-      return Status::BadRequestData("attribute '" + k + "' maps to a name not allowed: '" +
-                                    m.name + "'");
+      return Status::BadRequestData("attribute '" + k + "' maps to a name not allowed: '" + m.name +
+                                    "'");
     }
   }
   std::unordered_set<std::string_view> seen;

@@ -31,9 +31,9 @@ Result<Subscription> Parse(std::string_view body, TimeMs now = kNow) {
 }
 
 // A valid body with `extra` members spliced in (",\"k\":v" form).
-std::string Body(std::string_view extra = "",
-                 std::string_view notification =
-                     R"({"endpoint":{"uri":"http://127.0.0.1:9/notify"}})") {
+std::string Body(
+    std::string_view extra = "",
+    std::string_view notification = R"({"endpoint":{"uri":"http://127.0.0.1:9/notify"}})") {
   return R"({"type":"Subscription","entities":[{"type":"Sensor"}],"notification":)" +
          std::string(notification) + std::string(extra) + "}";
 }
@@ -124,8 +124,8 @@ TEST(SubscriptionParse, RejectsBadBodiesWithClearErrors) {
       {R"({"type":"Subscription","notification":)" + ok_n + "}", Code::kBadRequestData,
        "entities or watchedAttributes"},
       {R"({"entities":[],"notification":)" + ok_n + "}", Code::kBadRequestData, "non-empty"},
-      {R"({"entities":[{"id":"urn:a:b"}],"notification":)" + ok_n + "}",
-       Code::kBadRequestData, "valid type"},
+      {R"({"entities":[{"id":"urn:a:b"}],"notification":)" + ok_n + "}", Code::kBadRequestData,
+       "valid type"},
       {R"({"entities":[{"type":"A","id":"no uri"}],"notification":)" + ok_n + "}",
        Code::kBadRequestData, "URI"},
       {R"({"entities":[{"type":"A","idPattern":"(["}],"notification":)" + ok_n + "}",
@@ -216,8 +216,8 @@ TEST(HttpUrl, Parses) {
 // ------------------------------------------------------------------ notification payload
 
 TEST(NotificationPayload, NormalizedProjectedAndDeleted) {
-  auto s = std::make_shared<Subscription>(Parse(Body(
-      "", R"({"endpoint":{"uri":"http://h/x"},"attributes":["speed"]})")).value());
+  auto s = std::make_shared<Subscription>(
+      Parse(Body("", R"({"endpoint":{"uri":"http://h/x"},"attributes":["speed"]})")).value());
   s->id = "urn:ngsi-ld:Subscription:p";
   PendingNotification n;
   n.subscription = s;
@@ -357,8 +357,7 @@ class SubscriptionManagerTest : public ::testing::Test {
   }
 
   static std::string Sub(std::string_view id, std::string_view members) {
-    return R"({"id":")" + std::string(id) + R"(","type":"Subscription",)" +
-           std::string(members) +
+    return R"({"id":")" + std::string(id) + R"(","type":"Subscription",)" + std::string(members) +
            R"(,"notification":{"endpoint":{"uri":"http://127.0.0.1:9/n"}}})";
   }
 
@@ -523,8 +522,8 @@ TEST_F(SubscriptionManagerTest, PatchMergesAndValidatesAsAWhole) {
   ASSERT_TRUE(s);
   EXPECT_EQ(s->format, NotificationFormat::kKeyValues);
   EXPECT_EQ(s->endpoint_uri, "http://127.0.0.1:9/n");  // kept
-  EXPECT_EQ(s->q_text, "speed>1");                      // kept
-  EXPECT_TRUE(s->description.empty());                  // removed
+  EXPECT_EQ(s->q_text, "speed>1");                     // kept
+  EXPECT_TRUE(s->description.empty());                 // removed
   EXPECT_EQ(s->created_at, kNow);
 
   EXPECT_EQ(Update(id, R"({"q":"speed>>"})").code(), Code::kInvalidRequest);
@@ -535,8 +534,9 @@ TEST_F(SubscriptionManagerTest, PatchMergesAndValidatesAsAWhole) {
 
   ASSERT_TRUE(Update(id, R"({"q":"speed>100","throttling":2})").ok());
   EXPECT_EQ(mgr_->Find(id)->q_text, "speed>100");
-  EXPECT_TRUE(Who({Upd(E(R"({"id":"urn:ngsi-ld:Sensor:1","type":"Sensor","speed":50})"),
-                       {"speed"})}).empty());
+  EXPECT_TRUE(
+      Who({Upd(E(R"({"id":"urn:ngsi-ld:Sensor:1","type":"Sensor","speed":50})"), {"speed"})})
+          .empty());
 }
 
 TEST_F(SubscriptionManagerTest, ListPages) {

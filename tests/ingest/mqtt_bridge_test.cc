@@ -1,8 +1,11 @@
 // Integration tests of MqttBridge against a real Mosquitto broker (started by each test on a
 // free loopback port) and a real ContextBroker on an SQLite store in a temp directory.
 
+#include "ingest/mqtt_bridge.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <mqtt/async_client.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -20,13 +23,10 @@
 #include <thread>
 #include <vector>
 
-#include <mqtt/async_client.h>
-
 #include "context/broker.h"
 #include "core/metrics.h"
-#include "gtest/gtest.h"
 #include "geo/geometry.h"
-#include "ingest/mqtt_bridge.h"
+#include "gtest/gtest.h"
 #include "store/store.h"
 
 namespace cb::ingest {
@@ -218,8 +218,8 @@ class MqttBridgeTest : public ::testing::Test {
     auto s = store::OpenSqliteStore(so);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
-    broker_ = std::make_unique<context::ContextBroker>(store_.get(), SystemClock::Instance(),
-                                                       options);
+    broker_ =
+        std::make_unique<context::ContextBroker>(store_.get(), SystemClock::Instance(), options);
     ASSERT_TRUE(broker_->Load().ok());
   }
 
@@ -284,8 +284,8 @@ TEST_F(MqttBridgeTest, EveryFormEndToEnd) {
                     {"ts": 1700000060000, "values": {"c": 140}}])");
     pub.Publish("/json/hz/gps1/attrs",
                 R"({"ts": 1700000000000, "values": {"location": {"type": "Point",
-                    "coordinates": [)" + std::to_string(gcj.lon) + ", " +
-                    std::to_string(gcj.lat) + "]}}}");
+                    "coordinates": [)" +
+                    std::to_string(gcj.lon) + ", " + std::to_string(gcj.lat) + "]}}}");
     pub.Flush();
   }
   ASSERT_TRUE(WaitSettled(6));
@@ -382,9 +382,10 @@ TEST_F(MqttBridgeTest, BurstWithMalformedMessagesInBetween) {
   ASSERT_TRUE(WaitSettled(kMessages + bad_sent)) << bridge->Stats().written;
   double secs = std::chrono::duration<double>(Steady::now() - start).count();
   MqttStats s = bridge->Stats();
-  std::printf("[ burst    ] %d messages (+%zu malformed) written in %.2f s: %.0f messages/s, "
-              "%lu broker writes\n",
-              kMessages, bad_sent, secs, kMessages / secs, static_cast<unsigned long>(s.batches));
+  std::printf(
+      "[ burst    ] %d messages (+%zu malformed) written in %.2f s: %.0f messages/s, "
+      "%lu broker writes\n",
+      kMessages, bad_sent, secs, kMessages / secs, static_cast<unsigned long>(s.batches));
   EXPECT_EQ(s.written, static_cast<uint64_t>(kMessages));
   EXPECT_EQ(s.rejected, bad_sent);
   EXPECT_EQ(s.dropped, 0u);
@@ -438,9 +439,10 @@ TEST_F(MqttBridgeTest, MessagesPublishedWhileStoppedArriveOnRestart) {
   ASSERT_TRUE(WaitSettled(kMessages)) << bridge->Stats().written;
   double secs = std::chrono::duration<double>(Steady::now() - start).count();
   MqttStats s = bridge->Stats();
-  std::printf("[ backlog  ] %d queued messages drained in %.2f s: %.0f messages/s, "
-              "%lu broker writes\n",
-              kMessages, secs, kMessages / secs, static_cast<unsigned long>(s.batches));
+  std::printf(
+      "[ backlog  ] %d queued messages drained in %.2f s: %.0f messages/s, "
+      "%lu broker writes\n",
+      kMessages, secs, kMessages / secs, static_cast<unsigned long>(s.batches));
   EXPECT_EQ(s.written, static_cast<uint64_t>(kMessages));
   for (int dev = 0; dev < kBurstDevices; ++dev) {
     EXPECT_EQ(Value("urn:ngsi-ld:CrowdFlowObserved:burst-" + std::to_string(dev), "peopleCount"),
@@ -521,9 +523,9 @@ TEST_F(MqttBridgeTest, FullQueueDropsAndCounts) {
   EXPECT_GT(s.written, 0u);
   EXPECT_EQ(s.written + s.dropped, static_cast<uint64_t>(kMessages));
   std::string text = metrics_.Render();
-  EXPECT_NE(text.find("citybrain_mqtt_messages_total{result=\"dropped\"} " +
-                      std::to_string(s.dropped)),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("citybrain_mqtt_messages_total{result=\"dropped\"} " + std::to_string(s.dropped)),
+      std::string::npos);
 }
 
 TEST_F(MqttBridgeTest, ReconnectsAndSubscribesAgain) {

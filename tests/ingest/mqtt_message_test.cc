@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "geo/geometry.h"
+#include "gtest/gtest.h"
 #include "ingest/mqtt_bridge.h"
 
 namespace cb::ingest {
@@ -83,8 +83,8 @@ TEST(MqttMessageTest, FlatObjectMapsNamesAddsStaticsAndUnits) {
     EXPECT_EQ(op.kind, WriteOp::Kind::kUpsertUpdate);
     EXPECT_EQ(op.entity.id, "urn:ngsi-ld:CrowdFlowObserved:hubin-1");
     EXPECT_EQ(op.entity.types, std::vector<std::string>{"CrowdFlowObserved"});
-    EXPECT_EQ(Names(op), (std::vector<std::string>{"location", "name", "peopleCount",
-                                                    "temperature", "extra"}));
+    EXPECT_EQ(Names(op), (std::vector<std::string>{"location", "name", "peopleCount", "temperature",
+                                                   "extra"}));
     EXPECT_EQ(w.static_attrs, 2u);
     EXPECT_EQ(w.device->device_id, "cam1");
     EXPECT_EQ(Attr(op, "peopleCount").value, JsonValue(120));
@@ -359,7 +359,8 @@ TEST(MqttMessageTest, MalformedMessagesAreRejectedByReason) {
       {a, R"({"area": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1]]]}})",
        R::kBadCoordinates},
       {a, R"({"location": {"type": "GeoProperty", "value": {"type": "Point",
-            "coordinates": [0, 100]}}})", R::kBadCoordinates},
+            "coordinates": [0, 100]}}})",
+       R::kBadCoordinates},
       {"/json/k2/gcj/attrs", R"({"location": {"type": "Point", "coordinates": [181, 0]}})",
        R::kBadCoordinates},
       {a + "/location", R"({"type": "Point", "coordinates": [-181, 0]})", R::kBadCoordinates},
@@ -378,8 +379,8 @@ TEST(MqttMessageTest, MalformedMessagesAreRejectedByReason) {
     auto w = MessageToWriteOps(Table(), c.topic, c.payload, kNow, &why);
     std::string shown = c.payload.substr(0, 80);
     EXPECT_FALSE(w.ok()) << c.topic << " " << shown;
-    EXPECT_EQ(MessageResultName(why), MessageResultName(c.want)) << c.topic << " " << shown
-                                                                  << ": " << w.status().ToString();
+    EXPECT_EQ(MessageResultName(why), MessageResultName(c.want))
+        << c.topic << " " << shown << ": " << w.status().ToString();
     if (!w.ok()) {
       bool syntax = why == MessageResult::kInvalidJson || why == MessageResult::kTooDeep;
       EXPECT_EQ(w.status().code(), syntax ? Code::kInvalidRequest : Code::kBadRequestData)

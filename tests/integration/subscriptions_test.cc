@@ -172,8 +172,8 @@ class Receiver {
 std::string SubscriptionBody(const std::string& id, const std::string& members,
                              const std::string& endpoint, const std::string& notification = "") {
   return R"({"id":")" + id + R"(","type":"Subscription",)" + members +
-         R"(,"notification":{"endpoint":{"uri":")" + endpoint + R"(","accept":"application/json"})" +
-         notification + "}}";
+         R"(,"notification":{"endpoint":{"uri":")" + endpoint +
+         R"(","accept":"application/json"})" + notification + "}}";
 }
 
 class SubscriptionsIT : public ::testing::Test {
@@ -220,28 +220,33 @@ TEST_F(SubscriptionsIT, FiftySubscriptionsTwoThousandUpdatesZeroLoss) {
         notification = R"(,"format":"keyValues","attributes":["seq"])";
         break;
     }
-    auto r = c().Post("/ngsi-ld/v1/subscriptions",
-                      SubscriptionBody(sub_id(i), members,
-                                       rx.Url("/notify/" + std::to_string(i)), notification));
+    auto r = c().Post(
+        "/ngsi-ld/v1/subscriptions",
+        SubscriptionBody(sub_id(i), members, rx.Url("/notify/" + std::to_string(i)), notification));
     ASSERT_EQ(r.status, 201) << r.body;
     EXPECT_EQ(r.Header("Location"), "/ngsi-ld/v1/subscriptions/" + sub_id(i));
   }
 
   auto matches = [](int i, int k, int seq) {
     switch (i % 5) {
-      case 0: return true;
-      case 1: return k == i % kEntities;
-      case 2: return k >= 10;
-      case 3: return k % 5 == 2;
-      default: return seq > 1000;
+      case 0:
+        return true;
+      case 1:
+        return k == i % kEntities;
+      case 2:
+        return k >= 10;
+      case 3:
+        return k % 5 == 2;
+      default:
+        return seq > 1000;
     }
   };
   std::multiset<std::string> expected;
   for (int j = 0; j < kUpdates; ++j) {
     for (int i = 0; i < kSubs; ++i) {
       if (matches(i, j % kEntities, j)) {
-        expected.insert(sub_id(i) + "|urn:ngsi-ld:Sensor:" + std::to_string(j % kEntities) +
-                        "|" + std::to_string(j));
+        expected.insert(sub_id(i) + "|urn:ngsi-ld:Sensor:" + std::to_string(j % kEntities) + "|" +
+                        std::to_string(j));
       }
     }
   }
@@ -316,11 +321,13 @@ TEST_F(SubscriptionsIT, FiftySubscriptionsTwoThousandUpdatesZeroLoss) {
   }
   double ingest_s = std::chrono::duration<double>(acked - start).count();
   double total_s = std::chrono::duration<double>(done - start).count();
-  std::printf("[ zero-loss ] %d updates, %d subscriptions: %zu expected entity notifications "
-              "in %zu HTTP notifications over %d connections; ingest %.2f s, all delivered "
-              "after %.2f s; missing %zu, duplicated %zu, unexpected %zu, out of order %d\n",
-              kUpdates, kSubs, want, got.size(), rx.connections(), ingest_s, total_s, missing,
-              duplicated, unexpected, out_of_order);
+  std::printf(
+      "[ zero-loss ] %d updates, %d subscriptions: %zu expected entity notifications "
+      "in %zu HTTP notifications over %d connections; ingest %.2f s, all delivered "
+      "after %.2f s; missing %zu, duplicated %zu, unexpected %zu, out of order %d\n",
+      kUpdates, kSubs, want, got.size(), rx.connections(), ingest_s, total_s, missing, duplicated,
+      unexpected, out_of_order);
+  std::fflush(stdout);
   EXPECT_TRUE(all) << "timed out";
   EXPECT_EQ(seen.size(), want);
   EXPECT_EQ(missing, 0u);
@@ -464,12 +471,13 @@ TEST_F(SubscriptionsIT, RetriesThenSucceedsAndCountsFailures) {
                SubscriptionBody("urn:ngsi-ld:Subscription:dead", R"("entities":[{"type":"Probe"}])",
                                 "http://127.0.0.1:" + std::to_string(dead_port) + "/n"));
   ASSERT_EQ(r.status, 201) << r.body;
-  r = c().Post("/ngsi-ld/v1/entityOperations/upsert",
-               R"([{"id":"urn:ngsi-ld:Probe:1","type":"Probe","v":{"type":"Property","value":1}}])");
+  r = c().Post(
+      "/ngsi-ld/v1/entityOperations/upsert",
+      R"([{"id":"urn:ngsi-ld:Probe:1","type":"Probe","v":{"type":"Property","value":1}}])");
   ASSERT_EQ(r.status, 201) << r.body;
 
-  ASSERT_TRUE(flaky.WaitFor([](const auto& got) { return got.size() >= 1; },
-                            std::chrono::seconds(20)));
+  ASSERT_TRUE(
+      flaky.WaitFor([](const auto& got) { return got.size() >= 1; }, std::chrono::seconds(20)));
   EXPECT_EQ(flaky.requests(), 3);  // two 503s, then delivered
 
   // The dead endpoint fails after its retries (back-off 200 + 400 + 800 ms).

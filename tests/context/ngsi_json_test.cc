@@ -1,0 +1,190 @@
+#include "context/ngsi_json.h"
+
+#include <gtest/gtest.h>
+
+namespace cb::context {
+namespace {
+
+JsonValue J(const std::string& s) {
+  auto r = ParseJson(s);
+  EXPECT_TRUE(r.ok()) << s;
+  return std::move(r).value();
+}
+
+struct AttrCase {
+  const char* name;
+  const char* json;
+  AttrKind kind;
+  const char* value;  // expected value/object/languageMap as JSON
+};
+
+TEST(NgsiJsonTest, AttributeFormsAreRecognised) {
+  const AttrCase cases[] = {
+      {"n", R"({"type":"Property","value":5})", AttrKind::kProperty, "5"},
+      {"n", R"({"value":{"a":1}})", AttrKind::kProperty, R"({"a":1})"},
+      {"n", "5", AttrKind::kProperty, "5"},
+      {"n", R"("text")", AttrKind::kProperty, R"("text")"},
+      {"n", "[1,2]", AttrKind::kProperty, "[1,2]"},
+      {"address", R"({"type":"PostalAddress","streetAddress":"Pinghai Rd"})", AttrKind::kProperty,
+       R"({"type":"PostalAddress","streetAddress":"Pinghai Rd"})"},
+      {"location", R"({"type":"GeoProperty","value":{"type":"Point","coordinates":[120.16,30.25]}})",
+       AttrKind::kGeoProperty, R"({"type":"Point","coordinates":[120.16,30.25]})"},
+      {"location", R"({"type":"Point","coordinates":[120.16,30.25]})", AttrKind::kGeoProperty,
+       R"({"type":"Point","coordinates":[120.16,30.25]})"},
+      {"location", R"({"value":{"type":"Point","coordinates":[1,2]}})", AttrKind::kGeoProperty,
+       R"({"type":"Point","coordinates":[1,2]})"},
+      {"refZone", R"({"type":"Relationship","object":"urn:ngsi-ld:Zone:a"})", AttrKind::kRelationship,
+       R"("urn:ngsi-ld:Zone:a")"},
+      {"refZone", R"({"object":"urn:ngsi-ld:Zone:a"})", AttrKind::kRelationship, R"("urn:ngsi-ld:Zone:a")"},
+      {"name", R"({"type":"LanguageProperty","languageMap":{"zh-CN":"湖滨","en":"Hubin"}})",
+       AttrKind::kLanguageProperty, R"({"zh-CN":"湖滨","en":"Hubin"})"},
+      {"name", R"({"languageMap":{"en":"Hubin"}})", AttrKind::kLanguageProperty, R"({"en":"Hubin"})"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.json);
+    auto a = ParseAttribute(c.name, J(c.json));
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    EXPECT_EQ(a->kind, c.kind);
+    EXPECT_EQ(a->value, J(c.value));
+    EXPECT_EQ(a->geometry != nullptr, c.kind == AttrKind::kGeoProperty);
+  }
+}
+
+TEST(NgsiJsonTest, AttributeMembers) {
+  auto a = ParseAttribute("temperature", J(R"({"type":"Property","value":21.5,
+      "observedAt":"2026-11-23T10:00:00Z","unitCode":"CEL","datasetId":"urn:ngsi-ld:Dataset:a",
+      "accuracy":{"type":"Property","value":0.5},"sensor":{"object":"urn:ngsi-ld:Device:1"},
+      "createdAt":"2020-01-01T00:00:00Z"})"));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->observed_at, 1795428000000);
+  EXPECT_EQ(a->unit_code, "CEL");
+  EXPECT_EQ(a->dataset_id, "urn:ngsi-ld:Dataset:a");
+  ASSERT_EQ(a->sub_attrs.size(), 2u);
+  EXPECT_EQ(a->sub_attrs[0].second, J(R"({"type":"Property","value":0.5})"));
+  EXPECT_EQ(a->sub_attrs[1].second, J(R"({"type":"Relationship","object":"urn:ngsi-ld:Device:1"})"));
+  EXPECT_EQ(a->created_at, kNoTime);  // system members are not taken from input
+}
+
+struct BadAttr {
+  const char* name;
+  const char* json;
+  const char* message_part;
+};
+
+TEST(NgsiJsonTest, BadAttributesAreRejectedWithReasons) {
+  const BadAttr cases[] = {
+      {"a", "null", "null"},
+      {"a", R"({"type":"Property"})", "needs a \"value\""},
+      {"a", R"({"type":"Property","value":null})", "null"},
+      {"a", R"({"type":"GeoProperty","value":{"type":"Point","coordinates":[1]}})", ""},
+      {"a", R"({"type":"GeoProperty","value":{"type":"Point","coordinates":[1,95]}})", "latitude"},
+      {"a", R"({"type":"Relationship"})", "needs an \"object\""},
+      {"a", R"({"type":"Relationship","object":5})", "URI"},
+      {"a", R"({"type":"LanguageProperty","languageMap":{"en":5}})", "strings"},
+      {"a", R"({"type":"LanguageProperty","languageMap":{}})", "non-empty"},
+      {"a", R"({"type":"Property","value":1,"observedAt":"soon"})", "ISO 8601"},
+      {"a", R"({"type":"Property","value":1,"observedAt":5})", "observedAt"},
+      {"a", R"({"type":"Property","value":1,"unitCode":""})", "unitCode"},
+      {"a", R"({"type":"Property","value":1,"datasetId":"no uri"})", "datasetId"},
+      {"a", R"({"type":"Weird","value":1})", "unknown attribute type"},
+      {"a", R"j({"type":"Property","value":1,"sub(x)":1})j", "sub-attribute name"},
+      {"bad name", "1", "invalid attribute name"},
+      {"location", R"({"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]})", "closed"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.json);
+    auto a = ParseAttribute(c.name, J(c.json));
+    ASSERT_FALSE(a.ok());
+    EXPECT_EQ(a.status().code(), Code::kBadRequestData);
+    EXPECT_NE(a.status().message().find(c.message_part), std::string::npos) << a.status().message();
+  }
+}
+
+TEST(NgsiJsonTest, EntityParsing) {
+  auto e = ParseEntity(J(R"({"id":"urn:ngsi-ld:Zone:a","type":["Zone","Area"],"@context":"https://x.org/c",
+      "capacity":{"type":"Property","value":100},"createdAt":"2020-01-01T00:00:00Z"})"));
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->id, "urn:ngsi-ld:Zone:a");
+  EXPECT_EQ(e->types, (std::vector<std::string>{"Zone", "Area"}));
+  ASSERT_EQ(e->attrs.size(), 1u);
+  EXPECT_EQ(e->attrs[0].name, "capacity");
+
+  for (const char* bad : {R"([])", R"({"type":"A"})", R"({"id":"urn:a:b"})", R"({"id":"x","type":"A"})",
+                          R"({"id":"urn:a:b","type":5})", R"({"id":"urn:a:b","type":[]})",
+                          R"({"id":"urn:a:b","type":"A","@context":5})",
+                          R"({"id":"urn:a:b","type":"A","@context":[["x:y"]]})"}) {
+    auto r = ParseEntity(J(bad));
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) EXPECT_EQ(r.status().code(), Code::kBadRequestData) << bad;
+  }
+  EXPECT_TRUE(ParseEntity(J(R"({"a":1})"), false).ok());
+}
+
+TEST(NgsiJsonTest, FragmentsAndPatches) {
+  auto f = ParseFragment(J(R"({"id":"urn:a:b","type":"T","a":1,"b":{"type":"Property","value":2}})"));
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->size(), 2u);
+  EXPECT_FALSE(ParseFragment(J(R"({"id":"urn:a:b"})")).ok());
+  EXPECT_FALSE(ParseFragment(J("[1]")).ok());
+
+  Attribute target = *ParseAttribute("n", J(R"({"type":"Property","value":1,"unitCode":"C62"})"));
+  ASSERT_TRUE(MergeAttributePatch(J(R"({"value":2,"observedAt":"2026-11-23T10:00:00Z"})"), "n", &target).ok());
+  EXPECT_EQ(target.value, J("2"));
+  EXPECT_EQ(target.unit_code, "C62");
+  EXPECT_EQ(target.observed_at, 1795428000000);
+  ASSERT_TRUE(MergeAttributePatch(J("7"), "n", &target).ok());
+  EXPECT_EQ(target.value, J("7"));
+  Attribute before = target;
+  EXPECT_FALSE(MergeAttributePatch(J(R"({"type":"Relationship","object":"urn:a:b"})"), "n", &target).ok());
+  EXPECT_FALSE(MergeAttributePatch(J(R"({"value":null})"), "n", &target).ok());
+  EXPECT_FALSE(MergeAttributePatch(J(R"({"value":1,"observedAt":"x"})"), "n", &target).ok());
+  EXPECT_EQ(target.value, before.value);  // a refused patch changes nothing
+  EXPECT_EQ(target.observed_at, before.observed_at);
+
+  Attribute geo = *ParseAttribute("location", J(R"({"type":"Point","coordinates":[1,2]})"));
+  EXPECT_FALSE(MergeAttributePatch(J(R"({"value":{"type":"Point","coordinates":[1,200]}})"), "location", &geo).ok());
+  ASSERT_TRUE(MergeAttributePatch(J(R"({"value":{"type":"Point","coordinates":[3,4]}})"), "location", &geo).ok());
+  EXPECT_EQ(geo.geometry->FirstPoint().lon, 3);
+}
+
+TEST(NgsiJsonTest, RenderingNormalizedKeyValuesAndProjection) {
+  auto e = ParseEntity(J(R"({"id":"urn:ngsi-ld:P:1","type":"OffStreetParking",
+      "availableSpotNumber":{"type":"Property","value":12,"observedAt":"2026-11-23T10:00:00Z"},
+      "refZone":{"type":"Relationship","object":"urn:ngsi-ld:Zone:a"},
+      "name":{"type":"LanguageProperty","languageMap":{"en":"A"}}})"));
+  ASSERT_TRUE(e.ok());
+  RenderOptions o;
+  EXPECT_EQ(J(RenderEntity(*e, o)), J(R"({"id":"urn:ngsi-ld:P:1","type":"OffStreetParking",
+      "availableSpotNumber":{"type":"Property","value":12,"observedAt":"2026-11-23T10:00:00.000Z"},
+      "refZone":{"type":"Relationship","object":"urn:ngsi-ld:Zone:a"},
+      "name":{"type":"LanguageProperty","languageMap":{"en":"A"}}})"));
+  o.key_values = true;
+  EXPECT_EQ(J(RenderEntity(*e, o)), J(R"({"id":"urn:ngsi-ld:P:1","type":"OffStreetParking",
+      "availableSpotNumber":12,"refZone":"urn:ngsi-ld:Zone:a","name":{"en":"A"}})"));
+  std::unordered_set<std::string> only = {"refZone"};
+  o.attrs = &only;
+  o.with_context = true;
+  JsonValue projected = J(RenderEntity(*e, o));
+  EXPECT_EQ(projected.Find("availableSpotNumber"), nullptr);
+  EXPECT_NE(projected.Find("refZone"), nullptr);
+  EXPECT_EQ(projected.Find("@context")->as_string(), kCoreContext);
+}
+
+TEST(NgsiJsonTest, StoreDocRoundTripKeepsSystemTimes) {
+  auto e = ParseEntity(J(R"({"id":"urn:ngsi-ld:P:1","type":"T","a":{"type":"Property","value":1}})"));
+  e->created_at = 1000;
+  e->modified_at = 2000;
+  e->attrs[0].attr.created_at = 1000;
+  e->attrs[0].attr.modified_at = 1500;
+  std::string doc = EntityToStoreDoc(*e);
+  auto back = EntityFromStoreDoc(doc);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->created_at, 1000);
+  EXPECT_EQ(back->modified_at, 2000);
+  EXPECT_EQ(back->attrs[0].attr.modified_at, 1500);
+  EXPECT_EQ(EntityToStoreDoc(*back), doc);
+  EXPECT_FALSE(EntityFromStoreDoc("{").ok());
+}
+
+}  // namespace
+}  // namespace cb::context
