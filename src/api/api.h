@@ -20,6 +20,9 @@ struct NgsiLdLimits {
 // /ngsi-ld/v1/entities, /entityOperations, /temporal (ETSI GS CIM 009 subset).
 void AddNgsiLdRoutes(Router* router, context::ContextBroker* broker, NgsiLdLimits limits = {});
 
+// POST /admin/keys {name, permissions} → 201 {id, key}; DELETE /admin/keys/{id}.
+void AddAdminRoutes(Router* router, security::ApiKeyAuthority* auth);
+
 // /health (public) and /metrics (Prometheus text).
 void AddOperationsRoutes(Router* router, metrics::Registry* registry,
                          std::function<std::string()> health_json);

@@ -14,6 +14,7 @@
 #include "api/notifier.h"
 #include "context/broker.h"
 #include "context/subscriptions.h"
+#include "ingest/mqtt_bridge.h"
 #include "core/metrics.h"
 #include "security/auth.h"
 #include "store/store.h"
@@ -36,6 +37,7 @@ struct CityServer::Impl {
   std::unique_ptr<context::SubscriptionManager> subscriptions;
   std::unique_ptr<api::Notifier> notifier;
   std::unique_ptr<api::EntityStream> entity_stream;
+  std::unique_ptr<ingest::MqttBridge> mqtt;
 };
 
 CityServer::CityServer(ServerConfig config) : impl_(std::make_unique<Impl>()) {
@@ -118,6 +120,7 @@ Status CityServer::Start() {
   s.started_at = SystemClock::Instance()->Now();
   TimeMs started = s.started_at;
   api::AddNgsiLdRoutes(&s.router, s.broker.get());
+  api::AddAdminRoutes(&s.router, s.auth.get());
   // ---- BEGIN subscriptions, notifications, entity stream ----
   s.subscriptions =
       std::make_unique<context::SubscriptionManager>(s.store.get(), SystemClock::Instance());
@@ -142,6 +145,25 @@ Status CityServer::Start() {
     return out;
   });
 
+  if (!c.mqtt_url.empty()) {
+    ingest::DeviceTable devices;
+    if (!c.mqtt_provisioning.empty()) {
+      auto table = ingest::LoadDeviceTable(c.mqtt_provisioning);
+      if (!table.ok()) return table.status();
+      devices = std::move(table).value();
+    } else {
+      spdlog::warn("--mqtt without --mqtt-devices: no device is provisioned, all messages "
+                   "will be refused");
+    }
+    ingest::MqttBridgeOptions mo;
+    mo.url = c.mqtt_url;
+    s.mqtt = std::make_unique<ingest::MqttBridge>(mo, std::move(devices), s.broker.get(),
+                                                  &s.registry);
+    CB_RETURN_IF_ERROR(s.mqtt->Start());
+    spdlog::info("MQTT bridge connected to {} ({} devices)", c.mqtt_url,
+                 s.mqtt->devices().size());
+  }
+
   api::ServerOptions ho;
   ho.address = c.address;
   ho.port = static_cast<uint16_t>(c.port);
@@ -150,6 +172,7 @@ Status CityServer::Start() {
   ho.request_timeout_s = c.request_timeout_s;
   s.http = std::make_unique<api::HttpServer>(ho, &s.router, s.auth.get(), &s.registry);
   CB_RETURN_IF_ERROR(s.http->Start());
+
   spdlog::info("serving on http://{}:{} (data {}, durability {})", c.address, s.http->port(),
                c.data_dir, c.durability);
   return Status::Ok();
@@ -165,6 +188,10 @@ void CityServer::Stop() {
     spdlog::info("stopping: draining requests");
     s.http->Stop(5000);
     s.http.reset();
+  }
+  if (s.mqtt) {
+    s.mqtt->Stop();  // writes what it has queued before the store closes
+    s.mqtt.reset();
   }
   // ---- BEGIN subscriptions: deliver what is queued, persist delivery status ----
   if (s.subscriptions) {

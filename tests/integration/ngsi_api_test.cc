@@ -83,6 +83,23 @@ TEST_F(NgsiApiTest, DenyByDefault) {
   EXPECT_EQ(r.status, 405);
 }
 
+TEST_F(NgsiApiTest, KeysCarryOnlyTheirPermissions) {
+  auto r = c().Post("/admin/keys", R"({"name":"wallboard","permissions":["context:read"]})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  JsonValue issued = Json(r.body);
+  HttpClient reader(server_->port(), issued.Find("key")->as_string());
+  EXPECT_EQ(reader.Get("/ngsi-ld/v1/entities?type=Nothing").status, 200);
+  auto denied = reader.Post("/ngsi-ld/v1/entities", R"({"id":"urn:ngsi-ld:K:1","type":"K"})");
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_NE(denied.body.find("context:write"), std::string::npos);
+  EXPECT_EQ(reader.Post("/admin/keys", R"({"name":"x","permissions":["admin"]})").status, 403);
+  EXPECT_EQ(c().Post("/admin/keys", R"({"name":"x","permissions":["root"]})").status, 400);
+  EXPECT_EQ(c().Post("/admin/keys", R"({"name":"x"})").status, 400);
+  EXPECT_EQ(c().Delete("/admin/keys/" + issued.Find("id")->as_string()).status, 204);
+  EXPECT_EQ(reader.Get("/ngsi-ld/v1/entities?type=Nothing").status, 401);
+  EXPECT_EQ(c().Delete("/admin/keys/" + issued.Find("id")->as_string()).status, 404);
+}
+
 TEST_F(NgsiApiTest, SmartDataModelExamplesRoundTrip) {
   for (const char* model : {"OffStreetParking", "CrowdFlowObserved", "Alert", "ParkingSpot"}) {
     SCOPED_TRACE(model);

@@ -183,6 +183,12 @@ class SubscriptionsIT : public ::testing::Test {
     ASSERT_TRUE(server_->Start()) << server_->Log();
     client_.emplace(server_->Client());
   }
+  void TearDown() override {
+    client_.reset();
+    std::string dir = server_->data_dir();
+    server_.reset();
+    if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir);
+  }
   HttpClient& c() { return *client_; }
 
   std::unique_ptr<ServerProcess> server_;

@@ -1,0 +1,452 @@
+// cb_storage_baseline: the storage limit for the batch-upsert benchmark.
+//
+// Writes the rows the server writes for a batch upsert of the benchmark workload
+// (bench/workload.h) — per entity one upsert of its whole normalized document and 8
+// attribute-history rows (plus, the first time, its 8 series rows) — with no HTTP, no JSON
+// parsing and no in-memory broker, in batches of B entities:
+//
+//   --mode sqlite   raw SQLite through its C API: the store's schema (migrations.cc, copied),
+//                   its pragmas (WAL, 8 KiB pages, 64 MiB cache, wal_autocheckpoint 8192),
+//                   one BEGIN IMMEDIATE … COMMIT per batch, synchronous=FULL (--durability
+//                   fsync) or NORMAL (process). Single thread. Row text is generated outside
+//                   the timed transactions. This is what the issue calls the storage limit.
+//   --mode store    the project's store (cb_store: OpenSqliteStore, WriteBatch, group
+//                   commit) fed by --conns threads, each submitting one batch and waiting for
+//                   it to be durable, like the HTTP connections of the server do.
+//   --check         compares the rows generated here with the server's own rendering
+//                   (cb_context: ParseEntity + EntityToStoreDoc / RenderAttribute).
+//
+// Prints one "RESULT name=... key=value ..." line per round (round 0 creates the entities,
+// later rounds replace them), like cb_loadgen.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "context/ngsi_json.h"
+#include "core/json.h"
+#include "store/store.h"
+#include "workload.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Args {
+  std::map<std::string, std::string> kv;
+  std::string Str(const std::string& k, const std::string& def = "") const {
+    auto it = kv.find(k);
+    return it == kv.end() ? def : it->second;
+  }
+  int64_t Int(const std::string& k, int64_t def) const {
+    auto it = kv.find(k);
+    return it == kv.end() ? def : std::stoll(it->second);
+  }
+  bool Has(const std::string& k) const { return kv.count(k) != 0; }
+};
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Fmt(double v, int decimals = 1) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t idx = static_cast<size_t>(std::ceil(p / 100.0 * v.size()));
+  return v[std::min(v.size() - 1, idx == 0 ? 0 : idx - 1)];
+}
+
+void Die(sqlite3* db, int rc, const char* what) {
+  std::cerr << "sqlite: " << what << ": " << (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))
+            << " (" << rc << ")\n";
+  std::exit(1);
+}
+
+void Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::cerr << "sqlite: " << sql << ": " << (err ? err : "") << "\n";
+    std::exit(1);
+  }
+}
+
+// The store's schema, migration 1 of src/store/sqlite/migrations.cc, verbatim.
+constexpr const char* kSchema = R"sql(
+  CREATE TABLE entities(
+    id TEXT PRIMARY KEY CHECK(id <> ''),
+    type TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    modified_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE series(
+    id INTEGER PRIMARY KEY,
+    entity_id TEXT NOT NULL CHECK(entity_id <> ''),
+    attr TEXT NOT NULL CHECK(attr <> ''),
+    UNIQUE(entity_id, attr)
+  );
+  CREATE TABLE history(
+    seq INTEGER PRIMARY KEY,
+    epoch INTEGER NOT NULL,
+    series INTEGER NOT NULL,
+    observed_at INTEGER NOT NULL,
+    value TEXT NOT NULL
+  );
+  CREATE INDEX history_by_epoch_series_time ON history(epoch, series, observed_at);
+  CREATE TABLE history_epochs(
+    epoch INTEGER PRIMARY KEY,
+    min_observed_at INTEGER NOT NULL,
+    max_observed_at INTEGER NOT NULL
+  );
+  CREATE TABLE records(
+    kind TEXT NOT NULL CHECK(kind <> ''),
+    key TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY(kind, key)
+  ) WITHOUT ROWID;
+)sql";
+
+// The rows of one batch, generated before its transaction.
+struct BatchRows {
+  std::vector<std::string> ids, docs;
+  std::vector<std::string> values;  // 8 per entity
+  std::vector<int64_t> times;       // 8 per entity
+};
+
+void MakeRows(uint64_t start, uint64_t end, uint32_t round, int64_t t0, int64_t now,
+              BatchRows* b) {
+  size_t n = end - start;
+  b->ids.resize(n);
+  b->docs.resize(n);
+  b->values.resize(n * cbbench::kAttrsPerEntity);
+  b->times.resize(n * cbbench::kAttrsPerEntity);
+  for (size_t j = 0; j < n; ++j) {
+    uint64_t i = start + j;
+    b->ids[j].clear();
+    cbbench::AppendEntityId(&b->ids[j], i);
+    b->docs[j].clear();
+    cbbench::AppendStoreDoc(&b->docs[j], i, round, t0, now);
+    cbbench::Values v = cbbench::ValuesOf(i, round);
+    for (int k = 0; k < cbbench::kAttrsPerEntity; ++k) {
+      std::string& s = b->values[j * cbbench::kAttrsPerEntity + k];
+      s.clear();
+      cbbench::AppendHistoryValue(&s, v, k, round, t0);
+      b->times[j * cbbench::kAttrsPerEntity + k] = cbbench::HistoryTime(k, round, t0, now);
+    }
+  }
+}
+
+int RunSqlite(const Args& a) {
+  const std::string path = a.Str("db", "baseline.db");
+  const uint64_t count = a.Int("entities", 100000), batch = a.Int("batch", 100);
+  const int rounds = static_cast<int>(a.Int("rounds", 2));
+  const bool fsync = a.Str("durability", "fsync") == "fsync";
+  const std::string name = a.Str("name", "sqlite");
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) Die(db, rc, "open");
+  Exec(db, "PRAGMA page_size = 8192");
+  Exec(db, "PRAGMA journal_mode = WAL");
+  Exec(db, fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  Exec(db,
+       "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; "
+       "PRAGMA journal_size_limit = 67108864; PRAGMA wal_autocheckpoint = 8192;");
+  Exec(db, kSchema);
+
+  auto prep = [&](const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    int r = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (r != SQLITE_OK) Die(db, r, sql);
+    return s;
+  };
+  sqlite3_stmt* begin = prep("BEGIN IMMEDIATE");
+  sqlite3_stmt* commit = prep("COMMIT");
+  sqlite3_stmt* upsert = prep(
+      "INSERT INTO entities(id, type, doc, modified_at) VALUES(?1, ?2, ?3, ?4) "
+      "ON CONFLICT(id) DO UPDATE SET type = excluded.type, doc = excluded.doc, "
+      "modified_at = excluded.modified_at");
+  sqlite3_stmt* series = prep("INSERT INTO series(entity_id, attr) VALUES(?1, ?2)");
+  sqlite3_stmt* hist = prep(
+      "INSERT INTO history(seq, epoch, series, observed_at, value) VALUES(?1, ?2, ?3, ?4, ?5)");
+  sqlite3_stmt* widen = prep(
+      "INSERT INTO history_epochs(epoch, min_observed_at, max_observed_at) VALUES(?1, ?2, ?3) "
+      "ON CONFLICT(epoch) DO UPDATE SET "
+      "min_observed_at = min(min_observed_at, excluded.min_observed_at), "
+      "max_observed_at = max(max_observed_at, excluded.max_observed_at)");
+  auto step = [&](sqlite3_stmt* s, const char* what) {
+    int r = sqlite3_step(s);
+    if (r != SQLITE_DONE) Die(db, r, what);
+    sqlite3_reset(s);
+  };
+
+  // Series ids in memory (the store caches them too): entity i, attribute k.
+  std::vector<int64_t> series_id(count * cbbench::kAttrsPerEntity, 0);
+  int64_t seq = 1;
+  const int64_t t0 = NowMs();
+  BatchRows rows;
+  int failures = 0;
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<double> txn_ms;
+    double sqlite_s = 0, gen_s = 0;
+    auto round_start = Clock::now();
+    for (uint64_t s = 0; s < count; s += batch) {
+      const uint64_t e = std::min(count, s + batch);
+      auto g0 = Clock::now();
+      const int64_t now = NowMs();
+      MakeRows(s, e, static_cast<uint32_t>(round), t0, now, &rows);
+      auto t_begin = Clock::now();
+      gen_s += std::chrono::duration<double>(t_begin - g0).count();
+      step(begin, "begin");
+      int64_t epoch_min = INT64_MAX, epoch_max = INT64_MIN, epoch = seq >> 20;
+      auto flush_epoch = [&] {
+        if (epoch_min > epoch_max) return;
+        sqlite3_bind_int64(widen, 1, epoch);
+        sqlite3_bind_int64(widen, 2, epoch_min);
+        sqlite3_bind_int64(widen, 3, epoch_max);
+        step(widen, "widen epoch");
+        epoch_min = INT64_MAX;
+        epoch_max = INT64_MIN;
+      };
+      for (uint64_t i = s; i < e; ++i) {
+        const size_t j = i - s;
+        sqlite3_bind_text(upsert, 1, rows.ids[j].data(), static_cast<int>(rows.ids[j].size()), SQLITE_STATIC);
+        sqlite3_bind_text(upsert, 2, cbbench::kEntityType.data(),
+                          static_cast<int>(cbbench::kEntityType.size()), SQLITE_STATIC);
+        sqlite3_bind_text(upsert, 3, rows.docs[j].data(), static_cast<int>(rows.docs[j].size()), SQLITE_STATIC);
+        sqlite3_bind_int64(upsert, 4, now);
+        step(upsert, "upsert entity");
+        for (int k = 0; k < cbbench::kAttrsPerEntity; ++k) {
+          int64_t& sid = series_id[i * cbbench::kAttrsPerEntity + k];
+          if (sid == 0) {
+            sqlite3_bind_text(series, 1, rows.ids[j].data(), static_cast<int>(rows.ids[j].size()), SQLITE_STATIC);
+            sqlite3_bind_text(series, 2, cbbench::kAttrs[k].name, -1, SQLITE_STATIC);
+            step(series, "insert series");
+            sid = sqlite3_last_insert_rowid(db);
+          }
+          const size_t r = j * cbbench::kAttrsPerEntity + k;
+          if ((seq >> 20) != epoch) {
+            flush_epoch();
+            epoch = seq >> 20;
+          }
+          sqlite3_bind_int64(hist, 1, seq);
+          sqlite3_bind_int64(hist, 2, seq >> 20);
+          sqlite3_bind_int64(hist, 3, sid);
+          sqlite3_bind_int64(hist, 4, rows.times[r]);
+          sqlite3_bind_text(hist, 5, rows.values[r].data(), static_cast<int>(rows.values[r].size()), SQLITE_STATIC);
+          step(hist, "insert history");
+          ++seq;
+          epoch_min = std::min(epoch_min, rows.times[r]);
+          epoch_max = std::max(epoch_max, rows.times[r]);
+        }
+      }
+      flush_epoch();
+      step(commit, "commit");
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - t_begin).count();
+      txn_ms.push_back(ms);
+      sqlite_s += ms / 1000.0;
+    }
+    const double wall_s = std::chrono::duration<double>(Clock::now() - round_start).count();
+    const double attrs = double(count) * cbbench::kAttrsPerEntity;
+    std::cout << "RESULT name=" << name << "_r" << round << " mode=sqlite entities=" << count
+              << " batch=" << batch << " transactions=" << txn_ms.size()
+              << " seconds=" << Fmt(sqlite_s, 3) << " wall_s=" << Fmt(wall_s, 3)
+              << " gen_s=" << Fmt(gen_s, 3) << " attrs_per_s=" << Fmt(attrs / sqlite_s, 0)
+              << " entities_per_s=" << Fmt(count / sqlite_s, 0)
+              << " p50_ms=" << Fmt(Percentile(txn_ms, 50), 3)
+              << " p99_ms=" << Fmt(Percentile(txn_ms, 99), 3) << " durability="
+              << (fsync ? "fsync" : "process") << std::endl;
+  }
+  for (sqlite3_stmt* s : {begin, commit, upsert, series, hist, widen}) sqlite3_finalize(s);
+  sqlite3_close(db);
+  std::cerr << "  database: " << std::filesystem::file_size(path) / 1e6 << " MB\n";
+  return failures == 0 ? 0 : 1;
+}
+
+// The project's store, fed by `conns` threads in a closed loop.
+int RunStore(const Args& a) {
+  const std::string path = a.Str("db", "baseline-store.db");
+  const uint64_t count = a.Int("entities", 100000), batch = a.Int("batch", 100);
+  const int rounds = static_cast<int>(a.Int("rounds", 2));
+  const int conns = static_cast<int>(a.Int("conns", 8));
+  const bool fsync = a.Str("durability", "fsync") == "fsync";
+  const std::string name = a.Str("name", "store");
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  cb::store::StoreOptions so;
+  so.path = path;
+  so.durability = fsync ? cb::store::Durability::kFsync : cb::store::Durability::kProcess;
+  auto opened = cb::store::OpenSqliteStore(so);
+  if (!opened.ok()) {
+    std::cerr << opened.status().ToString() << "\n";
+    return 1;
+  }
+  std::unique_ptr<cb::store::Store> store = std::move(opened).value();
+  const int64_t t0 = NowMs();
+  int failures = 0;
+  for (int round = 0; round < rounds; ++round) {
+    std::atomic<uint64_t> next{0};
+    std::mutex mu;
+    std::vector<double> lat_ms;
+    std::atomic<int> failed{0};
+    auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (int c = 0; c < conns; ++c) {
+      threads.emplace_back([&] {
+        std::vector<double> mine;
+        for (;;) {
+          uint64_t s = next.fetch_add(batch);
+          if (s >= count) break;
+          uint64_t e = std::min(count, s + batch);
+          const int64_t now = NowMs();
+          cb::store::WriteBatch wb;
+          wb.put_entities.reserve(e - s);
+          wb.history.reserve((e - s) * cbbench::kAttrsPerEntity);
+          auto t_submit = Clock::now();
+          for (uint64_t i = s; i < e; ++i) {
+            cb::store::EntityRow row;
+            cbbench::AppendEntityId(&row.id, i);
+            row.type = std::string(cbbench::kEntityType);
+            cbbench::AppendStoreDoc(&row.doc, i, static_cast<uint32_t>(round), t0, now);
+            row.modified_at = now;
+            cbbench::Values v = cbbench::ValuesOf(i, static_cast<uint32_t>(round));
+            for (int k = 0; k < cbbench::kAttrsPerEntity; ++k) {
+              cb::store::HistoryRow h;
+              h.entity_id = row.id;
+              h.attr = cbbench::kAttrs[k].name;
+              h.observed_at = cbbench::HistoryTime(k, static_cast<uint32_t>(round), t0, now);
+              cbbench::AppendHistoryValue(&h.value, v, k, static_cast<uint32_t>(round), t0);
+              wb.history.push_back(std::move(h));
+            }
+            wb.put_entities.push_back(std::move(row));
+          }
+          cb::Status st = store->SubmitSync(std::move(wb));
+          if (!st.ok()) {
+            if (failed.fetch_add(1) == 0) std::cerr << "  store: " << st.ToString() << "\n";
+          }
+          mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t_submit).count());
+        }
+        std::lock_guard l(mu);
+        lat_ms.insert(lat_ms.end(), mine.begin(), mine.end());
+      });
+    }
+    for (auto& t : threads) t.join();
+    const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    const double attrs = double(count) * cbbench::kAttrsPerEntity;
+    cb::store::StoreStats stats = store->Stats();
+    std::cout << "RESULT name=" << name << "_r" << round << " mode=store entities=" << count
+              << " batch=" << batch << " conns=" << conns << " seconds=" << Fmt(secs, 3)
+              << " attrs_per_s=" << Fmt(attrs / secs, 0) << " entities_per_s=" << Fmt(count / secs, 0)
+              << " p50_ms=" << Fmt(Percentile(lat_ms, 50), 3)
+              << " p99_ms=" << Fmt(Percentile(lat_ms, 99), 3) << " commits_total=" << stats.commits
+              << " failed=" << failed.load() << " durability=" << (fsync ? "fsync" : "process")
+              << std::endl;
+    failures += failed.load();
+  }
+  store->Close();
+  return failures == 0 ? 0 : 1;
+}
+
+// The rows generated here must be those the server would store.
+int RunCheck() {
+  const int64_t t0 = 1714557600000;  // 2024-05-01T10:00:00Z
+  const int64_t now = t0 + 12345;
+  int bad = 0;
+  for (uint64_t i : {0ull, 1ull, 42ull, 99999ull, 999999ull}) {
+    for (uint32_t round : {0u, 1u, 7u}) {
+      std::string in;
+      cbbench::AppendEntityJson(&in, i, round, t0);
+      auto json = cb::ParseJson(in);
+      if (!json.ok()) {
+        std::cerr << "check: request does not parse: " << in << "\n";
+        return 1;
+      }
+      auto e = cb::context::ParseEntity(*json, true);
+      if (!e.ok()) {
+        std::cerr << "check: server refuses the entity: " << e.status().ToString() << "\n";
+        return 1;
+      }
+      e->created_at = e->modified_at = now;
+      for (auto& na : e->attrs) na.attr.created_at = na.attr.modified_at = now;
+      std::string server_doc = cb::context::EntityToStoreDoc(*e);
+      std::string mine;
+      cbbench::AppendStoreDoc(&mine, i, round, t0, now);
+      if (server_doc != mine) {
+        std::cerr << "check: documents differ\n server: " << server_doc << "\n bench:  " << mine << "\n";
+        ++bad;
+      }
+      cbbench::Values v = cbbench::ValuesOf(i, round);
+      for (int k = 0; k < cbbench::kAttrsPerEntity; ++k) {
+        std::string server_value;
+        cb::JsonWriter w(&server_value);
+        cb::context::RenderOptions o;
+        o.sys_attrs = false;
+        cb::context::RenderAttribute(e->Find(cbbench::kAttrs[k].name) ? *e->Find(cbbench::kAttrs[k].name)
+                                                                      : cb::context::Attribute{},
+                                     o, &w);
+        std::string value;
+        cbbench::AppendHistoryValue(&value, v, k, round, t0);
+        if (server_value != value) {
+          std::cerr << "check: history values differ\n server: " << server_value
+                    << "\n bench:  " << value << "\n";
+          ++bad;
+        }
+      }
+    }
+  }
+  std::string sample;
+  cbbench::AppendEntityJson(&sample, 42, 1, t0);
+  std::string doc;
+  cbbench::AppendStoreDoc(&doc, 42, 1, t0, now);
+  std::cout << "RESULT name=check ok=" << (bad == 0 ? 1 : 0) << " request_entity_bytes=" << sample.size()
+            << " stored_doc_bytes=" << doc.size() << std::endl;
+  return bad == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    if (k.rfind("--", 0) != 0) {
+      std::cerr << "usage: cb_storage_baseline --mode sqlite|store [--db PATH] [--entities N] "
+                   "[--batch B] [--rounds R] [--conns C] [--durability fsync|process] | --check\n";
+      return 2;
+    }
+    k = k.substr(2);
+    if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
+      a.kv[k] = argv[++i];
+    } else {
+      a.kv[k] = "1";
+    }
+  }
+  if (a.Has("check")) return RunCheck();
+  std::string mode = a.Str("mode", "sqlite");
+  if (mode == "sqlite") return RunSqlite(a);
+  if (mode == "store") return RunStore(a);
+  std::cerr << "unknown mode " << mode << "\n";
+  return 2;
+}
