@@ -19,6 +19,7 @@
 //   fetch    GET a path and print the body (metrics, health)
 //   wait     wait until GET /health answers 200
 #include <sys/resource.h>
+#include <utility>
 #include <unistd.h>
 
 #include <algorithm>
