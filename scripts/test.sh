@@ -12,13 +12,15 @@ ctest --preset debug -j2 --timeout 600
 
 echo "== fuzzing (short bounded runs; see docs/testing.md for long runs)"
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz
-for fuzzer in build/fuzz/tests/*_fuzz; do
-  name=$(basename "$fuzzer" _fuzz)
-  corpus="tests/fuzz/corpus/$name"
+fuzzers=()
+for f in tests/fuzz/*_fuzz.cc; do fuzzers+=("$(basename "$f" .cc)"); done
+cmake --build --preset fuzz --target "${fuzzers[@]}"
+for name in "${fuzzers[@]}"; do
+  fuzzer="build/fuzz/tests/$name"
+  corpus="tests/fuzz/corpus/${name%_fuzz}"
   work=$(mktemp -d)
   [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
-  echo "-- $name"
+  echo "-- ${name%_fuzz}"
   "$fuzzer" -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 "$work" 2>&1 | tail -n 4
   rm -rf "$work"
 done

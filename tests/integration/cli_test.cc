@@ -1,0 +1,95 @@
+// The command line: --help everywhere, configuration files, clear errors for bad flags.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "test_server.h"
+
+namespace cb::testing {
+namespace {
+
+struct CommandResult {
+  int exit_code;
+  std::string output;
+};
+
+CommandResult RunCitybrain(const std::string& args) {
+  std::string cmd = std::string(CITYBRAIN_BINARY) + " " + args + " 2>&1";
+  CommandResult r{0, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) r.output += buf;
+  int st = pclose(p);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+TEST(CliTest, HelpOnEverySubcommand) {
+  auto top = RunCitybrain("--help");
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_NE(top.output.find("serve"), std::string::npos);
+  EXPECT_NE(top.output.find("version"), std::string::npos);
+  for (const char* sub : {"serve", "version"}) {
+    auto r = RunCitybrain(std::string(sub) + " --help");
+    EXPECT_EQ(r.exit_code, 0) << sub;
+    EXPECT_NE(r.output.find("Usage"), std::string::npos) << sub;
+  }
+  EXPECT_NE(RunCitybrain("serve --help").output.find("--durability"), std::string::npos);
+  EXPECT_EQ(RunCitybrain("version").output, "citybrain 0.1.0\n");
+}
+
+TEST(CliTest, BadFlagsFailClearly) {
+  struct Case {
+    const char* args;
+    const char* message;
+  } cases[] = {
+      {"", "subcommand"},
+      {"serve --durability sometimes", "durability"},
+      {"serve --port 70000", "port"},
+      {"serve --colour red", "colour"},
+      {"frobnicate", "subcommand"},
+  };
+  for (const auto& c : cases) {
+    auto r = RunCitybrain(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << ": " << r.output;
+  }
+  auto bad_addr = RunCitybrain("serve --data " + MakeTempDir("cb-cli") + " --address not-an-ip --port 0");
+  EXPECT_EQ(bad_addr.exit_code, 1);
+  EXPECT_NE(bad_addr.output.find("bad listen address"), std::string::npos) << bad_addr.output;
+}
+
+TEST(CliTest, ConfigurationFileSetsServeOptions) {
+  std::string dir = MakeTempDir("cb-cli");
+  int port = FreePort();
+  std::ofstream(dir + "/citybrain.toml") << "[serve]\ndata = \"" << dir << "/data\"\nport = " << port
+                                         << "\ndurability = \"process\"\n";
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE* f = freopen((dir + "/log").c_str(), "w", stderr);
+    (void)f;
+    execl(CITYBRAIN_BINARY, CITYBRAIN_BINARY, "--config", (dir + "/citybrain.toml").c_str(), "serve",
+          nullptr);
+    _exit(127);
+  }
+  bool up = false;
+  for (int i = 0; i < 200 && !up; ++i) {
+    try {
+      up = HttpClient(port, "").Get("/health").status == 200;
+    } catch (const std::exception&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  EXPECT_TRUE(up);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/data/citybrain.db"));
+  kill(pid, SIGTERM);
+  int st;
+  waitpid(pid, &st, 0);
+  std::ifstream log(dir + "/log");
+  std::string text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(text.find("durability process"), std::string::npos) << text;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cb::testing
