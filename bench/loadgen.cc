@@ -396,7 +396,7 @@ class Engine {
   void ScheduleProgress() {
     progress_.expires_after(std::chrono::seconds(5));
     progress_.async_wait([this](beast::error_code ec) {
-      if (ec) return;
+      if (ec || live_ == 0) return;  // (the last connection may close just as it fires)
       double t = std::chrono::duration<double>(Clock::now() - start_).count();
       std::cerr << "  [" << o_.label << "] " << Fmt(t, 0) << " s: " << r_.requests
                 << (o_.expected ? " of " + std::to_string(o_.expected) : std::string())

@@ -187,62 +187,15 @@ Result<context::GeoQuery> ParseGeoQuery(const HttpRequest& req) {
   const std::string* georel = req.Query("georel");
   const std::string* geometry = req.Query("geometry");
   const std::string* coords = req.Query("coordinates");
-  context::GeoQuery g;
   if (georel == nullptr || geometry == nullptr || coords == nullptr) {
     return Status::BadRequestData("a geo-query needs georel, geometry and coordinates");
   }
+  context::GeoQuery g;
   auto geom = geo::GeometryFromQuery(*geometry, *coords);
   if (!geom.ok()) return geom.status();
   g.geometry = std::move(geom).value();
   if (const std::string* gp = req.Query("geoproperty")) g.property = *gp;
-  std::string_view rel = *georel;
-  std::string_view head = rel.substr(0, rel.find(';'));
-  if (head == "near") {
-    g.rel = context::GeoRel::kNear;
-    std::string_view rest = rel.substr(std::min(rel.size(), head.size() + 1));
-    if (rest.empty()) return Status::BadRequestData("near needs maxDistance or minDistance");
-    for (const auto& part : SplitList(std::string(rest))) {
-      size_t eq = part.find("==");
-      if (eq == std::string::npos) return Status::BadRequestData("bad georel: " + part);
-      std::string k = part.substr(0, eq);
-      std::string v = part.substr(eq + 2);
-      double d = 0;
-      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
-      if (ec != std::errc() || p != v.data() + v.size() || d < 0) {
-        return Status::BadRequestData("georel distance must be a non-negative number");
-      }
-      if (k == "maxDistance") {
-        g.max_distance = d;
-      } else if (k == "minDistance") {
-        g.min_distance = d;
-      } else {
-        return Status::BadRequestData("unknown georel modifier '" + k + "'");
-      }
-    }
-    if (rel.find(';') == std::string_view::npos || (!g.max_distance && !g.min_distance)) {
-      return Status::BadRequestData("near needs maxDistance or minDistance");
-    }
-  } else if (rel.find(';') != std::string_view::npos) {
-    return Status::BadRequestData("only near takes modifiers");
-  } else if (head == "within") {
-    g.rel = context::GeoRel::kWithin;
-  } else if (head == "contains") {
-    g.rel = context::GeoRel::kContains;
-  } else if (head == "intersects") {
-    g.rel = context::GeoRel::kIntersects;
-  } else if (head == "equals") {
-    g.rel = context::GeoRel::kEquals;
-  } else if (head == "disjoint") {
-    g.rel = context::GeoRel::kDisjoint;
-  } else if (head == "overlaps") {
-    g.rel = context::GeoRel::kOverlaps;
-  } else {
-    return Status::BadRequestData("unknown georel '" + std::string(head) + "'");
-  }
-  if ((g.rel == context::GeoRel::kWithin) && g.geometry.type != geo::GeometryType::kPolygon &&
-      g.geometry.type != geo::GeometryType::kMultiPolygon) {
-    return Status::BadRequestData("within needs a Polygon or MultiPolygon");
-  }
+  CB_RETURN_IF_ERROR(context::ParseGeoRel(*georel, &g));
   return g;
 }
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <future>
 #include <regex>
 #include <set>
@@ -293,7 +294,61 @@ EntityPtr ContextBroker::Get(const std::string& id) const {
   return it == by_id_.end() ? nullptr : it->second->entity;
 }
 
-bool ContextBroker::MatchesGeo(const Entity& e, const GeoQuery& g) const {
+Status ParseGeoRel(std::string_view rel, GeoQuery* g) {
+  std::string_view head = rel.substr(0, rel.find(';'));
+  g->max_distance.reset();
+  g->min_distance.reset();
+  if (head == "near") {
+    std::string_view rest = rel.substr(std::min(rel.size(), head.size() + 1));
+    if (rest.empty()) return Status::BadRequestData("near needs maxDistance or minDistance");
+    while (!rest.empty()) {
+      size_t semi = rest.find_first_of(";,");
+      std::string_view part = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      size_t eq = part.find("==");
+      if (eq == std::string_view::npos) return Status::BadRequestData("bad georel: " + std::string(part));
+      std::string_view k = part.substr(0, eq);
+      std::string_view v = part.substr(eq + 2);
+      double d = 0;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+      if (ec != std::errc() || p != v.data() + v.size() || !(d >= 0)) {
+        return Status::BadRequestData("georel distance must be a non-negative number");
+      }
+      if (k == "maxDistance") {
+        g->max_distance = d;
+      } else if (k == "minDistance") {
+        g->min_distance = d;
+      } else {
+        return Status::BadRequestData("unknown georel modifier '" + std::string(k) + "'");
+      }
+    }
+    g->rel = GeoRel::kNear;
+    return Status::Ok();
+  }
+  if (rel.find(';') != std::string_view::npos) return Status::BadRequestData("only near takes modifiers");
+  if (head == "within") {
+    g->rel = GeoRel::kWithin;
+  } else if (head == "contains") {
+    g->rel = GeoRel::kContains;
+  } else if (head == "intersects") {
+    g->rel = GeoRel::kIntersects;
+  } else if (head == "equals") {
+    g->rel = GeoRel::kEquals;
+  } else if (head == "disjoint") {
+    g->rel = GeoRel::kDisjoint;
+  } else if (head == "overlaps") {
+    g->rel = GeoRel::kOverlaps;
+  } else {
+    return Status::BadRequestData("unknown georel '" + std::string(head) + "'");
+  }
+  if (g->rel == GeoRel::kWithin && g->geometry.type != geo::GeometryType::kPolygon &&
+      g->geometry.type != geo::GeometryType::kMultiPolygon) {
+    return Status::BadRequestData("within needs a Polygon or MultiPolygon");
+  }
+  return Status::Ok();
+}
+
+bool MatchesGeoQuery(const Entity& e, const GeoQuery& g) {
   const Attribute* a = e.Find(g.property);
   if (a == nullptr || !a->geometry) return false;
   const geo::Geometry& eg = *a->geometry;
@@ -341,7 +396,7 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
       return true;
     }
     if (q.q && !Matches(*q.q, *e)) return true;
-    if (q.geo && !MatchesGeo(*e, *q.geo)) return true;
+    if (q.geo && !MatchesGeoQuery(*e, *q.geo)) return true;
     if (matched >= q.offset && matched < want) result.entities.push_back(e);
     ++matched;
     return q.count || matched < want;

@@ -91,6 +91,12 @@ struct GeoQuery {
   std::string property = "location";
 };
 
+// Parses an NGSI-LD georel ("near;maxDistance==500", "within", ...) into `g`; checks it
+// against g->geometry (within needs a polygon). Errors are kBadRequestData.
+Status ParseGeoRel(std::string_view georel, GeoQuery* g);
+// Does the entity's geo-property satisfy the geo-query (exact predicate, no index)?
+bool MatchesGeoQuery(const Entity& e, const GeoQuery& g);
+
 struct EntityQuery {
   std::vector<std::string> types;      // any of
   std::vector<std::string> ids;        // any of
@@ -152,7 +158,6 @@ class ContextBroker {
                            std::vector<Change>* changes);
   void PutLocked(EntityPtr e, const Entity* before);
   void RemoveLocked(const std::string& id);
-  bool MatchesGeo(const Entity& e, const GeoQuery& g) const;
 
   store::Store* store_;
   const Clock* clock_;

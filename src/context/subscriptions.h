@@ -132,10 +132,7 @@ struct HttpUrl {
 // Parses http(s)://host[:port][/path][?query]. kBadRequestData when malformed.
 Result<HttpUrl> ParseHttpUrl(std::string_view uri);
 
-// Parses an NGSI-LD georel ("near;maxDistance==500", "within", ...) into `g`.
-Status ParseGeoRel(std::string_view georel, GeoQuery* g);
-// Does the entity's geo-property satisfy the geo-query?
-bool MatchesGeoQuery(const Entity& e, const GeoQuery& g);
+
 
 // A new id "urn:ngsi-ld:<kind>:<32 hex digits>" (random, not secret).
 std::string NewRandomUrn(std::string_view kind);
