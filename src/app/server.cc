@@ -104,9 +104,9 @@ Status CityServer::Start() {
   auto* store_ptr = s.store.get();
   s.registry.AddCallbackGauge("citybrain_store_queue_rows", "Rows waiting for a group commit",
                               [store_ptr] { return double(store_ptr->Stats().queued_rows); });
-  s.registry.AddCallbackGauge("citybrain_store_commits", "Group commits so far",
+  s.registry.AddCallbackCounter("citybrain_store_commits_total", "Group commits",
                               [store_ptr] { return double(store_ptr->Stats().commits); });
-  s.registry.AddCallbackGauge("citybrain_store_rows_committed", "Rows committed so far",
+  s.registry.AddCallbackCounter("citybrain_store_rows_committed_total", "Rows committed",
                               [store_ptr] { return double(store_ptr->Stats().rows_committed); });
   s.registry.AddCallbackGauge("citybrain_store_last_commit_seconds",
                               "Duration of the last group commit",
@@ -114,7 +114,7 @@ Status CityServer::Start() {
   auto* broker = s.broker.get();
   s.registry.AddCallbackGauge("citybrain_entities", "Entities held",
                               [broker] { return double(broker->Stats().entities); });
-  s.registry.AddCallbackGauge("citybrain_attribute_updates", "Attribute updates applied so far",
+  s.registry.AddCallbackCounter("citybrain_attribute_updates_total", "Attribute updates applied",
                               [broker] { return double(broker->Stats().attrs_written); });
 
   s.started_at = SystemClock::Instance()->Now();

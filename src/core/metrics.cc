@@ -110,6 +110,12 @@ void Registry::AddCallbackGauge(const std::string& name, const std::string& help
   FamilyFor(name, help, "gauge")->Find(labels)->fn = std::move(fn);
 }
 
+void Registry::AddCallbackCounter(const std::string& name, const std::string& help,
+                                  std::function<double()> fn, const std::string& labels) {
+  std::lock_guard lock(mu_);
+  FamilyFor(name, help, "counter")->Find(labels)->fn = std::move(fn);
+}
+
 namespace {
 void AppendValue(std::string* out, double v) {
   if (std::isnan(v)) {

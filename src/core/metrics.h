@@ -72,6 +72,9 @@ class Registry {
   // A gauge computed when scraped.
   void AddCallbackGauge(const std::string& name, const std::string& help,
                         std::function<double()> fn, const std::string& labels = "");
+  // A counter read from elsewhere when scraped (the function must never decrease).
+  void AddCallbackCounter(const std::string& name, const std::string& help,
+                          std::function<double()> fn, const std::string& labels = "");
 
   std::string Render() const;
 

@@ -13,6 +13,7 @@ TEST(MetricsTest, RendersPrometheusTextFormat) {
   r.GetCounter("req_total", "Requests", Label("route", "/b"))->Inc();
   r.GetGauge("depth", "Queue depth")->Set(2.5);
   r.AddCallbackGauge("entities", "Entities", [] { return 42.0; });
+  r.AddCallbackCounter("commits_total", "Commits", [] { return 7.0; });
   Histogram* h = r.GetHistogram("lat_seconds", "Latency", "", {0.1, 1});
   h->Observe(0.05);
   h->Observe(0.5);
@@ -20,7 +21,7 @@ TEST(MetricsTest, RendersPrometheusTextFormat) {
   std::string text = r.Render();
   for (const char* line :
        {"# HELP req_total Requests\n", "# TYPE req_total counter\n", "req_total{route=\"/a\"} 3\n",
-        "req_total{route=\"/b\"} 1\n", "# TYPE depth gauge\n", "depth 2.5\n", "entities 42\n",
+        "req_total{route=\"/b\"} 1\n", "# TYPE depth gauge\n", "depth 2.5\n", "entities 42\n", "# TYPE commits_total counter\n", "commits_total 7\n",
         "# TYPE lat_seconds histogram\n", "lat_seconds_bucket{le=\"0.1\"} 1\n",
         "lat_seconds_bucket{le=\"1\"} 2\n", "lat_seconds_bucket{le=\"+Inf\"} 3\n",
         "lat_seconds_sum 5.55\n", "lat_seconds_count 3\n"}) {
