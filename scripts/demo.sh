@@ -13,7 +13,7 @@ PORT="${PORT:-1026}"
 BIN=build/release/src/citybrain
 mkdir -p "$DATA"
 
-scripts/mosquitto.sh start "$DATA/mqtt"
+MQTT_PORT= scripts/mosquitto.sh start "$DATA/mqtt"
 MQTT_PORT=$(cat "$DATA/mqtt/mosquitto.port")
 
 "$BIN" serve --data "$DATA" --port "$PORT" \

@@ -6,7 +6,7 @@
 #   scripts/mosquitto.sh start DIR    # prints the port; if already running, just prints it
 #   scripts/mosquitto.sh stop DIR     # no-op when not running
 #   scripts/mosquitto.sh status DIR   # exit 0 when running
-# PORT=1883 picks the port instead of a free one. MOSQUITTO=/path/to/mosquitto overrides the
+# MQTT_PORT=1883 picks the port instead of a free one. MOSQUITTO=/path/to/mosquitto overrides the
 # binary (default: mosquitto on PATH, else /usr/sbin/mosquitto).
 set -euo pipefail
 
@@ -77,10 +77,10 @@ start() {
   local bin port pid
   bin=$(find_mosquitto)
   for attempt in 1 2 3; do
-    port=${PORT:-$(free_port)}
+    port=${MQTT_PORT:-$(free_port)}
     if accepts "$port"; then
       echo "port $port is already in use" >&2
-      [ -n "${PORT:-}" ] && exit 1
+      [ -n "${MQTT_PORT:-}" ] && exit 1
       continue
     fi
     cat >"$dir/mosquitto.conf" <<EOF
@@ -110,7 +110,7 @@ EOF
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     rm -f "$pid_file"
-    [ -n "${PORT:-}" ] && break  # a fixed port will not get better by retrying
+    [ -n "${MQTT_PORT:-}" ] && break  # a fixed port will not get better by retrying
     echo "mosquitto did not start on port $port (attempt $attempt); retrying" >&2
   done
   echo "mosquitto failed to start; see $dir/mosquitto.log:" >&2
