@@ -1,5 +1,6 @@
 // citybrain: the one binary. Subcommands: serve, keys, version.
 #include <CLI/CLI.hpp>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -8,8 +9,36 @@
 #include <iostream>
 
 #include "app/server.h"
+#include "core/json.h"
 
 namespace {
+
+// %j in a log pattern: the message as a JSON string (quoted and escaped), for JSON lines.
+class JsonMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string out;
+    cb::AppendJsonString(&out, std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(out.data(), out.data() + out.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessageFlag>();
+  }
+};
+
+void SetUpLogging(const std::string& level, const std::string& format) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("citybrain"));  // logs go to stderr
+  spdlog::set_level(spdlog::level::from_str(level));
+  if (format == "json") {
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    f->add_flag<JsonMessageFlag>('j').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":%j})");
+    spdlog::set_formatter(std::move(f));
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  }
+}
 
 int Serve(const cb::app::ServerConfig& config) {
   sigset_t set;
@@ -38,7 +67,12 @@ int main(int argc, char** argv) {
   app.set_config("--config", "", "read options from a TOML/INI file (see examples/citybrain.toml)");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "text, or json (one JSON object per line)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
 
   cb::app::ServerConfig config;
   auto* serve = app.add_subcommand("serve", "run the server with its embedded store");
@@ -69,9 +103,7 @@ int main(int argc, char** argv) {
   auto* version = app.add_subcommand("version", "print the version");
 
   CLI11_PARSE(app, argc, argv);
-  spdlog::set_default_logger(spdlog::stderr_color_mt("citybrain"));  // logs to stderr
-  spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  SetUpLogging(log_level, log_format);
 
   if (*version) {
     std::puts("citybrain 0.1.0");

@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
+
+#include "core/json.h"
 
 #include "test_server.h"
 
@@ -88,6 +91,26 @@ TEST(CliTest, ConfigurationFileSetsServeOptions) {
   std::ifstream log(dir + "/log");
   std::string text((std::istreambuf_iterator<char>(log)), {});
   EXPECT_NE(text.find("durability process"), std::string::npos) << text;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CliTest, JsonLogsAreOneObjectPerLine) {
+  std::string dir = MakeTempDir("cb-cli");
+  auto r = RunCitybrain("--log-format json serve --data " + dir + " --address bad\\\"addr --port 0");
+  EXPECT_EQ(r.exit_code, 1);
+  std::istringstream lines(r.output);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    auto doc = ParseJson(line);
+    ASSERT_TRUE(doc.ok()) << line;
+    EXPECT_NE(doc->Find("time"), nullptr);
+    EXPECT_NE(doc->Find("level"), nullptr);
+    EXPECT_TRUE(doc->Find("msg")->is_string());
+    ++n;
+  }
+  EXPECT_GT(n, 1);
+  EXPECT_NE(r.output.find("bad listen address"), std::string::npos) << r.output;
   std::filesystem::remove_all(dir);
 }
 

@@ -6,7 +6,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,7 +15,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <mutex>
 #include <set>
@@ -25,32 +23,16 @@
 
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "store_test_util.h"
 
 namespace cb::store {
 namespace {
 
+using ::cb::store::testing::TempDir;
+
 constexpr char kPrefix[] = "urn:ngsi-ld:Crash:";
 constexpr char kCounter[] = "urn:ngsi-ld:Counter:1";
 constexpr auto kWriteFor = std::chrono::seconds(2);
-
-// A fresh directory under /tmp, removed with its contents at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/cb_store_test_XXXXXX";
-    const char* p = mkdtemp(tmpl);
-    EXPECT_NE(p, nullptr);
-    path_ = p != nullptr ? p : "/tmp";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string CrashId(int64_t seq) {
   char buf[64];

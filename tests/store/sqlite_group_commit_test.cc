@@ -2,11 +2,9 @@
 // per-batch failure, Close, and reads running beside writes.
 
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <future>
 #include <latch>
 #include <memory>
@@ -19,61 +17,12 @@
 
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "store_test_util.h"
 
 namespace cb::store {
 namespace {
 
-// A fresh directory under /tmp, removed with its contents at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/cb_store_test_XXXXXX";
-    const char* p = mkdtemp(tmpl);
-    EXPECT_NE(p, nullptr);
-    path_ = p != nullptr ? p : "/tmp";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// Holds the store's writer thread inside a done callback until Release(), so batches
-// submitted meanwhile queue up and are committed together afterwards.
-class WriterBlocker {
- public:
-  explicit WriterBlocker(Store& store) : state_(std::make_shared<State>()) {
-    std::future<void> entered = state_->entered.get_future();
-    std::shared_future<void> open = state_->open.get_future().share();
-    store.Submit({}, [state = state_, open](const Status&) {
-      state->entered.set_value();
-      open.wait();
-    });
-    entered.wait();
-  }
-  ~WriterBlocker() { Release(); }
-  WriterBlocker(const WriterBlocker&) = delete;
-  WriterBlocker& operator=(const WriterBlocker&) = delete;
-
-  void Release() {
-    if (!released_) {
-      released_ = true;
-      state_->open.set_value();
-    }
-  }
-
- private:
-  struct State {
-    std::promise<void> entered;
-    std::promise<void> open;
-  };
-  std::shared_ptr<State> state_;
-  bool released_ = false;
-};
+using namespace ::cb::store::testing;  // NOLINT(build/namespaces)
 
 // Collects the statuses of asynchronous submissions; Wait() returns when all have arrived.
 class Collector {
@@ -101,55 +50,6 @@ class Collector {
   std::latch left_;
 };
 
-// Builds a WriteBatch in one expression: Batch().Put(entity).Add(history_row).Delete(id).
-struct Batch : WriteBatch {
-  Batch& Put(EntityRow e) {
-    put_entities.push_back(std::move(e));
-    return *this;
-  }
-  Batch& Put(Record r) {
-    put_records.push_back(std::move(r));
-    return *this;
-  }
-  Batch& Add(HistoryRow h) {
-    history.push_back(std::move(h));
-    return *this;
-  }
-  Batch& Delete(std::string id) {
-    delete_entities.push_back(std::move(id));
-    return *this;
-  }
-  Batch& DeleteRecord(Record r) {
-    delete_records.push_back(std::move(r));
-    return *this;
-  }
-};
-
-// Builds a HistoryQuery in one expression: Query("urn:a").Attrs({"x"}).From(10).LastN(2).
-struct Query : HistoryQuery {
-  explicit Query(std::string id) { entity_id = std::move(id); }
-  Query& Attrs(std::vector<std::string> a) {
-    attrs = std::move(a);
-    return *this;
-  }
-  Query& From(TimeMs t) {
-    from = t;
-    return *this;
-  }
-  Query& To(TimeMs t) {
-    to = t;
-    return *this;
-  }
-  Query& LastN(size_t n) {
-    last_n = n;
-    return *this;
-  }
-  Query& Limit(size_t n) {
-    limit = n;
-    return *this;
-  }
-};
-
 WriteBatch EntityBatch(const std::string& id, int history_rows = 0) {
   WriteBatch b;
   b.put_entities.push_back(EntityRow{id, "T", "{\"id\":\"" + id + "\"}", 1});
@@ -169,21 +69,15 @@ WriteBatch BadBatch(const std::string& id) {
 constexpr size_t kDefaultGroupRows = StoreOptions().max_group_rows;
 constexpr size_t kDefaultQueueRows = StoreOptions().max_queue_rows;
 
-class SqliteGroupCommitTest : public ::testing::Test {
+class SqliteGroupCommitTest : public StoreTest {
  protected:
-  std::string DbPath() const { return dir_.path() + "/city.db"; }
-
   std::unique_ptr<Store> Open(Durability durability = Durability::kProcess,
                               size_t max_group_rows = kDefaultGroupRows,
                               size_t max_queue_rows = kDefaultQueueRows) {
-    StoreOptions options;
-    options.path = DbPath();
-    options.durability = durability;
+    StoreOptions options = Options(durability);
     options.max_group_rows = max_group_rows;
     options.max_queue_rows = max_queue_rows;
-    auto store = OpenSqliteStore(options);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    return store.ok() ? std::move(store).value() : nullptr;
+    return ExpectOpened(OpenSqliteStore(options));
   }
 
   static std::set<std::string> EntityIds(Store& store) {
@@ -191,8 +85,6 @@ class SqliteGroupCommitTest : public ::testing::Test {
     EXPECT_TRUE(store.ScanEntities([&](EntityRow&& e) { ids.insert(e.id); }).ok());
     return ids;
   }
-
-  TempDir dir_;
 };
 
 TEST_F(SqliteGroupCommitTest, CallbacksRunInSubmitOrder) {

@@ -2,10 +2,7 @@
 // SqliteTuning), out-of-order times, deletes, rollbacks and reopening, checked against a
 // brute-force model of what QueryHistory must answer.
 
-#include <stdlib.h>
-
 #include <algorithm>
-#include <filesystem>
 #include <future>
 #include <memory>
 #include <random>
@@ -16,28 +13,12 @@
 #include "gtest/gtest.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
+#include "store_test_util.h"
 
 namespace cb::store {
 namespace {
 
-// A fresh directory under /tmp, removed with its contents at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/cb_store_test_XXXXXX";
-    const char* p = mkdtemp(tmpl);
-    EXPECT_NE(p, nullptr);
-    path_ = p != nullptr ? p : "/tmp";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using namespace ::cb::store::testing;  // NOLINT(build/namespaces)
 
 // What the store should hold: every history row with its arrival order.
 class HistoryModel {
@@ -106,15 +87,13 @@ std::string ShowQuery(const HistoryQuery& q) {
   return s;
 }
 
-class SqliteHistoryTest : public ::testing::Test {
+class SqliteHistoryTest : public StoreTest {
  protected:
+  SqliteHistoryTest() : StoreTest("history.db") {}
+
   std::unique_ptr<Store> Open(int epoch_bits) {
-    StoreOptions options;
-    options.path = dir_.path() + "/history.db";
-    options.durability = Durability::kProcess;
-    auto store = OpenSqliteStoreWithTuning(options, SqliteTuning{epoch_bits});
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    return store.ok() ? std::move(store).value() : nullptr;
+    return ExpectOpened(
+        OpenSqliteStoreWithTuning(Options(Durability::kProcess), SqliteTuning{epoch_bits}));
   }
 
   void ExpectSame(Store& store, const HistoryModel& model, const HistoryQuery& q) {
@@ -123,13 +102,7 @@ class SqliteHistoryTest : public ::testing::Test {
     const std::vector<HistoryRow> want = model.Query(q);
     ASSERT_EQ(Show(*got), Show(want)) << ShowQuery(q);
   }
-
-  TempDir dir_;
 };
-
-HistoryRow Hist(std::string id, std::string attr, TimeMs t, std::string value) {
-  return HistoryRow{std::move(id), std::move(attr), t, std::move(value)};
-}
 
 TEST_F(SqliteHistoryTest, TuningIsChecked) {
   StoreOptions options;
@@ -197,19 +170,9 @@ TEST_F(SqliteHistoryTest, DeleteRemovesHistoryInEveryEpoch) {
 TEST_F(SqliteHistoryTest, DeleteInALaterBatchOfTheSameGroupSeesEarlierRows) {
   auto store = Open(/*epoch_bits=*/2);
   // Hold the writer so that all three batches commit in one transaction.
-  std::promise<void> entered, open;
-  std::shared_future<void> opened = open.get_future().share();
-  store->Submit({}, [&](const Status&) {
-    entered.set_value();
-    opened.wait();
-  });
-  entered.get_future().wait();
+  WriterBlocker blocker(*store);
   std::vector<std::future<Status>> results;
-  auto submit = [&](WriteBatch b) {
-    auto p = std::make_shared<std::promise<Status>>();
-    results.push_back(p->get_future());
-    store->Submit(std::move(b), [p](const Status& s) { p->set_value(s); });
-  };
+  auto submit = [&](WriteBatch b) { results.push_back(SubmitForStatus(*store, std::move(b))); };
   WriteBatch add;
   for (int i = 0; i < 10; ++i) add.history.push_back(Hist("urn:a", "x", i, "old"));
   submit(std::move(add));
@@ -217,7 +180,7 @@ TEST_F(SqliteHistoryTest, DeleteInALaterBatchOfTheSameGroupSeesEarlierRows) {
   del.delete_entities.push_back("urn:a");
   del.history.push_back(Hist("urn:a", "x", 100, "new"));
   submit(std::move(del));
-  open.set_value();
+  blocker.Release();
   for (auto& r : results) EXPECT_TRUE(r.get().ok());
   EXPECT_EQ(store->Stats().commits, 1u);
   HistoryQuery q;
@@ -229,19 +192,9 @@ TEST_F(SqliteHistoryTest, DeleteInALaterBatchOfTheSameGroupSeesEarlierRows) {
 
 TEST_F(SqliteHistoryTest, RolledBackSeriesAreNotReused) {
   auto store = Open(/*epoch_bits=*/2);
-  std::promise<void> entered, open;
-  std::shared_future<void> opened = open.get_future().share();
-  store->Submit({}, [&](const Status&) {
-    entered.set_value();
-    opened.wait();
-  });
-  entered.get_future().wait();
+  WriterBlocker blocker(*store);
   std::vector<std::future<Status>> results;
-  auto submit = [&](WriteBatch b) {
-    auto p = std::make_shared<std::promise<Status>>();
-    results.push_back(p->get_future());
-    store->Submit(std::move(b), [p](const Status& s) { p->set_value(s); });
-  };
+  auto submit = [&](WriteBatch b) { results.push_back(SubmitForStatus(*store, std::move(b))); };
   // The group creates series for urn:x, then fails on the bad batch and is committed again
   // without it: the writer must not keep the ids the rolled-back transaction handed out.
   WriteBatch first;
@@ -255,7 +208,7 @@ TEST_F(SqliteHistoryTest, RolledBackSeriesAreNotReused) {
   third.history.push_back(Hist("urn:y", "a", 2, "y-a"));
   third.history.push_back(Hist("urn:x", "b", 2, "x-b"));
   submit(std::move(third));
-  open.set_value();
+  blocker.Release();
   EXPECT_TRUE(results[0].get().ok());
   EXPECT_EQ(results[1].get().code(), Code::kBadRequestData);
   EXPECT_TRUE(results[2].get().ok());

@@ -1,7 +1,6 @@
 // Tests of the SQLite store: opening and schema, entities, records, history queries, errors.
 
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -12,97 +11,17 @@
 #include "gtest/gtest.h"
 #include "store/sqlite/migrations.h"
 #include "store/store.h"
+#include "store_test_util.h"
 
 namespace cb::store {
 namespace {
 
-// A fresh directory under /tmp, removed with its contents at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/cb_store_test_XXXXXX";
-    const char* p = mkdtemp(tmpl);
-    EXPECT_NE(p, nullptr);
-    path_ = p != nullptr ? p : "/tmp";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
+using namespace ::cb::store::testing;  // NOLINT(build/namespaces)
 
- private:
-  std::string path_;
-};
-
-// Builds a WriteBatch in one expression: Batch().Put(entity).Add(history_row).Delete(id).
-struct Batch : WriteBatch {
-  Batch& Put(EntityRow e) {
-    put_entities.push_back(std::move(e));
-    return *this;
-  }
-  Batch& Put(Record r) {
-    put_records.push_back(std::move(r));
-    return *this;
-  }
-  Batch& Add(HistoryRow h) {
-    history.push_back(std::move(h));
-    return *this;
-  }
-  Batch& Delete(std::string id) {
-    delete_entities.push_back(std::move(id));
-    return *this;
-  }
-  Batch& DeleteRecord(Record r) {
-    delete_records.push_back(std::move(r));
-    return *this;
-  }
-};
-
-// Builds a HistoryQuery in one expression: Query("urn:a").Attrs({"x"}).From(10).LastN(2).
-struct Query : HistoryQuery {
-  explicit Query(std::string id) { entity_id = std::move(id); }
-  Query& Attrs(std::vector<std::string> a) {
-    attrs = std::move(a);
-    return *this;
-  }
-  Query& From(TimeMs t) {
-    from = t;
-    return *this;
-  }
-  Query& To(TimeMs t) {
-    to = t;
-    return *this;
-  }
-  Query& LastN(size_t n) {
-    last_n = n;
-    return *this;
-  }
-  Query& Limit(size_t n) {
-    limit = n;
-    return *this;
-  }
-};
-
-EntityRow Entity(std::string id, std::string type, std::string doc, TimeMs t) {
-  return EntityRow{std::move(id), std::move(type), std::move(doc), t};
-}
-
-HistoryRow Hist(std::string id, std::string attr, TimeMs t, std::string value) {
-  return HistoryRow{std::move(id), std::move(attr), t, std::move(value)};
-}
-
-class SqliteStoreTest : public ::testing::Test {
+class SqliteStoreTest : public StoreTest {
  protected:
-  std::string DbPath() const { return dir_.path() + "/city.db"; }
-
   std::unique_ptr<Store> Open(Durability durability = Durability::kProcess) {
-    StoreOptions options;
-    options.path = DbPath();
-    options.durability = durability;
-    auto store = OpenSqliteStore(options);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    return store.ok() ? std::move(store).value() : nullptr;
+    return ExpectOpened(OpenSqliteStore(Options(durability)));
   }
 
   static std::map<std::string, EntityRow> Entities(Store& store) {
@@ -160,8 +79,6 @@ class SqliteStoreTest : public ::testing::Test {
     b.history.push_back(Hist("urn:e1x", "a", 15, "prefix"));
     ASSERT_TRUE(store.SubmitSync(std::move(b)).ok());
   }
-
-  TempDir dir_;
 };
 
 // ---- opening, schema, errors ----
