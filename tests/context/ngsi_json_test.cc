@@ -115,7 +115,9 @@ TEST(NgsiJsonTest, EntityParsing) {
                           R"({"id":"urn:a:b","type":"A","@context":[["x:y"]]})"}) {
     auto r = ParseEntity(J(bad));
     EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok()) EXPECT_EQ(r.status().code(), Code::kBadRequestData) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Code::kBadRequestData) << bad;
+    }
   }
   EXPECT_TRUE(ParseEntity(J(R"({"a":1})"), false).ok());
 }

@@ -38,7 +38,9 @@ TEST(TimeTest, RejectsMalformedDates) {
                           "20261123"}) {
     auto t = ParseIso8601(bad);
     EXPECT_FALSE(t.ok()) << bad;
-    if (!t.ok()) EXPECT_EQ(t.status().code(), Code::kBadRequestData);
+    if (!t.ok()) {
+      EXPECT_EQ(t.status().code(), Code::kBadRequestData);
+    }
   }
 }
 
