@@ -18,7 +18,11 @@
 //   mqtt     publishes device telemetry to an MQTT broker (see docs/mqtt.md)
 //   fetch    GET a path and print the body (metrics, health)
 //   wait     wait until GET /health answers 200
+//   free-port  print a free loopback TCP port
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <csignal>
 #include <utility>
 #include <unistd.h>
 
@@ -30,6 +34,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -182,6 +187,72 @@ double MetricValue(const std::string& text, const std::string& name, bool sum = 
   }
   return found ? total : -1;
 }
+
+// The value of `name{...label...}` (the first series whose labels contain `label`), -1 if absent.
+double LabelledMetric(const std::string& text, const std::string& name, const std::string& label) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name + "{", 0) == 0 && line.find(label) != std::string::npos) {
+      return std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return -1;
+}
+
+// What the server did during a run: CPU (from /proc/PID/stat), bytes written to storage
+// (write_bytes of /proc/PID/io) and group commits (from /metrics, when a key is given).
+class ServerProbe {
+ public:
+  struct Snap {
+    double cpu = 0, write_bytes = -1, commits = -1, rows = -1;
+  };
+  explicit ServerProbe(const Args& a) : pid_(a.Int("server-pid", 0)), port_(static_cast<int>(a.Int("port", 0))) {
+    key_ = a.Str("key");
+    if (a.Has("key-file")) {
+      std::ifstream f(a.Str("key-file"));
+      std::getline(f, key_);
+    }
+  }
+  Snap Take() const {
+    Snap s;
+    if (pid_ <= 0) return s;
+    s.cpu = ProcessCpuSeconds(pid_);
+    std::ifstream io("/proc/" + std::to_string(pid_) + "/io");
+    std::string k;
+    double v;
+    while (io >> k >> v) {
+      if (k == "write_bytes:") s.write_bytes = v;
+    }
+    if (port_ > 0 && !key_.empty()) {
+      try {
+        std::string m = Fetch(port_, key_, http::verb::get, "/metrics").body;
+        s.commits = MetricValue(m, "citybrain_store_commits_total");
+        s.rows = MetricValue(m, "citybrain_store_rows_committed_total");
+      } catch (const std::exception&) {
+      }
+    }
+    return s;
+  }
+  std::string Describe(const Snap& a, const Snap& b, double seconds) const {
+    if (pid_ <= 0 || seconds <= 0) return "";
+    std::string out = "server_cpu=" + Fmt((b.cpu - a.cpu) / seconds, 2);
+    if (a.write_bytes >= 0 && b.write_bytes >= 0) {
+      out += " server_write_mb_s=" + Fmt((b.write_bytes - a.write_bytes) / seconds / 1e6, 1);
+      out += " server_write_mb=" + Fmt((b.write_bytes - a.write_bytes) / 1e6, 1);
+    }
+    if (a.commits >= 0 && b.commits > a.commits) {
+      out += " commits=" + Fmt(b.commits - a.commits, 0) +
+             " rows_per_commit=" + Fmt((b.rows - a.rows) / (b.commits - a.commits), 0);
+    }
+    return out;
+  }
+
+ private:
+  long pid_;
+  int port_;
+  std::string key_;
+};
 
 // ------------------------------------------------------------------ the load engine
 
@@ -436,9 +507,9 @@ EngineOptions CommonOptions(const Args& a, const std::string& label) {
 }
 
 void PrintResult(const std::string& name, const EngineResult& r, const std::string& extra,
-                 double server_cpu_s) {
+                 const std::string& server) {
   std::cout << "RESULT name=" << name << " " << r.Common();
-  if (server_cpu_s > 0 && r.seconds > 0) std::cout << " server_cpu=" << Fmt(server_cpu_s / r.seconds, 2);
+  if (!server.empty()) std::cout << " " << server;
   if (!extra.empty()) std::cout << " " << extra;
   std::cout << std::endl;
   if (!r.first_error.empty()) std::cerr << "  first error: " << r.first_error << "\n";
@@ -487,10 +558,11 @@ int CmdHttp(const Args& a) {
     r->body = body;
     return true;
   }, nullptr);
-  double s0 = ProcessCpuSeconds(a.Int("server-pid", 0));
+  ServerProbe probe(a);
+  const ServerProbe::Snap p0 = probe.Take();
   EngineResult r = e.Run();
-  double s1 = ProcessCpuSeconds(a.Int("server-pid", 0));
-  PrintResult(a.Str("name", "http"), r, "body_bytes=" + std::to_string(body.size()), s1 - s0);
+  const ServerProbe::Snap p1 = probe.Take();
+  PrintResult(a.Str("name", "http"), r, "body_bytes=" + std::to_string(body.size()), probe.Describe(p0, p1, r.seconds));
   return 0;
 }
 
@@ -516,9 +588,10 @@ int CmdUpsert(const Args& a) {
   }, [&](const Request& r, int status, const std::string&) {
     if (status / 100 == 2) entities += r.tag;
   });
-  double s0 = ProcessCpuSeconds(a.Int("server-pid", 0));
+  ServerProbe probe(a);
+  const ServerProbe::Snap p0 = probe.Take();
   EngineResult r = e.Run();
-  double s1 = ProcessCpuSeconds(a.Int("server-pid", 0));
+  const ServerProbe::Snap p1 = probe.Take();
   double attrs = double(entities) * cbbench::kAttrsPerEntity;
   PrintResult(a.Str("name", "upsert"), r,
               "entities=" + std::to_string(entities) + " batch=" + std::to_string(batch) +
@@ -526,7 +599,7 @@ int CmdUpsert(const Args& a) {
                   " attrs_per_s=" + Fmt(r.seconds > 0 ? attrs / r.seconds : 0, 0) +
                   " entities_per_s=" + Fmt(r.seconds > 0 ? entities / r.seconds : 0, 0) +
                   " mb_per_s=" + Fmt(r.seconds > 0 ? r.bytes_out / r.seconds / 1e6 : 0, 1),
-              s1 - s0);
+              probe.Describe(p0, p1, r.seconds));
   return r.ok == r.requests && r.io_errors == 0 ? 0 : 1;
 }
 
@@ -549,11 +622,12 @@ int CmdPatch(const Args& a) {
     cbbench::AppendPropertiesFragment(&r->body, i, round + static_cast<uint32_t>(sent), t0);
     return true;
   }, nullptr);
-  double s0 = ProcessCpuSeconds(a.Int("server-pid", 0));
+  ServerProbe probe(a);
+  const ServerProbe::Snap p0 = probe.Take();
   EngineResult r = e.Run();
-  double s1 = ProcessCpuSeconds(a.Int("server-pid", 0));
+  const ServerProbe::Snap p1 = probe.Take();
   PrintResult(a.Str("name", "patch"), r,
-              "attrs_per_s=" + Fmt(r.seconds > 0 ? r.ok * 6.0 / r.seconds : 0, 0), s1 - s0);
+              "attrs_per_s=" + Fmt(r.seconds > 0 ? r.ok * 6.0 / r.seconds : 0, 0), probe.Describe(p0, p1, r.seconds));
   return 0;
 }
 
@@ -573,11 +647,12 @@ int CmdGet(const Args& a) {
     r->body.clear();
     return true;
   }, [&](const Request&, int, const std::string& body) { bytes_in += body.size(); });
-  double s0 = ProcessCpuSeconds(a.Int("server-pid", 0));
+  ServerProbe probe(a);
+  const ServerProbe::Snap p0 = probe.Take();
   EngineResult r = e.Run();
-  double s1 = ProcessCpuSeconds(a.Int("server-pid", 0));
+  const ServerProbe::Snap p1 = probe.Take();
   PrintResult(a.Str("name", "get"), r,
-              "avg_body_bytes=" + Fmt(r.requests ? double(bytes_in) / r.requests : 0, 0), s1 - s0);
+              "avg_body_bytes=" + Fmt(r.requests ? double(bytes_in) / r.requests : 0, 0), probe.Describe(p0, p1, r.seconds));
   return 0;
 }
 
@@ -638,12 +713,13 @@ int CmdQuery(const Args& a) {
       ++results;
     }
   });
-  double s0 = ProcessCpuSeconds(a.Int("server-pid", 0));
+  ServerProbe probe(a);
+  const ServerProbe::Snap p0 = probe.Take();
   EngineResult r = e.Run();
-  double s1 = ProcessCpuSeconds(a.Int("server-pid", 0));
+  const ServerProbe::Snap p1 = probe.Take();
   PrintResult(a.Str("name", "query"), r,
               "kind=" + kind + " avg_results=" + Fmt(answered ? double(results) / answered : 0, 1),
-              s1 - s0);
+              probe.Describe(p0, p1, r.seconds));
   return 0;
 }
 
@@ -799,9 +875,10 @@ int CmdFanout(const Args& a) {
     expected_entities += r.tag2 & 0xffffffffu;
     entities += r.tag;
   });
-  double s0 = ProcessCpuSeconds(a.Int("server-pid", 0));
+  ServerProbe probe(a);
+  const ServerProbe::Snap p0 = probe.Take();
   EngineResult r = e.Run();
-  double s1 = ProcessCpuSeconds(a.Int("server-pid", 0));
+  const ServerProbe::Snap p1 = probe.Take();
 
   // Wait for the notifications still on their way: until all expected arrived, or nothing
   // moved for 10 s, or the drain timeout.
@@ -842,16 +919,26 @@ int CmdFanout(const Args& a) {
       " failed_total=" + Fmt(delta("citybrain_notifications_failed_total"), 0) +
       " dropped_total=" + Fmt(delta("citybrain_notifications_dropped_total"), 0) +
       " queue_after=" + Fmt(MetricValue(m1, "citybrain_notification_queue"), 0);
-  PrintResult(a.Str("name", "fanout"), r, extra, s1 - s0);
+  PrintResult(a.Str("name", "fanout"), r, extra, probe.Describe(p0, p1, r.seconds));
   return 0;
 }
 
 // ------------------------------------------------------------------ MQTT
 
 // Publishes telemetry for `devices` provisioned devices (FIWARE IoT Agent JSON topics
-// /json/<apiKey>/<deviceId>/attrs), `messages` in all, round robin over the devices, with a
-// bounded number of QoS-1 publishes in flight; then waits until the server has written them
-// (its citybrain_mqtt_messages_total counters) and reports messages/s end to end.
+// /json/<apiKey>/<deviceId>/attrs, 5 values each), `messages` in all, round robin over the
+// devices, at QoS 1 with at most --inflight publishes awaiting the broker's PUBACK. The
+// other side is CityBrain (counted by its citybrain_mqtt_messages_total{result="written"},
+// i.e. committed to the store, polled from /metrics) or, with --broker-only, a QoS 1
+// subscriber in a child process (the broker limit), or, with neither --port nor
+// --broker-only, nobody (the publisher's own limit: messages acknowledged by the broker).
+//
+// --window W: end-to-end flow control: never more than W messages published but not yet
+// counted on the other side. Mosquitto queues at most max_queued_messages (1,000 by
+// default) QoS 1 messages per subscriber and drops the rest, so a publisher faster than the
+// subscriber loses messages at the broker; with W below that limit nothing can be dropped
+// there, and the rate measured is the most the chain sustains without loss. W = 0: publish
+// as fast as the broker acknowledges (a burst; losses are counted).
 int CmdMqtt(const Args& a) {
   const std::string broker = a.Str("broker", "tcp://127.0.0.1:1883");
   const std::string api_key = a.Str("api-key", "bench");
@@ -859,41 +946,94 @@ int CmdMqtt(const Args& a) {
   const uint64_t messages = a.Int("messages", 100000);
   const int qos = static_cast<int>(a.Int("qos", 1));
   const int inflight_max = static_cast<int>(a.Int("inflight", 64));
+  const uint64_t window = static_cast<uint64_t>(a.Int("window", 0));
   const int port = static_cast<int>(a.Int("port", 0));
   std::string key = a.Str("key");
   if (a.Has("key-file")) {
     std::ifstream f(a.Str("key-file"));
     std::getline(f, key);
   }
-  const bool only_broker = a.Has("broker-only");  // baseline: a subscriber here counts them
-  const std::string written_metric = a.Str("metric", "citybrain_mqtt_messages_total");
+  const bool only_broker = a.Has("broker-only");
+  // No server and no subscriber of ours: "arrived" = acknowledged by the broker (QoS 1).
+  const bool publish_only = !only_broker && port == 0;
+  const std::string metric = "citybrain_mqtt_messages_total";
   const double wait_timeout = a.Dbl("wait-timeout", 120);
 
-  auto server_written = [&]() -> double {
-    if (port == 0) return -1;
+  auto server_count = [&](const char* result) -> double {
     std::string m = Fetch(port, key, http::verb::get, "/metrics").body;
-    // citybrain_mqtt_messages_total{result="written"} N
-    std::istringstream in(m);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind(written_metric + "{", 0) == 0 &&
-          line.find("result=\"written\"") != std::string::npos) {
-        return std::stod(line.substr(line.rfind(' ') + 1));
-      }
-    }
-    return 0;
+    double v = LabelledMetric(m, metric, std::string("result=\"") + result + "\"");
+    return v < 0 ? 0 : v;
   };
+  const bool server = !only_broker && !publish_only;
+  const double written0 = server ? server_count("written") : 0;
+  const double dropped0 = server ? server_count("dropped") : 0;
+  const double failed0 = server ? server_count("failed") : 0;
+  std::atomic<uint64_t> acked{0};
 
-  std::atomic<uint64_t> received{0};
-  std::unique_ptr<mqtt::async_client> sub;
+  // What the other side has, as a count of this run's messages, kept fresh by a poller.
+  std::atomic<uint64_t> arrived{0};
+  std::atomic<bool> stop_poll{false};
+  std::mutex progress_mu;
+  Clock::time_point last_arrival = Clock::now();
+  auto note = [&](uint64_t n) {
+    uint64_t prev = arrived.load();
+    if (n > prev) {
+      arrived.store(n);
+      std::lock_guard l(progress_mu);
+      last_arrival = Clock::now();
+    }
+  };
+  // Broker-only: the subscriber is a Paho client (the library the bridge uses) in a child
+  // process (the Paho C library serialises the clients of one process on a global lock),
+  // counting into shared memory.
+  struct Shared {
+    std::atomic<uint64_t> received{0};
+    std::atomic<int> ready{0};
+    std::atomic<int> stop{0};
+  };
+  Shared* shared = nullptr;
+  pid_t child = -1;
   if (only_broker) {
-    sub = std::make_unique<mqtt::async_client>(broker, "cb-bench-sub-" + std::to_string(getpid()));
-    sub->set_message_callback([&](mqtt::const_message_ptr) { received.fetch_add(1); });
-    mqtt::connect_options co;
-    co.set_clean_session(true);
-    sub->connect(co)->wait();
-    sub->subscribe("/json/" + api_key + "/+/attrs", qos)->wait();
+    void* mem = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) throw std::runtime_error("mmap failed");
+    shared = new (mem) Shared();
+    child = fork();
+    if (child == 0) {
+      try {
+        mqtt::async_client sub(broker, "cb-bench-sub-" + std::to_string(getpid()));
+        sub.set_message_callback([shared](mqtt::const_message_ptr) { shared->received.fetch_add(1); });
+        mqtt::connect_options sco;
+        sco.set_clean_session(true);
+        sub.connect(sco)->wait();
+        sub.subscribe("/json/" + api_key + "/+/attrs", qos)->wait();
+        shared->ready.store(1);
+        while (!shared->stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        sub.disconnect()->wait();
+      } catch (const std::exception& e) {
+        std::cerr << "mqtt subscriber: " << e.what() << "\n";
+        shared->ready.store(-1);
+        _exit(1);
+      }
+      _exit(0);
+    }
+    while (shared->ready.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (shared->ready.load() < 0) return 1;
   }
+  std::thread poller([&] {
+    while (!stop_poll.load()) {
+      if (!server) {
+        note(only_broker ? shared->received.load() : acked.load());
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        continue;
+      }
+      try {
+        double w = server_count("written") - written0;
+        if (w > 0) note(static_cast<uint64_t>(w));
+      } catch (const std::exception&) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
 
   mqtt::async_client pub(broker, "cb-bench-pub-" + std::to_string(getpid()), inflight_max * 2);
   mqtt::connect_options co;
@@ -901,72 +1041,102 @@ int CmdMqtt(const Args& a) {
   co.set_max_inflight(inflight_max);
   pub.connect(co)->wait();
 
-  const double before = only_broker ? 0 : server_written();
   const double cpu0 = CpuSeconds();
-  double s0 = ProcessCpuSeconds(a.Int("server-pid", 0));
-  auto start = Clock::now();
+  const double s0 = ProcessCpuSeconds(a.Int("server-pid", 0));
+  const auto start = Clock::now();
   std::deque<mqtt::delivery_token_ptr> inflight;
   uint64_t failures = 0;
+  uint64_t window_waits = 0;
   std::string payload;
   for (uint64_t m = 0; m < messages; ++m) {
-    uint64_t dev = m % devices;
-    uint32_t round = static_cast<uint32_t>(m / devices) + 1;
+    if (window > 0 && m >= arrived.load() + window) {
+      ++window_waits;
+      while (m >= arrived.load() + window) {
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        if (std::chrono::duration<double>(Clock::now() - start).count() > wait_timeout) break;
+      }
+    }
+    const uint64_t dev = m % devices;
+    const uint32_t round = static_cast<uint32_t>(m / devices) + 1;
     cbbench::Values v = cbbench::ValuesOf(dev, round);
     // The device's short attribute names (mapped by the provisioning file).
     payload = "{\"t\":" + v.temperature + ",\"h\":" + v.humidity + ",\"p\":" + v.pressure +
               ",\"w\":" + v.wind + ",\"r\":" + v.precipitation + "}";
     std::string topic = "/json/" + api_key + "/dev" + std::to_string(dev) + "/attrs";
-    auto msg = mqtt::make_message(topic, payload, qos, false);
     if (static_cast<int>(inflight.size()) >= inflight_max) {
       try {
         inflight.front()->wait();
+        acked.fetch_add(1);
       } catch (const mqtt::exception&) {
         ++failures;
       }
       inflight.pop_front();
     }
-    inflight.push_back(pub.publish(msg));
+    inflight.push_back(pub.publish(mqtt::make_message(topic, payload, qos, false)));
     if (m % 50000 == 0 && m > 0) {
-      std::cerr << "  [mqtt] published " << m << " of " << messages << "\n";
+      std::cerr << "  [mqtt] published " << m << " of " << messages << ", "
+                << arrived.load() << " arrived\n";
     }
   }
   for (auto& t : inflight) {
     try {
       t->wait();
+      acked.fetch_add(1);
     } catch (const mqtt::exception&) {
       ++failures;
     }
   }
   const double publish_s = std::chrono::duration<double>(Clock::now() - start).count();
-  // Wait for the other side to have them all.
-  uint64_t done = 0;
-  auto last_move = Clock::now();
-  double last_val = -1;
+  // Wait for the rest: until all arrived, nothing moved for 5 s, or the timeout.
   for (;;) {
-    double got = only_broker ? double(received.load()) : server_written() - before;
-    done = got < 0 ? 0 : static_cast<uint64_t>(got);
-    if (done >= messages) break;
-    if (got != last_val) {
-      last_val = got;
-      last_move = Clock::now();
+    if (arrived.load() >= messages) break;
+    Clock::time_point last;
+    {
+      std::lock_guard l(progress_mu);
+      last = last_arrival;
     }
-    if (Clock::now() - last_move > std::chrono::seconds(10)) break;
+    if (Clock::now() - last > std::chrono::seconds(5)) break;
     if (std::chrono::duration<double>(Clock::now() - start).count() > wait_timeout) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(only_broker ? 5 : 50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  const double total_s = std::chrono::duration<double>(Clock::now() - start).count();
-  double s1 = ProcessCpuSeconds(a.Int("server-pid", 0));
+  stop_poll.store(true);
+  poller.join();
+  if (only_broker) {
+    note(shared->received.load());
+    if (child > 0) {
+      shared->stop.store(1);
+      int st = 0;
+      waitpid(child, &st, 0);
+    }
+  } else if (publish_only) {
+    note(acked.load());
+  } else {
+    note(static_cast<uint64_t>(std::max(0.0, server_count("written") - written0)));
+  }
+  const uint64_t done = arrived.load();
+  Clock::time_point end;
+  {
+    std::lock_guard l(progress_mu);
+    end = last_arrival;
+  }
+  const double total_s = std::max(1e-9, std::chrono::duration<double>(end - start).count());
+  const double s1 = ProcessCpuSeconds(a.Int("server-pid", 0));
   const double cpu = CpuSeconds() - cpu0;
   pub.disconnect()->wait();
-  if (sub) sub->disconnect()->wait();
   std::cout << "RESULT name=" << a.Str("name", "mqtt") << " messages=" << messages
             << " delivered=" << done << " lost=" << (messages > done ? messages - done : 0)
             << " publish_failures=" << failures << " qos=" << qos << " devices=" << devices
+            << " window=" << window << " window_waits=" << window_waits
+
             << " publish_s=" << Fmt(publish_s, 3) << " seconds=" << Fmt(total_s, 3)
             << " msgs_per_s=" << Fmt(done / total_s, 0)
             << " attrs_per_s=" << Fmt(done * 5.0 / total_s, 0)
             << " client_cpu=" << Fmt(cpu / total_s, 2);
   if (s1 > s0) std::cout << " server_cpu=" << Fmt((s1 - s0) / total_s, 2);
+  if (server) {
+    std::cout << " server_dropped=" << Fmt(server_count("dropped") - dropped0, 0)
+              << " server_failed=" << Fmt(server_count("failed") - failed0, 0);
+  }
   std::cout << std::endl;
   return done >= messages ? 0 : 1;
 }
@@ -1007,6 +1177,13 @@ int CmdFetch(const Args& a) {
   return r.status / 100 == 2 ? 0 : 1;
 }
 
+int CmdFreePort() {
+  net::io_context ioc;
+  tcp::acceptor acc(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  std::cout << acc.local_endpoint().port() << "\n";
+  return 0;
+}
+
 int CmdWait(const Args& a) {
   const int port = static_cast<int>(a.Int("port", 1026));
   auto deadline = Clock::now() + std::chrono::duration<double>(a.Dbl("timeout", 60));
@@ -1025,7 +1202,7 @@ int CmdWait(const Args& a) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: cb_loadgen http|upsert|patch|get|query|fanout|mqtt|mqtt-devices|fetch|wait"
+    std::cerr << "usage: cb_loadgen http|upsert|patch|get|query|fanout|mqtt|mqtt-devices|fetch|wait|free-port"
                  " [--option value ...]\n(see the comment at the top of bench/loadgen.cc)\n";
     return 2;
   }
@@ -1042,6 +1219,7 @@ int main(int argc, char** argv) {
     if (cmd == "mqtt-devices") return CmdMqttDevices(a);
     if (cmd == "fetch") return CmdFetch(a);
     if (cmd == "wait") return CmdWait(a);
+    if (cmd == "free-port") return CmdFreePort();
   } catch (const std::exception& e) {
     std::cerr << cmd << ": " << e.what() << "\n";
     return 1;
