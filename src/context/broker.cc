@@ -381,22 +381,26 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
   }
   QueryResult result;
   size_t matched = 0;
-  const size_t want = q.offset + q.limit;
+  const size_t want = q.offset > SIZE_MAX - q.limit ? SIZE_MAX : q.offset + q.limit;
   // Returns false to stop scanning.
-  auto consider = [&](const EntityPtr& e) -> bool {
+  auto matches = [&](const Entity& e) -> bool {
     if (!q.types.empty() &&
-        std::none_of(q.types.begin(), q.types.end(), [&](const auto& t) { return e->HasType(t); })) {
-      return true;
+        std::none_of(q.types.begin(), q.types.end(), [&](const auto& t) { return e.HasType(t); })) {
+      return false;
     }
-    if (!q.ids.empty() && std::find(q.ids.begin(), q.ids.end(), e->id) == q.ids.end()) return true;
-    if (id_re && !std::regex_search(e->id, *id_re)) return true;
+    if (!q.ids.empty() && std::find(q.ids.begin(), q.ids.end(), e.id) == q.ids.end()) return false;
+    if (id_re && !std::regex_search(e.id, *id_re)) return false;
     if (!q.attrs.empty() && std::none_of(q.attrs.begin(), q.attrs.end(), [&](const auto& a) {
-          return e->Find(a) != nullptr;
+          return e.Find(a) != nullptr;
         })) {
-      return true;
+      return false;
     }
-    if (q.q && !Matches(*q.q, *e)) return true;
-    if (q.geo && !MatchesGeoQuery(*e, *q.geo)) return true;
+    if (q.q && !Matches(*q.q, e)) return false;
+    return !q.geo || MatchesGeoQuery(e, *q.geo);
+  };
+  // Scans in id order; returns false to stop.
+  auto consider = [&](const EntityPtr& e) -> bool {
+    if (!matches(*e)) return true;
     if (matched >= q.offset && matched < want) result.entities.push_back(e);
     ++matched;
     return q.count || matched < want;
@@ -419,10 +423,17 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
       if (it != by_key_.end()) candidates.push_back(it->second);
       return true;
     });
-    std::sort(candidates.begin(), candidates.end(),
-              [](const Slot* a, const Slot* b) { return a->entity->id < b->entity->id; });
-    for (const Slot* s : candidates) {
-      if (!consider(s->entity)) break;
+    // Test every candidate first, then order only the page asked for by id: sorting all
+    // candidates of a dense area costs more than the exact predicates.
+    auto by_id = [](const Slot* a, const Slot* b) { return a->entity->id < b->entity->id; };
+    candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                    [&](const Slot* s) { return !matches(*s->entity); }),
+                     candidates.end());
+    matched = candidates.size();
+    size_t end = std::min(want, candidates.size());
+    if (q.offset < end) {
+      std::partial_sort(candidates.begin(), candidates.begin() + end, candidates.end(), by_id);
+      for (size_t i = q.offset; i < end; ++i) result.entities.push_back(candidates[i]->entity);
     }
   } else if (q.types.size() == 1) {
     auto it = by_type_.find(q.types[0]);

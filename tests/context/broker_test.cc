@@ -228,6 +228,37 @@ TEST_F(BrokerTest, QueriesUseTypeGeoAndQ) {
   EXPECT_EQ(broker_->Query(q)->total, 5u);
 }
 
+TEST_F(BrokerTest, GeoQueryPagesAreInIdOrder) {
+  std::vector<WriteOp> ops;
+  for (int i = 0; i < 12; ++i) {  // ids deliberately not in distance order
+    ops.push_back(Op(WriteOp::Kind::kUpsertReplace,
+                     R"({"id":"urn:ngsi-ld:G:)" + std::to_string((i * 7) % 12 + 10) +
+                         R"(","type":"G","location":{"type":"Point","coordinates":[)" +
+                         std::to_string(120.16 + i * 0.0001) + ",30.25]}}"));
+  }
+  Write(std::move(ops));
+  EntityQuery q;
+  GeoQuery g;
+  g.rel = GeoRel::kNear;
+  g.geometry = geo::Geometry::MakePoint({120.16, 30.25});
+  g.max_distance = 1000;
+  q.geo = g;
+  std::vector<std::string> seen;
+  for (size_t off = 0; off < 12; off += 5) {
+    q.offset = off;
+    q.limit = 5;
+    auto r = broker_->Query(q);
+    ASSERT_TRUE(r.ok());
+    for (const auto& e : r->entities) seen.push_back(e->id);
+  }
+  ASSERT_EQ(seen.size(), 12u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  q.offset = 20;
+  EXPECT_TRUE(broker_->Query(q)->entities.empty());
+  q.offset = SIZE_MAX;  // no overflow of offset + limit
+  EXPECT_TRUE(broker_->Query(q)->entities.empty());
+}
+
 TEST_F(BrokerTest, HistoryRecordsEveryAttributeWrite) {
   WriteOne(Op(WriteOp::Kind::kCreate, kLot));
   for (int i = 0; i < 3; ++i) {
