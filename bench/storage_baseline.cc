@@ -41,6 +41,7 @@
 
 #include "context/ngsi_json.h"
 #include "core/json.h"
+#include "store/sqlite/migrations.h"
 #include "store/store.h"
 #include "workload.h"
 
@@ -95,40 +96,6 @@ void Exec(sqlite3* db, const char* sql) {
   }
 }
 
-// The store's schema, migration 1 of src/store/sqlite/migrations.cc, verbatim.
-constexpr const char* kSchema = R"sql(
-  CREATE TABLE entities(
-    id TEXT PRIMARY KEY CHECK(id <> ''),
-    type TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    modified_at INTEGER NOT NULL
-  ) WITHOUT ROWID;
-  CREATE TABLE series(
-    id INTEGER PRIMARY KEY,
-    entity_id TEXT NOT NULL CHECK(entity_id <> ''),
-    attr TEXT NOT NULL CHECK(attr <> ''),
-    UNIQUE(entity_id, attr)
-  );
-  CREATE TABLE history(
-    seq INTEGER PRIMARY KEY,
-    epoch INTEGER NOT NULL,
-    series INTEGER NOT NULL,
-    observed_at INTEGER NOT NULL,
-    value TEXT NOT NULL
-  );
-  CREATE INDEX history_by_epoch_series_time ON history(epoch, series, observed_at);
-  CREATE TABLE history_epochs(
-    epoch INTEGER PRIMARY KEY,
-    min_observed_at INTEGER NOT NULL,
-    max_observed_at INTEGER NOT NULL
-  );
-  CREATE TABLE records(
-    kind TEXT NOT NULL CHECK(kind <> ''),
-    key TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    PRIMARY KEY(kind, key)
-  ) WITHOUT ROWID;
-)sql";
 
 // The rows of one batch, generated before its transaction.
 struct BatchRows {
@@ -192,7 +159,12 @@ int RunSqlite(const Args& a) {
   Exec(db,
        "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; "
        "PRAGMA journal_size_limit = 67108864; PRAGMA wal_autocheckpoint = 8192;");
-  Exec(db, kSchema);
+  // The store's own schema, created by the store's own migration code.
+  cb::Status migrated = cb::store::MigrateSqliteSchema(db, path);
+  if (!migrated.ok()) {
+    std::cerr << "schema: " << migrated.ToString() << "\n";
+    std::exit(1);
+  }
 
   auto prep = [&](const char* sql) {
     sqlite3_stmt* s = nullptr;
