@@ -155,31 +155,33 @@ void AttrsWrite(ContextBroker* broker, HttpRequest& req, Responder respond, Writ
   WriteOne(broker, std::move(op), std::move(respond), AttrUpdateResponse);
 }
 
-void PatchAttr(ContextBroker* broker, HttpRequest& req, Responder respond) {
+// The op for …/entities/{entityId}/attrs/{attrId}; kBadRequestData for bad path values.
+Result<WriteOp> AttrOp(HttpRequest& req, WriteOp::Kind kind) {
   WriteOp op;
-  op.kind = WriteOp::Kind::kPatchAttr;
+  op.kind = kind;
   op.entity.id = req.params["entityId"];
   op.attr_name = req.params["attrId"];
   if (!context::IsValidEntityId(op.entity.id) || !context::IsValidName(op.attr_name)) {
-    return respond(ProblemResponse(Status::BadRequestData("bad entity id or attribute name")));
+    return Status::BadRequestData("bad entity id or attribute name");
   }
+  return op;
+}
+
+void PatchAttr(ContextBroker* broker, HttpRequest& req, Responder respond) {
+  auto op = AttrOp(req, WriteOp::Kind::kPatchAttr);
+  if (!op.ok()) return respond(ProblemResponse(op.status()));
   auto body = ParseBody(req);
   if (!body.ok()) return respond(Fail(body.status()));
   if (body->is_object()) body->Erase("@context");
-  op.patch = std::move(body).value();
-  WriteOne(broker, std::move(op), std::move(respond),
+  op->patch = std::move(body).value();
+  WriteOne(broker, std::move(op).value(), std::move(respond),
            [](const WriteOutcome&) { return NoContent(); });
 }
 
 void DeleteAttr(ContextBroker* broker, HttpRequest& req, Responder respond) {
-  WriteOp op;
-  op.kind = WriteOp::Kind::kDeleteAttr;
-  op.entity.id = req.params["entityId"];
-  op.attr_name = req.params["attrId"];
-  if (!context::IsValidEntityId(op.entity.id) || !context::IsValidName(op.attr_name)) {
-    return respond(ProblemResponse(Status::BadRequestData("bad entity id or attribute name")));
-  }
-  WriteOne(broker, std::move(op), std::move(respond),
+  auto op = AttrOp(req, WriteOp::Kind::kDeleteAttr);
+  if (!op.ok()) return respond(ProblemResponse(op.status()));
+  WriteOne(broker, std::move(op).value(), std::move(respond),
            [](const WriteOutcome&) { return NoContent(); });
 }
 
