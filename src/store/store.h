@@ -87,6 +87,8 @@ struct StoreStats {
   uint64_t queued_rows = 0;          // waiting now
   double last_commit_ms = 0;
   double commit_ms_total = 0;        // sum over all commits
+  uint64_t checkpoints = 0;          // WAL checkpoints run (embedded store)
+  uint64_t wal_frames = 0;           // WAL frames not yet copied into the database
 };
 
 using DoneCallback = std::function<void(const Status&)>;
@@ -95,8 +97,9 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Queues the batch for the next group commit. `done` runs on the store's writer thread
-  // once the batch is durable (or failed); keep it short. When the queue is over its
+  // Queues the batch for the next group commit. `done` runs on the store's completion
+  // thread (one thread, in Submit order) once the batch is durable (or failed); keep it
+  // short: the next callbacks wait for it, though commits do not. When the queue is over its
   // limit, `done` is called at once with kTooManyRequests and nothing is written.
   // Batches are committed in the order Submit was called.
   virtual void Submit(WriteBatch batch, DoneCallback done) = 0;

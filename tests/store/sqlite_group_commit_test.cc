@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 #include "store_test_util.h"
 
@@ -71,13 +72,17 @@ constexpr size_t kDefaultQueueRows = StoreOptions().max_queue_rows;
 
 class SqliteGroupCommitTest : public StoreTest {
  protected:
+  WriterGate gate_;
+
   std::unique_ptr<Store> Open(Durability durability = Durability::kProcess,
                               size_t max_group_rows = kDefaultGroupRows,
                               size_t max_queue_rows = kDefaultQueueRows) {
     StoreOptions options = Options(durability);
     options.max_group_rows = max_group_rows;
     options.max_queue_rows = max_queue_rows;
-    return ExpectOpened(OpenSqliteStore(options));
+    SqliteTuning tuning;
+    tuning.before_group = gate_.Hook();
+    return ExpectOpened(OpenSqliteStoreWithTuning(options, tuning));
   }
 
   static std::set<std::string> EntityIds(Store& store) {
@@ -129,7 +134,7 @@ TEST_F(SqliteGroupCommitTest, ConcurrentSubmittersShareCommits) {
 
 TEST_F(SqliteGroupCommitTest, BatchesQueuedDuringACommitGoInOneTransaction) {
   auto store = Open(Durability::kProcess);
-  WriterBlocker blocker(*store);
+  WriterBlocker blocker(*store, gate_);
   Collector done(100);
   for (size_t i = 0; i < 100; ++i) {
     store->Submit(EntityBatch("urn:e" + std::to_string(i)), done.Slot(i));
@@ -144,7 +149,7 @@ TEST_F(SqliteGroupCommitTest, BatchesQueuedDuringACommitGoInOneTransaction) {
 
 TEST_F(SqliteGroupCommitTest, MaxGroupRowsSplitsGroups) {
   auto store = Open(Durability::kProcess, /*max_group_rows=*/25);
-  WriterBlocker blocker(*store);
+  WriterBlocker blocker(*store, gate_);
   Collector done(10);
   for (size_t i = 0; i < 10; ++i) {  // 10 rows each: two batches fit in a group of 25
     store->Submit(EntityBatch("urn:e" + std::to_string(i), 9), done.Slot(i));
@@ -163,7 +168,7 @@ TEST_F(SqliteGroupCommitTest, BatchLargerThanAGroupIsCommittedAlone) {
 
 TEST_F(SqliteGroupCommitTest, BackPressureRefusesAtOnceAndWritesNothing) {
   auto store = Open(Durability::kProcess, kDefaultGroupRows, /*max_queue_rows=*/10);
-  WriterBlocker blocker(*store);
+  WriterBlocker blocker(*store, gate_);
   Collector accepted(2);
   store->Submit(EntityBatch("urn:a", 5), accepted.Slot(0));  // 6 rows queued
   std::optional<Status> refused;
@@ -190,7 +195,7 @@ TEST_F(SqliteGroupCommitTest, EmptyQueueTakesABatchOverTheLimit) {
 
 TEST_F(SqliteGroupCommitTest, OneBadBatchFailsAloneInItsGroup) {
   auto store = Open(Durability::kProcess);
-  WriterBlocker blocker(*store);
+  WriterBlocker blocker(*store, gate_);
   Collector done(5);
   store->Submit(EntityBatch("urn:a"), done.Slot(0));
   store->Submit(BadBatch("urn:bad1"), done.Slot(1));
@@ -214,7 +219,7 @@ TEST_F(SqliteGroupCommitTest, OneBadBatchFailsAloneInItsGroup) {
 
 TEST_F(SqliteGroupCommitTest, ManyBadBatchesInOneGroup) {
   auto store = Open(Durability::kProcess);
-  WriterBlocker blocker(*store);
+  WriterBlocker blocker(*store, gate_);
   constexpr size_t kBatches = 40;
   Collector done(kBatches);
   std::set<std::string> good;
@@ -262,7 +267,7 @@ TEST_F(SqliteGroupCommitTest, CloseCommitsEverythingQueued) {
   Collector done(kBatches);
   {
     auto store = Open(Durability::kFsync);
-    WriterBlocker blocker(*store);
+    WriterBlocker blocker(*store, gate_);
     for (size_t i = 0; i < kBatches; ++i) {
       store->Submit(EntityBatch("urn:e" + std::to_string(i), 1), done.Slot(i));
     }
@@ -364,6 +369,67 @@ TEST_F(SqliteGroupCommitTest, ReadersRunBesideASteadyWriter) {
   ASSERT_TRUE(last.ok());
   ASSERT_EQ(last->size(), 1u);
   EXPECT_EQ((*last)[0].value, std::to_string(kBatches - 1));
+}
+
+TEST_F(SqliteGroupCommitTest, ASlowCallbackDoesNotHoldTheNextCommit) {
+  auto store = Open(Durability::kProcess);
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  store->Submit(EntityBatch("urn:first"), [&entered, released](const Status&) {
+    entered.set_value();
+    released.wait();
+  });
+  entered.get_future().wait();
+  // The first batch's callback is still running; the second batch commits all the same,
+  // but its callback waits its turn.
+  std::future<Status> second = SubmitForStatus(*store, EntityBatch("urn:second"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (EntityIds(*store).count("urn:second") == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(EntityIds(*store).count("urn:second"), 1u);
+  EXPECT_EQ(second.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  release.set_value();
+  EXPECT_TRUE(second.get().ok());
+}
+
+TEST_F(SqliteGroupCommitTest, CheckpointsKeepTheWalBounded) {
+  SqliteTuning tuning;
+  tuning.wal = WalLimits{/*checkpoint_frames=*/64, /*wal_reset_frames=*/256,
+                         /*wal_catch_up_frames=*/32, /*wal_hard_limit_frames=*/1024};
+  StoreOptions options = Options(Durability::kProcess);
+  const std::string wal_path = DbPath() + "-wal";
+  constexpr int kCommits = 3000;
+  constexpr int kEntities = 1500;
+  // Each commit rewrites one ~3 KB document (a page) and adds a history row: a few frames.
+  const std::string doc = "{\"pad\":\"" + std::string(3000, 'x') + "\"}";
+  uintmax_t largest_wal = 0;
+  {
+    auto store = ExpectOpened(OpenSqliteStoreWithTuning(options, tuning));
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < kCommits; ++i) {
+      const std::string id = "urn:e" + std::to_string((i * 7919) % kEntities);
+      ASSERT_TRUE(store->SubmitSync(Batch()
+                                        .Put(Entity(id, "T", doc, i))
+                                        .Add(Hist(id, "a", i, std::to_string(i))))
+                      .ok());
+      std::error_code ec;
+      const uintmax_t size = std::filesystem::file_size(wal_path, ec);
+      if (!ec) largest_wal = std::max(largest_wal, size);
+    }
+    EXPECT_GT(store->Stats().checkpoints, 0u);
+  }
+  // The hard limit plus the frames of one commit, in frames of a 4 KiB page and its header.
+  EXPECT_LE(largest_wal, uintmax_t{1024 + 16} * (4096 + 24) + 32);
+  auto store = ExpectOpened(OpenSqliteStore(options));
+  EXPECT_EQ(EntityIds(*store).size(), size_t{kEntities});
+  HistoryQuery q;
+  q.entity_id = "urn:e0";
+  auto rows = store->QueryHistory(q);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), size_t{kCommits / kEntities});
 }
 
 }  // namespace

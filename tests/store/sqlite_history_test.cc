@@ -87,14 +87,24 @@ std::string ShowQuery(const HistoryQuery& q) {
   return s;
 }
 
+SqliteTuning EpochBits(int bits) {
+  SqliteTuning tuning;
+  tuning.history_epoch_bits = bits;
+  return tuning;
+}
+
 class SqliteHistoryTest : public StoreTest {
  protected:
   SqliteHistoryTest() : StoreTest("history.db") {}
 
   std::unique_ptr<Store> Open(int epoch_bits) {
-    return ExpectOpened(
-        OpenSqliteStoreWithTuning(Options(Durability::kProcess), SqliteTuning{epoch_bits}));
+    SqliteTuning tuning;
+    tuning.history_epoch_bits = epoch_bits;
+    tuning.before_group = gate_.Hook();
+    return ExpectOpened(OpenSqliteStoreWithTuning(Options(Durability::kProcess), tuning));
   }
+
+  WriterGate gate_;
 
   void ExpectSame(Store& store, const HistoryModel& model, const HistoryQuery& q) {
     auto got = store.QueryHistory(q);
@@ -107,10 +117,14 @@ class SqliteHistoryTest : public StoreTest {
 TEST_F(SqliteHistoryTest, TuningIsChecked) {
   StoreOptions options;
   options.path = dir_.path() + "/x.db";
-  EXPECT_EQ(OpenSqliteStoreWithTuning(options, SqliteTuning{-1}).status().code(),
+  EXPECT_EQ(OpenSqliteStoreWithTuning(options, EpochBits(-1)).status().code(),
             Code::kInvalidRequest);
-  EXPECT_EQ(OpenSqliteStoreWithTuning(options, SqliteTuning{63}).status().code(),
+  EXPECT_EQ(OpenSqliteStoreWithTuning(options, EpochBits(63)).status().code(),
             Code::kInvalidRequest);
+  SqliteTuning wal;
+  wal.wal = WalLimits{/*checkpoint_frames=*/100, /*wal_reset_frames=*/50,
+                      /*wal_catch_up_frames=*/10, /*wal_hard_limit_frames=*/200};
+  EXPECT_EQ(OpenSqliteStoreWithTuning(options, wal).status().code(), Code::kInvalidRequest);
 }
 
 TEST_F(SqliteHistoryTest, OutOfOrderRowsAcrossManyEpochs) {
@@ -170,7 +184,7 @@ TEST_F(SqliteHistoryTest, DeleteRemovesHistoryInEveryEpoch) {
 TEST_F(SqliteHistoryTest, DeleteInALaterBatchOfTheSameGroupSeesEarlierRows) {
   auto store = Open(/*epoch_bits=*/2);
   // Hold the writer so that all three batches commit in one transaction.
-  WriterBlocker blocker(*store);
+  WriterBlocker blocker(*store, gate_);
   std::vector<std::future<Status>> results;
   auto submit = [&](WriteBatch b) { results.push_back(SubmitForStatus(*store, std::move(b))); };
   WriteBatch add;
@@ -192,7 +206,7 @@ TEST_F(SqliteHistoryTest, DeleteInALaterBatchOfTheSameGroupSeesEarlierRows) {
 
 TEST_F(SqliteHistoryTest, RolledBackSeriesAreNotReused) {
   auto store = Open(/*epoch_bits=*/2);
-  WriterBlocker blocker(*store);
+  WriterBlocker blocker(*store, gate_);
   std::vector<std::future<Status>> results;
   auto submit = [&](WriteBatch b) { results.push_back(SubmitForStatus(*store, std::move(b))); };
   // The group creates series for urn:x, then fails on the bad batch and is committed again

@@ -5,9 +5,12 @@
 
 #include <stdlib.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -125,19 +128,55 @@ inline HistoryRow Hist(std::string id, std::string attr, TimeMs t, std::string v
   return HistoryRow{std::move(id), std::move(attr), t, std::move(value)};
 }
 
-// Holds the store's writer thread inside a done callback until Release(), so batches
-// submitted meanwhile queue up and are committed together afterwards.
+// Holds a SQLite store's writer thread while closed, so batches submitted meanwhile queue
+// up and are committed together once it opens. Open the store with Hook() as
+// SqliteTuning::before_group; WriterBlocker closes it for a scope.
+// Thread-safety: Hook() may run on any thread; Close/Open from the test thread.
+class WriterGate {
+ public:
+  std::function<void()> Hook() {
+    return [state = state_] {
+      std::unique_lock<std::mutex> lock(state->mu);
+      if (!state->closed) return;
+      state->entered = true;
+      state->cv.notify_all();
+      state->cv.wait(lock, [&] { return !state->closed; });
+    };
+  }
+  // Closes the gate and waits until the writer is held at it.
+  void CloseAndWait(Store& store) {
+    {
+      std::lock_guard<std::mutex> lock(state_->mu);
+      state_->closed = true;
+      state_->entered = false;
+    }
+    store.Submit({}, nullptr);  // an empty batch wakes the writer
+    std::unique_lock<std::mutex> lock(state_->mu);
+    state_->cv.wait(lock, [&] { return state_->entered; });
+  }
+  void Open() {
+    {
+      std::lock_guard<std::mutex> lock(state_->mu);
+      state_->closed = false;
+    }
+    state_->cv.notify_all();
+  }
+
+ private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool closed = false;
+    bool entered = false;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+};
+
+// Holds the store's writer thread (through its WriterGate) until Release() or the end of
+// the scope.
 class WriterBlocker {
  public:
-  explicit WriterBlocker(Store& store) : state_(std::make_shared<State>()) {
-    std::future<void> entered = state_->entered.get_future();
-    std::shared_future<void> open = state_->open.get_future().share();
-    store.Submit({}, [state = state_, open](const Status&) {
-      state->entered.set_value();
-      open.wait();
-    });
-    entered.wait();
-  }
+  WriterBlocker(Store& store, WriterGate& gate) : gate_(gate) { gate_.CloseAndWait(store); }
   ~WriterBlocker() { Release(); }
   WriterBlocker(const WriterBlocker&) = delete;
   WriterBlocker& operator=(const WriterBlocker&) = delete;
@@ -145,16 +184,12 @@ class WriterBlocker {
   void Release() {
     if (!released_) {
       released_ = true;
-      state_->open.set_value();
+      gate_.Open();
     }
   }
 
  private:
-  struct State {
-    std::promise<void> entered;
-    std::promise<void> open;
-  };
-  std::shared_ptr<State> state_;
+  WriterGate& gate_;
   bool released_ = false;
 };
 
