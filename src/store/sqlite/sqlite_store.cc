@@ -301,6 +301,8 @@ class SqliteStore final : public Store {
   // entry in series_cache_.
   Result<int64_t> SeriesId(const std::string& entity_id, const std::string& attr,
                            EntitySeries* cached);
+  // Appends every (attribute, series id) of the entity to *out.
+  Status LoadEntitySeries(const std::string& entity_id, EntitySeries* out);
   void ForgetSeries(const std::string& entity_id);
   void RollbackIfActive();
 
@@ -317,7 +319,7 @@ class SqliteStore final : public Store {
   DbPtr writer_db_;
   StmtPtr begin_, commit_, rollback_;
   StmtPtr upsert_entity_, delete_entity_;
-  StmtPtr select_series_, insert_series_, select_entity_series_, delete_entity_series_;
+  StmtPtr insert_series_, select_entity_series_, delete_entity_series_;
   StmtPtr insert_history_, delete_series_history_, widen_epoch_;
   StmtPtr upsert_record_, delete_record_;
   // Writer-thread state for history: the next seq, and a cache of series ids, entity id ->
@@ -413,7 +415,6 @@ Status SqliteStore::Init() {
        "ON CONFLICT(id) DO UPDATE SET type = excluded.type, doc = excluded.doc, "
        "modified_at = excluded.modified_at"},
       {&delete_entity_, "DELETE FROM entities WHERE id = ?1"},
-      {&select_series_, "SELECT id FROM series WHERE entity_id = ?1 AND attr = ?2"},
       {&insert_series_, "INSERT INTO series(entity_id, attr) VALUES(?1, ?2)"},
       {&select_entity_series_, "SELECT id, attr FROM series WHERE entity_id = ?1"},
       {&delete_entity_series_, "DELETE FROM series WHERE entity_id = ?1"},
@@ -721,20 +722,23 @@ Status SqliteStore::ApplyBatch(const WriteBatch& b) {
   return Status::Ok();
 }
 
+Status SqliteStore::LoadEntitySeries(const std::string& entity_id, EntitySeries* out) {
+  sqlite3_stmt* s = select_entity_series_.get();
+  ResetOnExit reset(s);
+  int rc = BindAll(s, std::string_view(entity_id));
+  while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    out->emplace_back(ColumnText(s, 1), sqlite3_column_int64(s, 0));
+    rc = SQLITE_OK;
+  }
+  if (rc != SQLITE_DONE) return SqliteStatus(writer_db_.get(), rc, "read entity history series");
+  return Status::Ok();
+}
+
 Status SqliteStore::DeleteEntity(const std::string& id) {
   sqlite3* w = writer_db_.get();
-  std::vector<std::pair<int64_t, std::string>> series;  // (id, attr)
-  {
-    sqlite3_stmt* s = select_entity_series_.get();
-    ResetOnExit reset(s);
-    int rc = BindAll(s, std::string_view(id));
-    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-      series.emplace_back(sqlite3_column_int64(s, 0), ColumnText(s, 1));
-      rc = SQLITE_OK;
-    }
-    if (rc != SQLITE_DONE) return SqliteStatus(w, rc, "delete entity history");
-  }
-  for (const auto& [series_id, attr] : series) {
+  EntitySeries series;
+  CB_RETURN_IF_ERROR(LoadEntitySeries(id, &series));
+  for (const auto& [attr, series_id] : series) {
     CB_RETURN_IF_ERROR(Run(w, delete_series_history_.get(), "delete entity history", series_id));
   }
   ForgetSeries(id);
@@ -744,29 +748,20 @@ Status SqliteStore::DeleteEntity(const std::string& id) {
 
 Result<int64_t> SqliteStore::SeriesId(const std::string& entity_id, const std::string& attr,
                                       EntitySeries* cached) {
+  // An entity's cache entry, once filled, lists all its series: the first miss reads them
+  // all in one query (they sit together in the series index), so an update of several
+  // attributes costs one lookup, and a series missing from a filled entry is new.
+  if (cached->empty()) {
+    CB_RETURN_IF_ERROR(LoadEntitySeries(entity_id, cached));
+    cached_series_ += cached->size();
+  }
   for (const auto& [a, id] : *cached) {
     if (a == attr) return id;
   }
   sqlite3* w = writer_db_.get();
-  int64_t id = 0;
-  bool found = false;
-  {
-    sqlite3_stmt* s = select_series_.get();
-    ResetOnExit reset(s);
-    int rc = BindAll(s, std::string_view(entity_id), std::string_view(attr));
-    if (rc == SQLITE_OK) rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-      id = sqlite3_column_int64(s, 0);
-      found = true;
-    } else if (rc != SQLITE_DONE) {
-      return SqliteStatus(w, rc, "insert history");
-    }
-  }
-  if (!found) {
-    CB_RETURN_IF_ERROR(Run(w, insert_series_.get(), "insert history", entity_id, attr));
-    id = sqlite3_last_insert_rowid(w);
-    txn_new_series_.push_back(entity_id);
-  }
+  CB_RETURN_IF_ERROR(Run(w, insert_series_.get(), "insert history", entity_id, attr));
+  const int64_t id = sqlite3_last_insert_rowid(w);
+  txn_new_series_.push_back(entity_id);
   cached->emplace_back(attr, id);
   ++cached_series_;
   return id;
@@ -1097,7 +1092,7 @@ void SqliteStore::Close() {
     idle_readers_.clear();  // leased readers close when their lease ends
   }
   for (StmtPtr* s :
-       {&begin_, &commit_, &rollback_, &upsert_entity_, &delete_entity_, &select_series_,
+       {&begin_, &commit_, &rollback_, &upsert_entity_, &delete_entity_,
         &insert_series_, &select_entity_series_, &delete_entity_series_, &insert_history_,
         &delete_series_history_, &widen_epoch_, &upsert_record_, &delete_record_}) {
     s->reset();
