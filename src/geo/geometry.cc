@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numbers>
 #include <string>
@@ -233,6 +234,80 @@ Status ParseRing(const JsonValue& v, const Path& at, Ring* out) {
   return CheckRingSimple(*out, at);
 }
 
+// Where a point lies relative to a ring or polygon.
+enum class Loc { kOutside, kBoundary, kInside };
+Loc LocateInRing(const Ring& r, LonLat p);
+
+// Whether segments ab and cd cross at a point inside both (touching does not count).
+bool SegmentsCrossProperly(LonLat a, LonLat b, LonLat c, LonLat d) {
+  const double d1 = Cross(c, d, a), d2 = Cross(c, d, b);
+  const double d3 = Cross(a, b, c), d4 = Cross(a, b, d);
+  return ((d1 > kEps && d2 < -kEps) || (d1 < -kEps && d2 > kEps)) &&
+         ((d3 > kEps && d4 < -kEps) || (d3 < -kEps && d4 > kEps));
+}
+
+// The holes of a polygon (rings 1..n) must lie inside its outer ring (ring 0) and outside
+// one another; rings may touch at points but not cross. Checks that no hole has a vertex
+// outside the outer ring or inside another hole, and that no edges of two different rings
+// cross (a plane sweep over all edges by min longitude, as in CheckRingSimple).
+Status CheckHoles(const PolygonRings& rings, const Path& at) {
+  if (rings.size() < 2) return Status::Ok();
+  // Bounding boxes let most point-in-ring tests of many holes end at once.
+  std::vector<std::array<double, 4>> boxes;  // min lon, min lat, max lon, max lat
+  for (const Ring& r : rings) {
+    std::array<double, 4> b{r[0].lon, r[0].lat, r[0].lon, r[0].lat};
+    for (const LonLat& p : r) {
+      b = {std::min(b[0], p.lon), std::min(b[1], p.lat), std::max(b[2], p.lon),
+           std::max(b[3], p.lat)};
+    }
+    boxes.push_back(b);
+  }
+  auto in_box = [&](size_t r, LonLat p) {
+    return p.lon >= boxes[r][0] && p.lat >= boxes[r][1] && p.lon <= boxes[r][2] &&
+           p.lat <= boxes[r][3];
+  };
+  for (size_t h = 1; h < rings.size(); ++h) {
+    for (const LonLat& p : rings[h]) {
+      if (!in_box(0, p) || LocateInRing(rings[0], p) == Loc::kOutside) {
+        return Bad(at / h, fmt::format("polygon hole has a position [{}, {}] outside the outer "
+                                       "ring", p.lon, p.lat));
+      }
+      for (size_t o = 1; o < rings.size(); ++o) {
+        if (o != h && in_box(o, p) && LocateInRing(rings[o], p) == Loc::kInside) {
+          return Bad(at / h, fmt::format("polygon holes overlap (position [{}, {}] lies inside "
+                                         "hole {})", p.lon, p.lat, o));
+        }
+      }
+    }
+  }
+  struct Edge {
+    double min_lon, max_lon;
+    size_t ring;
+    LonLat a, b;
+  };
+  std::vector<Edge> edges;
+  for (size_t r = 0; r < rings.size(); ++r) {
+    for (size_t i = 0; i + 1 < rings[r].size(); ++i) {
+      const LonLat a = rings[r][i], b = rings[r][i + 1];
+      edges.push_back({std::min(a.lon, b.lon), std::max(a.lon, b.lon), r, a, b});
+    }
+  }
+  std::sort(edges.begin(), edges.end(),
+            [](const Edge& x, const Edge& y) { return x.min_lon < y.min_lon; });
+  for (size_t k = 0; k < edges.size(); ++k) {
+    for (size_t l = k + 1; l < edges.size() && edges[l].min_lon <= edges[k].max_lon + kEps; ++l) {
+      const Edge& e = edges[k];
+      const Edge& f = edges[l];
+      if (e.ring != f.ring && SegmentsCrossProperly(e.a, e.b, f.a, f.b)) {
+        const size_t hole = std::max(e.ring, f.ring);
+        return Bad(at / hole, fmt::format("polygon ring {} crosses ring {}",
+                                          std::min(e.ring, f.ring), hole));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 Status ParsePolygon(const JsonValue& v, const Path& at, PolygonRings* out) {
   if (!v.is_array()) {
     return Bad(at, fmt::format("a polygon must be an array of rings, got {}", JsonTypeName(v)));
@@ -245,7 +320,7 @@ Status ParsePolygon(const JsonValue& v, const Path& at, PolygonRings* out) {
     CB_RETURN_IF_ERROR(ParseRing(a[i], at / i, &r));
     out->push_back(std::move(r));
   }
-  return Status::Ok();
+  return CheckHoles(*out, at);
 }
 
 // The members of a Multi* coordinates array: a non-empty array.
@@ -368,8 +443,6 @@ bool AnyVertex(const Geometry& g, F&& f) {
 
 // ---------------------------------------------------------------------------------------------
 // Point location
-
-enum class Loc { kOutside, kBoundary, kInside };
 
 Loc LocateInRing(const Ring& r, LonLat p) {
   bool inside = false;
