@@ -780,6 +780,18 @@ SubscriptionPage SubscriptionManager::List(size_t offset, size_t limit) const {
   return page;
 }
 
+SubscriptionManager::EntryMap::iterator SubscriptionManager::FindOrReport(
+    const std::string& id, std::unique_lock<std::shared_mutex>& l,
+    std::unique_lock<std::mutex>& p, const Done& done) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) {
+    l.unlock();
+    p.unlock();
+    done(Status::NotFound("subscription not found: " + id));
+  }
+  return it;
+}
+
 void SubscriptionManager::Update(const std::string& id, const JsonValue& patch, Done done) {
   if (!patch.is_object() || patch.as_object().empty()) {
     return done(Bad("the body must be a non-empty JSON object"));
@@ -796,12 +808,8 @@ void SubscriptionManager::Update(const std::string& id, const JsonValue& patch, 
   store::WriteBatch batch;
   {
     std::unique_lock l(mu_);
-    auto it = entries_.find(id);
-    if (it == entries_.end()) {
-      l.unlock();
-      p.unlock();
-      return done(Status::NotFound("subscription not found: " + id));
-    }
+    auto it = FindOrReport(id, l, p, done);
+    if (it == entries_.end()) return;
     entry = it->second;
     before = entry->compiled;
     // Merge the fragment into the current definition and validate the result as a whole.
@@ -866,12 +874,8 @@ void SubscriptionManager::Delete(const std::string& id, Done done) {
   std::shared_ptr<Entry> entry;
   {
     std::unique_lock l(mu_);
-    auto it = entries_.find(id);
-    if (it == entries_.end()) {
-      l.unlock();
-      p.unlock();
-      return done(Status::NotFound("subscription not found: " + id));
-    }
+    auto it = FindOrReport(id, l, p, done);
+    if (it == entries_.end()) return;
     entry = it->second;
     entries_.erase(it);
     RebuildIndexLocked();

@@ -238,7 +238,12 @@ class SubscriptionManager final : public ChangeListener {
   // Serialises (memory change + Submit) sequences so the store sees them in order.
   std::mutex persist_mu_;
   mutable std::shared_mutex mu_;  // guards entries_ and index_
-  std::map<std::string, std::shared_ptr<Entry>, std::less<>> entries_;
+  using EntryMap = std::map<std::string, std::shared_ptr<Entry>, std::less<>>;
+  EntryMap entries_;
+  // Finds subscription `id` with both locks held (l on mu_, p on persist_mu_). When it is
+  // missing, releases both, reports NotFound through `done` and returns entries_.end().
+  EntryMap::iterator FindOrReport(const std::string& id, std::unique_lock<std::shared_mutex>& l,
+                                  std::unique_lock<std::mutex>& p, const Done& done);
   std::shared_ptr<const Index> index_;
 
   std::atomic<NotificationSink*> sink_{nullptr};
