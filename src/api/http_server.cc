@@ -1,13 +1,23 @@
-// Boost.Beast HTTP/1.1 + WebSocket server. Each connection runs on its own strand; a
-// handler's Responder posts back to that strand, so handlers may answer from any thread
-// (e.g. the store's commit thread) without blocking an I/O thread.
+// Boost.Beast HTTP/1.1 + WebSocket server. Each I/O thread runs its own io_context and each
+// connection stays on one of them; a handler's Responder hands the answer back to that
+// connection's thread, so handlers may answer from any thread (e.g. the store's commit
+// thread) without blocking an I/O thread.
+// The request path avoids per-request copies and lookups: headers, method and path are
+// views into Beast's parsed request, routes match on string_views and resolve their
+// metrics once, and the response header is serialized with one loop.
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
+#include <cassert>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
-#include <unordered_map>
+#include <iterator>
+#include <optional>
 
 #include "api/http.h"
 #include "api/problem.h"
@@ -22,6 +32,75 @@ using tcp = net::ip::tcp;
 
 // ---------------------------------------------------------------- helpers
 
+namespace {
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Percent-decodes `s` into `out`, or only checks it when `out` is null. False when an
+// escape is malformed.
+bool PercentDecodeInto(std::string_view s, bool plus_is_space, std::string* out) {
+  if (out != nullptr) out->reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '%') {
+      if (i + 2 >= s.size() || HexDigit(s[i + 1]) < 0 || HexDigit(s[i + 2]) < 0) return false;
+      c = static_cast<char>(HexDigit(s[i + 1]) * 16 + HexDigit(s[i + 2]));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      c = ' ';
+    }
+    if (out != nullptr) out->push_back(c);
+  }
+  return true;
+}
+
+// The non-empty '/'-separated segments of a path, one after the other, without copying.
+class PathSegments {
+ public:
+  explicit PathSegments(std::string_view path) : rest_(path) { SkipSlashes(); }
+  bool empty() const { return rest_.empty(); }
+  std::string_view Next() {
+    std::string_view seg = rest_.substr(0, rest_.find('/'));
+    rest_.remove_prefix(seg.size());
+    SkipSlashes();
+    return seg;
+  }
+
+ private:
+  void SkipSlashes() {
+    while (!rest_.empty() && rest_.front() == '/') rest_.remove_prefix(1);
+  }
+  std::string_view rest_;
+};
+
+}  // namespace
+
+const std::string& PathParams::operator[](std::string_view name) const {
+  static const std::string kNone;
+  for (size_t i = 0; i < size_; ++i) {
+    if (names_[i] == name) return values_[i];
+  }
+  return kNone;
+}
+
+bool PathParams::contains(std::string_view name) const {
+  return std::find(names_.begin(), names_.begin() + size_, name) != names_.begin() + size_;
+}
+
+void PathParams::Add(std::string_view name, std::string value) {
+  assert(size_ < kMax);  // Router::Add refuses patterns with more captures
+  names_[size_] = name;
+  values_[size_] = std::move(value);
+  ++size_;
+}
+
 const std::string* HttpRequest::Query(std::string_view name) const {
   for (const auto& [k, v] : query) {
     if (k == name) return &v;
@@ -31,56 +110,21 @@ const std::string* HttpRequest::Query(std::string_view name) const {
 
 std::string_view HttpRequest::Header(std::string_view lower_name) const {
   for (const auto& [k, v] : headers) {
-    if (k == lower_name) return v;
+    if (k.size() != lower_name.size()) continue;
+    size_t i = 0;
+    while (i < k.size() && AsciiLower(k[i]) == lower_name[i]) ++i;
+    if (i == k.size()) return v;
   }
   return {};
 }
 
 Result<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
   std::string out;
-  out.reserve(s.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= s.size() || hex(s[i + 1]) < 0 || hex(s[i + 2]) < 0) {
-        return Status::InvalidRequest("bad percent-encoding in URL");
-      }
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
+  if (!PercentDecodeInto(s, plus_is_space, &out)) {
+    return Status::InvalidRequest("bad percent-encoding in URL");
   }
   return out;
 }
-
-namespace {
-
-std::vector<std::string> SplitPath(std::string_view path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '/') {
-      ++i;
-      continue;
-    }
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    out.emplace_back(path.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------- Router
 
@@ -88,21 +132,39 @@ void Router::Add(std::string method, std::string pattern, security::Permission p
                  Handler handler) {
   Route r;
   r.method = std::move(method);
-  r.segments = SplitPath(pattern);
   r.pattern = std::move(pattern);
   r.permission = permission;
   r.handler = std::move(handler);
-  routes_.push_back(std::move(r));
+  AddRoute(std::move(r));
 }
 
 void Router::AddWebSocket(std::string pattern, security::Permission permission,
                           WebSocketHandler h) {
   Route r;
   r.method = "GET";
-  r.segments = SplitPath(pattern);
   r.pattern = std::move(pattern);
   r.permission = permission;
   r.ws = std::make_shared<WebSocketHandler>(std::move(h));
+  AddRoute(std::move(r));
+}
+
+void Router::AddRoute(Route r) {
+  size_t captures = 0;
+  for (PathSegments segs(r.pattern); !segs.empty();) {
+    std::string_view p = segs.Next();
+    Segment s{Segment::Kind::kLiteral, std::string(p)};
+    if (p.size() > 5 && p.front() == '{' && p.ends_with("...}")) {
+      s = {Segment::Kind::kRest, std::string(p.substr(1, p.size() - 5))};
+    } else if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+      s = {Segment::Kind::kParam, std::string(p.substr(1, p.size() - 2))};
+    }
+    if (s.kind != Segment::Kind::kLiteral && ++captures > PathParams::kMax) {
+      std::fprintf(stderr, "route %s has more than %zu captures\n", r.pattern.c_str(),
+                   PathParams::kMax);
+      std::abort();
+    }
+    r.segments.push_back(std::move(s));
+  }
   routes_.push_back(std::move(r));
 }
 
@@ -112,63 +174,86 @@ std::vector<std::string> Router::Patterns() const {
   return out;
 }
 
-Router::Match Router::Find(std::string_view method, std::string_view path,
-                           std::map<std::string, std::string>* params) const {
-  Match m;
-  // Raw segments: decode each after splitting so an encoded "/" stays inside a segment.
-  std::vector<std::string> segs = SplitPath(path);
-  for (const auto& r : routes_) {
-    std::map<std::string, std::string> got;
-    bool ok = true;
-    size_t i = 0;
-    for (; i < r.segments.size(); ++i) {
-      const std::string& p = r.segments[i];
-      if (p.size() > 5 && p.front() == '{' && p.ends_with("...}")) {
+bool Router::Matches(const Route& r, std::string_view path, PathParams* params) {
+  // Raw segments: each is decoded after splitting, so an encoded "/" stays inside one.
+  PathSegments segs(path);
+  for (const Segment& p : r.segments) {
+    if (p.kind == Segment::Kind::kRest) {
+      if (params != nullptr) {
         std::string rest;
-        for (size_t k = i; k < segs.size(); ++k) {
-          if (!rest.empty()) rest += "/";
-          rest += segs[k];
+        while (!segs.empty()) {
+          if (!rest.empty()) rest += '/';
+          rest += segs.Next();
         }
-        got[p.substr(1, p.size() - 5)] = rest;
-        i = segs.size();
-        break;
+        params->Add(p.text, std::move(rest));
       }
-      if (i >= segs.size()) {
-        ok = false;
-        break;
-      }
-      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
-        auto dec = PercentDecode(segs[i], false);
-        if (!dec.ok() || dec->empty()) {
-          ok = false;
-          break;
-        }
-        got[p.substr(1, p.size() - 2)] = std::move(dec).value();
-      } else if (p != segs[i]) {
-        ok = false;
-        break;
-      }
+      return true;
     }
-    if (!ok || i != segs.size()) continue;
+    if (segs.empty()) return false;
+    std::string_view seg = segs.Next();
+    if (p.kind == Segment::Kind::kLiteral) {
+      if (seg != p.text) return false;
+      continue;
+    }
+    std::string value;
+    if (!PercentDecodeInto(seg, false, params != nullptr ? &value : nullptr)) return false;
+    if (params != nullptr) params->Add(p.text, std::move(value));
+  }
+  return segs.empty();
+}
+
+Router::Match Router::Find(std::string_view method, std::string_view path,
+                           PathParams* params) const {
+  Match m;
+  // Most routes differ from the path in their first segment: rule those out cheaply.
+  PathSegments segs(path);
+  std::string_view first = segs.empty() ? std::string_view() : segs.Next();
+  auto first_fits = [first](const Route& r) {
+    return r.segments.empty() || r.segments[0].kind != Segment::Kind::kLiteral ||
+           r.segments[0].text == first;
+  };
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    const Route& r = routes_[i];
+    if (r.method != method || !first_fits(r) || !Matches(r, path, nullptr)) continue;
+    Matches(r, path, params);
+    m.handler = r.handler ? &r.handler : nullptr;
+    m.ws = r.ws.get();
+    m.permission = r.permission;
+    m.route = r.pattern;
+    m.index = i;
+    m.path_known = true;
+    return m;
+  }
+  // No route for this method: is the path known under another one (405, not 404)?
+  for (const auto& r : routes_) {
+    if (!Matches(r, path, nullptr)) continue;
     m.path_known = true;
     m.allowed_methods.push_back(r.method);
-    if (r.method == method) {
-      m.handler = r.handler ? &r.handler : nullptr;
-      m.ws = r.ws.get();
-      m.permission = r.permission;
-      m.route = r.pattern;
-      *params = std::move(got);
-      return m;
-    }
   }
   return m;
 }
 
 // ---------------------------------------------------------------- server internals
 
+// Each I/O thread runs its own io_context, and a connection lives on one of them: all of a
+// connection's work runs on that one thread, in order, without a strand. Naming the executor
+// type (rather than Beast's default type-erased one) keeps Asio from allocating and
+// reference-counting an executor copy on every asynchronous operation.
+using Executor = net::io_context::executor_type;
+using Stream = beast::basic_stream<tcp, Executor>;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+
+// The metric series of one route, resolved once when the server starts.
 struct RouteMetrics {
   metrics::Histogram* latency = nullptr;
   metrics::Counter* by_class[6] = {};
+
+  void Record(int status, double seconds) const {
+    latency->Observe(seconds);
+    int cls = status / 100 - 1;
+    if (cls < 0 || cls > 4) cls = 5;
+    by_class[cls]->Inc();
+  }
 };
 
 struct HttpServer::Impl {
@@ -176,12 +261,14 @@ struct HttpServer::Impl {
   const Router* router;
   const security::ApiKeyAuthority* auth;
   metrics::Registry* registry;
-  net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  std::vector<std::unique_ptr<net::io_context>> contexts;  // one per I/O thread
+  std::vector<net::executor_work_guard<Executor>> keep_running;
+  tcp::acceptor acceptor;
+  size_t next_context = 0;  // where the next connection goes (used by the accept handler)
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> in_flight{0};
-  std::unordered_map<std::string, RouteMetrics> route_metrics;
+  std::vector<RouteMetrics> route_metrics;  // by Router::Match::index
   RouteMetrics unmatched;
   metrics::Gauge* open_connections = nullptr;
   metrics::Counter* ws_dropped = nullptr;
@@ -191,7 +278,14 @@ struct HttpServer::Impl {
 
   Impl(ServerOptions o, const Router* r, const security::ApiKeyAuthority* a,
        metrics::Registry* m)
-      : options(std::move(o)), router(r), auth(a), registry(m), ioc(o.threads) {}
+      : options(std::move(o)), router(r), auth(a), registry(m),
+        contexts(MakeContexts(std::max(1, options.threads))), acceptor(*contexts[0]) {}
+
+  static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int n) {
+    std::vector<std::unique_ptr<net::io_context>> out;
+    for (int i = 0; i < n; ++i) out.push_back(std::make_unique<net::io_context>(1));
+    return out;
+  }
 
   RouteMetrics MakeMetrics(const std::string& route) {
     RouteMetrics rm;
@@ -207,13 +301,8 @@ struct HttpServer::Impl {
     return rm;
   }
 
-  void Record(const std::string& route, int status, double seconds) {
-    auto it = route_metrics.find(route);
-    RouteMetrics& rm = it == route_metrics.end() ? unmatched : it->second;
-    rm.latency->Observe(seconds);
-    int cls = status / 100 - 1;
-    if (cls < 0 || cls > 4) cls = 5;
-    rm.by_class[cls]->Inc();
+  const RouteMetrics& MetricsFor(size_t route_index) const {
+    return route_index < route_metrics.size() ? route_metrics[route_index] : unmatched;
   }
 
   void DoAccept();
@@ -222,15 +311,25 @@ struct HttpServer::Impl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using BeastRequest = http::request<http::string_body>;
 
-HttpRequest ToRequest(http::request<http::string_body>& req, Status* error) {
+std::string_view View(beast::string_view s) { return {s.data(), s.size()}; }
+
+// Points `out`'s method, path and headers into `req`, which must outlive those views.
+void ViewRequest(const BeastRequest& req, HttpRequest* out) {
+  out->method = View(req.method_string());
+  std::string_view target = View(req.target());
+  out->path = target.substr(0, target.find('?'));  // raw: the router decodes per segment
+  out->headers.clear();
+  out->headers.reserve(static_cast<size_t>(std::distance(req.begin(), req.end())));
+  for (const auto& f : req) out->headers.emplace_back(View(f.name_string()), View(f.value()));
+}
+
+HttpRequest ToRequest(BeastRequest& req, Status* error) {
   HttpRequest out;
-  out.method = std::string(req.method_string());
-  std::string_view target(req.target().data(), req.target().size());
+  ViewRequest(req, &out);
+  std::string_view target = View(req.target());
   size_t q = target.find('?');
-  std::string_view path = target.substr(0, q);
-  // Keep the path raw; the router decodes per segment.
-  out.path = std::string(path);
   if (q != std::string_view::npos) {
     std::string_view qs = target.substr(q + 1);
     size_t i = 0;
@@ -251,11 +350,6 @@ HttpRequest ToRequest(http::request<http::string_body>& req, Status* error) {
       i = amp + 1;
     }
   }
-  for (const auto& f : req) {
-    std::string name(f.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers.emplace_back(std::move(name), std::string(f.value()));
-  }
   out.body = std::move(req.body());
   return out;
 }
@@ -274,14 +368,17 @@ std::string_view PresentedKey(const HttpRequest& r) {
 
 class WsSession : public WebSocketSession, public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(tcp::socket&& socket, HttpServer::Impl* srv, const WebSocketHandler* handler)
+  WsSession(Socket&& socket, HttpServer::Impl* srv, const WebSocketHandler* handler)
       : ws_(std::move(socket)), srv_(srv), handler_(handler) {}
 
-  void Run(http::request<http::string_body> req, HttpRequest info) {
+  void Run(BeastRequest req, HttpRequest info) {
+    // The session keeps the upgrade request, so the handler's views point into it.
+    req_ = std::move(req);
     info_ = std::move(info);
+    ViewRequest(req_, &info_);
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.read_message_max(64 * 1024);
-    ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
+    ws_.async_accept(req_, [self = shared_from_this()](beast::error_code ec) {
       if (ec) return;
       self->open_ = true;
       self->srv_->ws_count.fetch_add(1);
@@ -349,10 +446,11 @@ class WsSession : public WebSocketSession, public std::enable_shared_from_this<W
     }
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   HttpServer::Impl* srv_;
   const WebSocketHandler* handler_;
-  HttpRequest info_;
+  BeastRequest req_;   // the upgrade request
+  HttpRequest info_;   // its views point into req_
   beast::flat_buffer buf_;
   std::deque<std::string> out_;
   std::atomic<size_t> queued_{0};
@@ -364,8 +462,8 @@ class WsSession : public WebSocketSession, public std::enable_shared_from_this<W
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket&& socket, HttpServer::Impl* srv)
-      : stream_(std::move(socket)), srv_(srv) {
+  HttpSession(Socket&& socket, HttpServer::Impl* srv)
+      : stream_(std::move(socket)), srv_(srv), metrics_(&srv->unmatched) {
     srv_->connections.fetch_add(1);
     srv_->open_connections->Set(static_cast<double>(srv_->connections.load()));
   }
@@ -401,6 +499,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       Shutdown();
       return;
     }
+    metrics_ = &srv_->unmatched;  // until a route matches
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
       WriteProblem(413, Code::kTooLarge,
@@ -419,33 +518,32 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     start_ = Clock::now();
-    auto req = parser_->release();
+    BeastRequest req = parser_->release();
     keep_alive_ = req.keep_alive();
     version_ = req.version();
 
     Status qerr;
     HttpRequest hr = ToRequest(req, &qerr);
-    std::map<std::string, std::string> params;
-    Router::Match m = srv_->router->Find(hr.method, hr.path, &params);
-    route_ = m.route;
+    Router::Match m = srv_->router->Find(hr.method, hr.path, &hr.params);
+    metrics_ = &srv_->MetricsFor(m.index);
     if (!qerr.ok()) {
       WriteResponse(ProblemResponse(qerr));
       return;
     }
     if (m.handler == nullptr && m.ws == nullptr) {
       if (m.path_known) {
-        HttpResponse r = ProblemResponse(405, Code::kUnsupported,
-                                         "method " + hr.method + " not allowed here");
+        HttpResponse r = ProblemResponse(
+            405, Code::kUnsupported, "method " + std::string(hr.method) + " not allowed here");
         std::string allow;
         for (const auto& a : m.allowed_methods) allow += (allow.empty() ? "" : ", ") + a;
         r.headers.emplace_back("Allow", allow);
         WriteResponse(std::move(r));
       } else {
-        WriteResponse(ProblemResponse(404, Code::kNotFound, "no such resource: " + hr.path));
+        WriteResponse(
+            ProblemResponse(404, Code::kNotFound, "no such resource: " + std::string(hr.path)));
       }
       return;
     }
-    hr.params = std::move(params);
     std::string_view key = PresentedKey(hr);
     if (!key.empty() && srv_->auth != nullptr) {
       auto who = srv_->auth->Authenticate(key);
@@ -453,7 +551,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         WriteResponse(ProblemResponse(who.status()));
         return;
       }
-      hr.principal = std::make_shared<security::Principal>(std::move(who).value());
+      hr.principal = std::move(who).value();
     }
     Status allowed = security::ApiKeyAuthority::Authorize(hr.principal.get(), m.permission);
     if (!allowed.ok()) {
@@ -472,9 +570,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     srv_->in_flight.fetch_add(1);
-    auto self = shared_from_this();
-    auto responder = [self](HttpResponse r) {
-      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+    // dispatch: an answer given on this connection's thread (the handler answering at once)
+    // is written straight away; one from another thread is queued to it.
+    auto responder = [self = shared_from_this()](HttpResponse r) {
+      net::dispatch(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
         self->srv_->in_flight.fetch_sub(1);
         self->WriteResponse(std::move(r));
       });
@@ -489,27 +588,49 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void WriteResponse(HttpResponse r) {
     double secs = std::chrono::duration<double>(Clock::now() - start_).count();
-    srv_->Record(route_, r.status, secs);
-    auto res = std::make_shared<http::response<http::string_body>>();
-    res->result(static_cast<unsigned>(r.status));
-    res->version(version_);
-    res->set(http::field::server, "citybrain");
+    metrics_->Record(r.status, secs);
+    // One response at a time per connection: the next request is read once it is written.
+    res_ = {};
+    res_.result(static_cast<unsigned>(r.status));
+    res_.version(version_);
+    res_.set(http::field::server, "citybrain");
     if (!r.body.empty() || r.status != 204) {
-      res->set(http::field::content_type, r.content_type);
+      res_.set(http::field::content_type, r.content_type);
     }
-    for (auto& [k, v] : r.headers) res->set(k, v);
-    res->keep_alive(keep_alive_ && !srv_->stopping.load());
-    res->body() = std::move(r.body);
-    res->prepare_payload();
+    for (auto& [k, v] : r.headers) res_.set(k, v);
+    bool keep_alive = keep_alive_ && !srv_->stopping.load();
+    res_.keep_alive(keep_alive);
+    res_.body() = std::move(r.body);
+    res_.prepare_payload();
+    SerializeHeader();
+    // Header and body go out as two plain buffers: much cheaper to send than the layered
+    // buffer sequence http::async_write builds from Beast's serializer.
+    std::array<net::const_buffer, 2> wire{net::buffer(header_), net::buffer(res_.body())};
     stream_.expires_after(std::chrono::seconds(srv_->options.request_timeout_s));
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
-                        if (ec || !res->keep_alive()) {
-                          self->Shutdown();
-                          return;
-                        }
-                        self->DoRead();
-                      });
+    auto on_written = [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+      if (ec || !keep_alive) return self->Shutdown();
+      self->DoRead();
+    };
+    net::async_write(stream_, wire, std::move(on_written));
+  }
+
+  // Puts res_'s status line and header fields in header_, byte for byte as Beast's own
+  // serializer writes them; a plain loop costs far less than its generic buffer sequence.
+  void SerializeHeader() {
+    unsigned v = res_.version();
+    unsigned code = res_.result_int();
+    char status_line[] = "HTTP/1.1 200 ";
+    status_line[5] = static_cast<char>('0' + v / 10);
+    status_line[7] = static_cast<char>('0' + v % 10);
+    status_line[9] = static_cast<char>('0' + code / 100);
+    status_line[10] = static_cast<char>('0' + code / 10 % 10);
+    status_line[11] = static_cast<char>('0' + code % 10);
+    header_.assign(status_line, sizeof status_line - 1);
+    header_.append(View(res_.reason())).append("\r\n");
+    for (const auto& f : res_) {
+      header_.append(View(f.name_string())).append(": ").append(View(f.value())).append("\r\n");
+    }
+    header_.append("\r\n");
   }
 
   void Shutdown() {
@@ -517,20 +638,23 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   HttpServer::Impl* srv_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  std::string header_;  // res_'s serialized header, while it is written
   bool keep_alive_ = true;
   unsigned version_ = 11;
-  std::string route_;
+  const RouteMetrics* metrics_;  // of the route being answered
   Clock::time_point start_ = Clock::now();
 };
 
 }  // namespace
 
 void HttpServer::Impl::DoAccept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+  Executor ex = contexts[next_context++ % contexts.size()]->get_executor();
+  acceptor.async_accept(ex, [this](beast::error_code ec, Socket s) {
     if (ec) {
       if (!stopping.load() && ec != net::error::operation_aborted) {
         spdlog::warn("accept failed: {}", ec.message());
@@ -555,7 +679,7 @@ HttpServer::~HttpServer() { Stop(0); }
 
 Status HttpServer::Start() {
   Impl& s = *impl_;
-  for (const auto& p : s.router->Patterns()) s.route_metrics[p] = s.MakeMetrics(p);
+  for (const auto& p : s.router->Patterns()) s.route_metrics.push_back(s.MakeMetrics(p));
   s.unmatched = s.MakeMetrics("(unmatched)");
   s.open_connections = s.registry->GetGauge("citybrain_http_open_connections",
                                             "Open HTTP connections");
@@ -575,8 +699,9 @@ Status HttpServer::Start() {
                                std::to_string(s.options.port) + ": " + ec.message());
   }
   s.DoAccept();
-  for (int i = 0; i < std::max(1, s.options.threads); ++i) {
-    s.threads.emplace_back([&s] { s.ioc.run(); });
+  for (auto& c : s.contexts) {
+    s.keep_running.push_back(net::make_work_guard(*c));
+    s.threads.emplace_back([c = c.get()] { c->run(); });
   }
   return Status::Ok();
 }
@@ -591,7 +716,7 @@ void HttpServer::Stop(int drain_ms) {
   Impl& s = *impl_;
   if (s.threads.empty()) return;
   s.stopping.store(true);
-  net::post(s.ioc, [&s] {
+  net::post(s.acceptor.get_executor(), [&s] {
     beast::error_code ec;
     s.acceptor.close(ec);
   });
@@ -601,8 +726,9 @@ void HttpServer::Stop(int drain_ms) {
   }
   // Give responses just handed back a moment to be written.
   std::this_thread::sleep_for(std::chrono::milliseconds(drain_ms > 0 ? 50 : 0));
-  s.ioc.stop();
+  for (auto& c : s.contexts) c->stop();
   for (auto& t : s.threads) t.join();
+  s.keep_running.clear();
   s.threads.clear();
 }
 

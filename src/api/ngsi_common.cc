@@ -12,9 +12,10 @@ constexpr std::string_view kLinkRel = "rel=\"http://www.w3.org/ns/json-ld#contex
 
 }  // namespace
 
-std::string CoreLinkHeader() {
-  return "<" + std::string(context::kCoreContext) + ">; " + std::string(kLinkRel) +
-         "; type=\"application/ld+json\"";
+const std::string& CoreLinkHeader() {
+  static const std::string kLink = "<" + std::string(context::kCoreContext) + ">; " +
+                                   std::string(kLinkRel) + "; type=\"application/ld+json\"";
+  return kLink;
 }
 
 std::string_view MediaType(std::string_view content_type) {

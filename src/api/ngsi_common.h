@@ -14,7 +14,7 @@
 namespace cb::api {
 
 // The Link header naming the NGSI-LD core @context (sent with application/json bodies).
-std::string CoreLinkHeader();
+const std::string& CoreLinkHeader();
 // "application/json; charset=utf-8" → "application/json".
 std::string_view MediaType(std::string_view content_type);
 // Checks Content-Type and the JSON-LD context rules, then parses the body.

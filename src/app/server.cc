@@ -140,13 +140,14 @@ Status CityServer::Start() {
   s.entity_stream = std::make_unique<api::EntityStream>(s.broker.get(), &s.registry);
   api::AddEntityStreamRoutes(&s.router, s.entity_stream.get());
   // ---- END subscriptions, notifications, entity stream ----
-  api::AddOperationsRoutes(&s.router, &s.registry, [broker, started] {
+  api::AddOperationsRoutes(&s.router, &s.registry, [broker, started_at = FormatIso8601(started)] {
     std::string out;
+    out.reserve(96);  // room for the whole body: built without regrowing
     JsonWriter w(&out);
     w.BeginObject()
         .Key("status").String("ok")
         .Key("entities").Int(static_cast<int64_t>(broker->Stats().entities))
-        .Key("startedAt").String(FormatIso8601(started))
+        .Key("startedAt").String(started_at)
         .EndObject();
     return out;
   });

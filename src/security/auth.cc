@@ -64,10 +64,14 @@ bool Principal::Has(Permission p) const {
              permissions.end();
 }
 
-ApiKeyAuthority::ApiKeyAuthority(store::Store* store) : store_(store) { EnsureSodium(); }
+ApiKeyAuthority::ApiKeyAuthority(store::Store* store, size_t max_cached_keys)
+    : store_(store), max_cached_(max_cached_keys) {
+  EnsureSodium();
+}
 
 Status ApiKeyAuthority::Load() {
   std::unique_lock lock(mu_);
+  cache_.clear();
   Status bad;
   Status st = store_->ScanRecords("apikey", [&](store::Record&& r) {
     auto doc = ParseJson(r.doc);
@@ -76,16 +80,18 @@ Status ApiKeyAuthority::Load() {
       return;
     }
     Entry e;
-    e.principal.key_id = r.key;
-    if (const JsonValue* n = doc->Find("name"); n && n->is_string()) e.principal.name = n->as_string();
+    auto who = std::make_shared<Principal>();
+    who->key_id = r.key;
+    if (const JsonValue* n = doc->Find("name"); n && n->is_string()) who->name = n->as_string();
     if (const JsonValue* h = doc->Find("hash"); h && h->is_string()) e.hash = h->as_string();
     if (const JsonValue* ps = doc->Find("permissions"); ps && ps->is_array()) {
       for (const auto& p : ps->as_array()) {
         if (!p.is_string()) continue;
         auto perm = PermissionFromName(p.as_string());
-        if (perm.ok()) e.principal.permissions.push_back(*perm);
+        if (perm.ok()) who->permissions.push_back(*perm);
       }
     }
+    e.principal = std::move(who);
     keys_[r.key] = std::move(e);
   });
   CB_RETURN_IF_ERROR(st);
@@ -103,9 +109,11 @@ Result<IssuedKey> ApiKeyAuthority::Issue(std::string name, std::vector<Permissio
 
   Entry e;
   e.hash = HashSecret(secret);
-  e.principal.key_id = k.id;
-  e.principal.name = name;
-  e.principal.permissions = permissions;
+  auto who = std::make_shared<Principal>();
+  who->key_id = k.id;
+  who->name = name;
+  who->permissions = permissions;
+  e.principal = std::move(who);
 
   JsonValue doc = JsonValue::MakeObject();
   doc.Set("name", name);
@@ -117,6 +125,7 @@ Result<IssuedKey> ApiKeyAuthority::Issue(std::string name, std::vector<Permissio
   b.put_records.push_back({"apikey", k.id, doc.Dump()});
   CB_RETURN_IF_ERROR(store_->SubmitSync(std::move(b)));
   std::unique_lock lock(mu_);
+  ForgetLocked(k.id);
   keys_[k.id] = std::move(e);
   return k;
 }
@@ -130,6 +139,7 @@ Status ApiKeyAuthority::Revoke(const std::string& key_id) {
   b.delete_records.push_back({"apikey", key_id, ""});
   CB_RETURN_IF_ERROR(store_->SubmitSync(std::move(b)));
   std::unique_lock lock(mu_);
+  ForgetLocked(key_id);
   keys_.erase(key_id);
   return Status::Ok();
 }
@@ -139,22 +149,54 @@ size_t ApiKeyAuthority::size() const {
   return keys_.size();
 }
 
-Result<Principal> ApiKeyAuthority::Authenticate(std::string_view presented) const {
-  auto bad = Status::Unauthorized("invalid API key");
-  if (presented.substr(0, kPrefix.size()) != kPrefix) return bad;
+Result<std::shared_ptr<const Principal>> ApiKeyAuthority::Authenticate(
+    std::string_view presented) const {
+  auto bad = [] { return Status::Unauthorized("invalid API key"); };
+  if (presented.substr(0, kPrefix.size()) != kPrefix) return bad();
   std::string_view rest = presented.substr(kPrefix.size());
   size_t sep = rest.find('_');
-  if (sep == std::string_view::npos) return bad;
+  if (sep == std::string_view::npos) return bad();
   std::string id(rest.substr(0, sep));
-  std::string hash = HashSecret(rest.substr(sep + 1));
-  std::shared_lock lock(mu_);
-  auto it = keys_.find(id);
-  if (it == keys_.end() || it->second.hash.size() != hash.size() ||
-      sodium_memcmp(it->second.hash.data(), hash.data(), hash.size()) != 0) {
-    return bad;
+  std::string_view secret = rest.substr(sep + 1);
+  auto same_secret = [secret](const std::string& known) {
+    return known.size() == secret.size() &&
+           sodium_memcmp(known.data(), secret.data(), secret.size()) == 0;
+  };
+  {
+    std::shared_lock lock(mu_);
+    auto hit = cache_.find(id);
+    if (hit != cache_.end() && same_secret(hit->second.secret)) return hit->second.principal;
   }
-  return it->second.principal;
+  misses_.fetch_add(1, std::memory_order_relaxed);
+  std::string hash = HashSecret(secret);
+  std::shared_ptr<const Principal> who;
+  {
+    std::shared_lock lock(mu_);
+    auto it = keys_.find(id);
+    if (it == keys_.end() || it->second.hash.size() != hash.size() ||
+        sodium_memcmp(it->second.hash.data(), hash.data(), hash.size()) != 0) {
+      return bad();
+    }
+    who = it->second.principal;
+  }
+  if (max_cached_ > 0) {
+    std::unique_lock lock(mu_);
+    auto it = keys_.find(id);
+    // Only while the key is still the one just checked (not revoked or issued anew since).
+    if (it != keys_.end() && it->second.principal == who) {
+      if (cache_.size() >= max_cached_ && cache_.count(id) == 0) cache_.erase(cache_.begin());
+      cache_[id] = Verified{std::string(secret), who};
+    }
+  }
+  return who;
 }
+
+ApiKeyAuthority::CacheStats ApiKeyAuthority::cache_stats() const {
+  std::shared_lock lock(mu_);
+  return {cache_.size(), misses_.load(std::memory_order_relaxed)};
+}
+
+void ApiKeyAuthority::ForgetLocked(const std::string& key_id) { cache_.erase(key_id); }
 
 Status ApiKeyAuthority::Authorize(const Principal* who, Permission needed) {
   if (needed == Permission::kPublic) return Status::Ok();

@@ -17,14 +17,23 @@ struct RouteCase {
   const char* param;  // expected entityId/attrId/rest, "" when none
 };
 
+using RouteList = std::initializer_list<std::pair<const char*, const char*>>;
+
+// A router with these (method, pattern) routes, in order; their handlers do nothing.
+std::unique_ptr<Router> RouterWith(RouteList routes) {
+  auto r = std::make_unique<Router>();
+  for (auto [method, pattern] : routes) {
+    r->Add(method, pattern, Permission::kPublic, [](HttpRequest&, Responder) {});
+  }
+  return r;
+}
+
 TEST(RouterTest, MatchesPatternsAndDecodesSegments) {
-  Router r;
-  auto h = [](HttpRequest&, Responder) {};
-  r.Add("GET", "/ngsi-ld/v1/entities", Permission::kContextRead, h);
-  r.Add("GET", "/ngsi-ld/v1/entities/{entityId}", Permission::kContextRead, h);
-  r.Add("DELETE", "/ngsi-ld/v1/entities/{entityId}", Permission::kContextWrite, h);
-  r.Add("PATCH", "/ngsi-ld/v1/entities/{entityId}/attrs/{attrId}", Permission::kContextWrite, h);
-  r.Add("GET", "/static/{rest...}", Permission::kPublic, h);
+  auto r = RouterWith({{"GET", "/ngsi-ld/v1/entities"},
+                       {"GET", "/ngsi-ld/v1/entities/{entityId}"},
+                       {"DELETE", "/ngsi-ld/v1/entities/{entityId}"},
+                       {"PATCH", "/ngsi-ld/v1/entities/{entityId}/attrs/{attrId}"},
+                       {"GET", "/static/{rest...}"}});
   const RouteCase cases[] = {
       {"GET", "/ngsi-ld/v1/entities", "/ngsi-ld/v1/entities", true, ""},
       {"GET", "/ngsi-ld/v1/entities/", "/ngsi-ld/v1/entities", true, ""},
@@ -40,14 +49,14 @@ TEST(RouterTest, MatchesPatternsAndDecodesSegments) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(std::string(c.method) + " " + c.path);
-    std::map<std::string, std::string> params;
-    auto m = r.Find(c.method, c.path, &params);
+    PathParams params;
+    auto m = r->Find(c.method, c.path, &params);
     EXPECT_EQ(m.route, c.route);
     EXPECT_EQ(m.path_known, c.path_known);
     EXPECT_EQ(m.handler != nullptr, std::string(c.route) != "");
     std::string p;
     for (const char* k : {"attrId", "entityId", "rest"}) {
-      if (params.count(k)) {
+      if (params.contains(k)) {
         p = params[k];
         break;
       }
@@ -57,14 +66,49 @@ TEST(RouterTest, MatchesPatternsAndDecodesSegments) {
 }
 
 TEST(RouterTest, ReportsAllowedMethods) {
-  Router r;
-  auto h = [](HttpRequest&, Responder) {};
-  r.Add("GET", "/a", Permission::kPublic, h);
-  r.Add("POST", "/a", Permission::kPublic, h);
-  std::map<std::string, std::string> params;
-  auto m = r.Find("PUT", "/a", &params);
+  auto r = RouterWith({{"GET", "/a"}, {"POST", "/a"}});
+  PathParams params;
+  auto m = r->Find("PUT", "/a", &params);
   EXPECT_EQ(m.handler, nullptr);
   EXPECT_EQ(m.allowed_methods, (std::vector<std::string>{"GET", "POST"}));
+  EXPECT_EQ(params.size(), 0u);
+}
+
+TEST(RouterTest, OnlyTheMatchedRouteFillsParams) {
+  auto r = RouterWith({{"GET", "/e/{entityId}/attrs/{attrId}"},
+                       {"GET", "/e/{entityId}"},
+                       {"DELETE", "/e/{entityId}"}});
+  PathParams params;
+  auto m = r->Find("DELETE", "/e/a%2Fb", &params);
+  EXPECT_EQ(m.route, "/e/{entityId}");
+  EXPECT_EQ(m.index, 2u);
+  ASSERT_EQ(params.size(), 1u);
+  EXPECT_EQ(params["entityId"], "a/b");
+  EXPECT_EQ(params["attrId"], "");
+  EXPECT_FALSE(params.contains("attrId"));
+
+  PathParams both;
+  m = r->Find("GET", "//e//x/attrs/speed/", &both);
+  EXPECT_EQ(m.index, 0u);
+  EXPECT_EQ(both["entityId"], "x");
+  EXPECT_EQ(both["attrId"], "speed");
+
+  PathParams none;
+  m = r->Find("GET", "/e/bad%zz", &none);  // a bad escape matches no route
+  EXPECT_EQ(m.handler, nullptr);
+  EXPECT_FALSE(m.path_known);
+  EXPECT_EQ(m.index, Router::kNoRoute);
+  EXPECT_EQ(none.size(), 0u);
+  EXPECT_EQ(r->Patterns().size(), 3u);
+}
+
+TEST(HttpRequestTest, HeadersMatchWhateverCaseTheyWereSentIn) {
+  HttpRequest req;
+  req.headers = {{"Content-Type", "application/json"}, {"X-API-KEY", "k"}, {"link", "<l>"}};
+  EXPECT_EQ(req.Header("content-type"), "application/json");
+  EXPECT_EQ(req.Header("x-api-key"), "k");
+  EXPECT_EQ(req.Header("link"), "<l>");
+  EXPECT_EQ(req.Header("accept"), "");
 }
 
 TEST(PercentDecodeTest, Cases) {
