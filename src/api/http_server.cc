@@ -354,6 +354,30 @@ HttpRequest ToRequest(BeastRequest& req, Status* error) {
   return out;
 }
 
+// Browsers cannot set headers on a WebSocket upgrade; they can offer subprotocols. A
+// browser passes its key as one of them, next to the protocol it speaks:
+//   new WebSocket(url, ["citybrain.v1", "citybrain.key." + key])
+// (the pattern Kubernetes uses for bearer tokens). The server answers with
+// kWebSocketProtocol, never with the key.
+constexpr std::string_view kWebSocketProtocol = "citybrain.v1";
+constexpr std::string_view kWebSocketKeyPrefix = "citybrain.key.";
+
+// Calls f(protocol) for each subprotocol offered in Sec-WebSocket-Protocol; stops when f
+// returns true.
+template <typename F>
+bool AnyOfferedProtocol(const HttpRequest& r, F f) {
+  std::string_view offered = r.Header("sec-websocket-protocol");
+  while (!offered.empty()) {
+    const size_t comma = offered.find(',');
+    std::string_view p = offered.substr(0, comma);
+    offered = comma == std::string_view::npos ? std::string_view() : offered.substr(comma + 1);
+    while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.remove_prefix(1);
+    while (!p.empty() && (p.back() == ' ' || p.back() == '\t')) p.remove_suffix(1);
+    if (f(p)) return true;
+  }
+  return false;
+}
+
 std::string_view PresentedKey(const HttpRequest& r) {
   std::string_view k = r.Header("x-api-key");
   if (!k.empty()) return k;
@@ -361,7 +385,12 @@ std::string_view PresentedKey(const HttpRequest& r) {
   if (a.size() > 7 && (a.substr(0, 7) == "Bearer " || a.substr(0, 7) == "bearer ")) {
     return a.substr(7);
   }
-  return {};
+  AnyOfferedProtocol(r, [&](std::string_view p) {
+    if (p.substr(0, kWebSocketKeyPrefix.size()) != kWebSocketKeyPrefix) return false;
+    k = p.substr(kWebSocketKeyPrefix.size());
+    return true;
+  });
+  return k;
 }
 
 // ---------------------------------------------------------------- WebSocket session
@@ -377,6 +406,14 @@ class WsSession : public WebSocketSession, public std::enable_shared_from_this<W
     info_ = std::move(info);
     ViewRequest(req_, &info_);
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    // A client that offers subprotocols must get one of them back, or browsers drop the
+    // connection: answer with ours when offered (see PresentedKey).
+    if (AnyOfferedProtocol(info_, [](std::string_view p) { return p == kWebSocketProtocol; })) {
+      ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+        res.set(http::field::sec_websocket_protocol,
+                beast::string_view(kWebSocketProtocol.data(), kWebSocketProtocol.size()));
+      }));
+    }
     ws_.read_message_max(64 * 1024);
     ws_.async_accept(req_, [self = shared_from_this()](beast::error_code ec) {
       if (ec) return;

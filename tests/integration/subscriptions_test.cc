@@ -516,14 +516,23 @@ TEST_F(SubscriptionsIT, RetriesThenSucceedsAndCountsFailures) {
 
 class WsClient {
  public:
-  // Connects and upgrades; throws on failure (e.g. 401).
-  WsClient(int port, const std::string& key, const std::string& target) : ws_(ioc_) {
+  // Connects and upgrades; throws on failure (e.g. 401). `key` goes in X-Api-Key; a
+  // browser's way is to offer it as a subprotocol in `protocols` instead.
+  WsClient(int port, const std::string& key, const std::string& target,
+           const std::string& protocols = "")
+      : ws_(ioc_) {
     ws_.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    ws_.set_option(websocket::stream_base::decorator([key](websocket::request_type& req) {
-      if (!key.empty()) req.set("X-Api-Key", key);
-    }));
-    ws_.handshake("127.0.0.1:" + std::to_string(port), target);
+    ws_.set_option(
+        websocket::stream_base::decorator([key, protocols](websocket::request_type& req) {
+          if (!key.empty()) req.set("X-Api-Key", key);
+          if (!protocols.empty()) req.set(http::field::sec_websocket_protocol, protocols);
+        }));
+    websocket::response_type res;
+    ws_.handshake(res, "127.0.0.1:" + std::to_string(port), target);
+    accepted_protocol_ = std::string(res[http::field::sec_websocket_protocol]);
   }
+  // The subprotocol the server chose ("" when none).
+  const std::string& accepted_protocol() const { return accepted_protocol_; }
   // The next message, or nullopt after `timeout` (or when the server closed).
   std::optional<std::string> Read(std::chrono::milliseconds timeout) {
     beast::flat_buffer buf;
@@ -548,6 +557,7 @@ class WsClient {
  private:
   net::io_context ioc_;
   websocket::stream<tcp::socket> ws_;
+  std::string accepted_protocol_;
 };
 
 TEST_F(SubscriptionsIT, EntityStreamPushesFilteredChanges) {
@@ -614,6 +624,24 @@ TEST_F(SubscriptionsIT, EntityStreamPushesFilteredChanges) {
 
   auto metrics = c().Get("/metrics");
   EXPECT_NE(metrics.body.find("citybrain_stream_clients"), std::string::npos);
+}
+
+// Browsers cannot set headers on an upgrade: they offer the key as a subprotocol, and the
+// server must answer with the protocol it speaks (never echo the key).
+TEST_F(SubscriptionsIT, EntityStreamTakesTheKeyAsASubprotocol) {
+  const std::string key = server_->admin_key();
+  WsClient browser(server_->port(), "", "/ws/entities?type=Sensor",
+                   "citybrain.v1, citybrain.key." + key);
+  EXPECT_EQ(browser.accepted_protocol(), "citybrain.v1");
+  auto hello = browser.Read(std::chrono::seconds(10));
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(Json(*hello).Find("type")->as_string(), "subscribed");
+
+  // A wrong key, or our protocol without any key, is refused.
+  EXPECT_ANY_THROW({
+    WsClient wrong(server_->port(), "", "/ws/entities", "citybrain.v1, citybrain.key.cbk_x_y");
+  });
+  EXPECT_ANY_THROW({ WsClient none(server_->port(), "", "/ws/entities", "citybrain.v1"); });
 }
 
 }  // namespace
