@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <future>
 #include <regex>
 #include <set>
@@ -57,6 +58,7 @@ void ContextBroker::PutLocked(EntityPtr e, const Entity* before) {
     slot = it->second.get();
   }
   std::string_view id_view = it->first;
+  if (options_.value_index) value_index_.Update(slot, slot->entity.get(), e.get());
   if (before != nullptr) {
     for (const auto& t : before->types) {
       if (!e->HasType(t)) by_type_[t].erase(id_view);
@@ -85,24 +87,26 @@ void ContextBroker::RemoveLocked(const std::string& id) {
     if (tit->second.empty()) by_type_.erase(tit);
   }
   if (slot->in_geo) geo_index_.Remove(slot->key);
+  if (options_.value_index) value_index_.Update(slot, slot->entity.get(), nullptr);
   by_key_.erase(slot->key);
   by_id_.erase(it);
 }
 
-namespace {
+// What ApplyLocked leaves for after the state lock: the durable side of the writes.
+struct ContextBroker::Applied {
+  // An entity version to store, as changes[change].entity, with a history row for each of
+  // changes[change].attrs when `history`.
+  struct Put {
+    size_t change;
+    bool history;
+  };
+  std::vector<Change> changes;
+  std::vector<Put> puts;
+  std::vector<std::string> deletes;
+  bool empty() const { return puts.empty() && deletes.empty(); }
+};
 
-void AddHistory(const Entity& e, const Attribute& a, const std::string& name, TimeMs now,
-                store::WriteBatch* batch) {
-  store::HistoryRow row;
-  row.entity_id = e.id;
-  row.attr = name;
-  row.observed_at = a.observed_at != kNoTime ? a.observed_at : now;
-  JsonWriter w(&row.value);
-  RenderOptions o;
-  o.sys_attrs = false;
-  RenderAttribute(a, o, &w);
-  batch->history.push_back(std::move(row));
-}
+namespace {
 
 void Stamp(Attribute* a, const Attribute* old, TimeMs now) {
   a->created_at = old != nullptr ? old->created_at : now;
@@ -111,31 +115,32 @@ void Stamp(Attribute* a, const Attribute* old, TimeMs now) {
 
 }  // namespace
 
-WriteOutcome ContextBroker::ApplyLocked(WriteOp& op, TimeMs now, store::WriteBatch* batch,
-                                        std::vector<Change>* changes) {
+WriteOutcome ContextBroker::ApplyLocked(WriteOp& op, TimeMs now, Applied* applied) {
   WriteOutcome out;
   const std::string& id = op.entity.id;
   auto it = by_id_.find(id);
   const Entity* old = it == by_id_.end() ? nullptr : it->second->entity.get();
   using K = WriteOp::Kind;
 
-  auto finish = [&](std::shared_ptr<Entity> ne, Change::Kind kind) {
+  // Publishes the new version; its document and history rows are rendered after the lock.
+  auto publish = [&](std::shared_ptr<Entity> ne, Change::Kind kind, std::vector<std::string> attrs,
+                     bool history) {
     ne->modified_at = now;
-    for (const auto& name : out.updated) {
-      if (const Attribute* a = ne->Find(name)) AddHistory(*ne, *a, name, now, batch);
-    }
-    batch->put_entities.push_back({ne->id, ne->type(), EntityToStoreDoc(*ne), now});
     EntityPtr snapshot = std::move(ne);
     PutLocked(snapshot, old);
-    changes->push_back({kind, snapshot, out.updated});
+    applied->puts.push_back({applied->changes.size(), history});
+    applied->changes.push_back({kind, std::move(snapshot), std::move(attrs)});
+  };
+  auto finish = [&](std::shared_ptr<Entity> ne, Change::Kind kind) {
     stats_.attrs_written += out.updated.size();
+    publish(std::move(ne), kind, out.updated, true);
   };
 
   auto create = [&]() {
     auto ne = std::make_shared<Entity>(std::move(op.entity));
     ne->created_at = now;
     for (auto& na : ne->attrs) {
-      Stamp(&na.attr, nullptr, now);
+      Stamp(&na.attr.Mutable(), nullptr, now);
       out.updated.push_back(na.name);
     }
     out.created = true;
@@ -164,7 +169,7 @@ WriteOutcome ContextBroker::ApplyLocked(WriteOp& op, TimeMs now, store::WriteBat
       if (ne->types.empty()) ne->types = old->types;
       ne->created_at = old->created_at;
       for (auto& na : ne->attrs) {
-        Stamp(&na.attr, old->Find(na.name), now);
+        Stamp(&na.attr.Mutable(), old->Find(na.name), now);
         out.updated.push_back(na.name);
       }
       finish(std::move(ne), Change::Kind::kUpdated);
@@ -173,6 +178,7 @@ WriteOutcome ContextBroker::ApplyLocked(WriteOp& op, TimeMs now, store::WriteBat
     case K::kUpsertUpdate:
     case K::kAppend:
     case K::kUpdate: {
+      // Copies the attribute handles only: untouched attributes stay shared with `old`.
       auto ne = std::make_shared<Entity>(*old);
       if (op.kind == K::kUpsertUpdate) {
         for (const auto& t : op.entity.types) {
@@ -189,7 +195,7 @@ WriteOutcome ContextBroker::ApplyLocked(WriteOp& op, TimeMs now, store::WriteBat
           out.not_updated.push_back({na.name, "attribute exists and noOverwrite is set"});
           continue;
         }
-        Stamp(&na.attr, prev, now);
+        Stamp(&na.attr.Mutable(), prev, now);
         ne->Set(na.name, std::move(na.attr));
         out.updated.push_back(na.name);
       }
@@ -222,24 +228,28 @@ WriteOutcome ContextBroker::ApplyLocked(WriteOp& op, TimeMs now, store::WriteBat
       }
       auto ne = std::make_shared<Entity>(*old);
       ne->Erase(op.attr_name);
-      ne->modified_at = now;
-      batch->put_entities.push_back({ne->id, ne->type(), EntityToStoreDoc(*ne), now});
-      EntityPtr snapshot = std::move(ne);
-      PutLocked(snapshot, old);
-      changes->push_back({Change::Kind::kUpdated, snapshot, {op.attr_name}});
+      publish(std::move(ne), Change::Kind::kUpdated, {op.attr_name}, false);
       return out;
     }
     case K::kDeleteEntity: {
       EntityPtr before = it->second->entity;
       RemoveLocked(id);
-      batch->delete_entities.push_back(id);
-      changes->push_back({Change::Kind::kDeleted, before, {}});
+      applied->deletes.push_back(id);
+      applied->changes.push_back({Change::Kind::kDeleted, before, {}});
       return out;
     }
   }
   return out;
 }
 
+// Ordering. The state lock (mu_) is held only to apply writes: each write that has something
+// to store takes the next sequence number under it, so numbers follow the order the writes
+// were applied (and the order readers can see them in). Rendering runs after the lock is
+// released, concurrently with readers and other writers. The rendered batches then meet in
+// SubmitInOrder, which hands them to the store strictly by sequence number: a batch that is
+// ready before its predecessors waits in `ready_`, and whichever thread completes the run of
+// consecutive numbers submits it. So the store still commits (and acknowledges) writes in
+// the order they were applied, as the header promises.
 void ContextBroker::Write(std::vector<WriteOp> ops, WriteDone done) {
   if (failed_.load()) {
     done(Status::Unavailable("the store failed to commit earlier writes; restart the server"),
@@ -252,31 +262,78 @@ void ContextBroker::Write(std::vector<WriteOp> ops, WriteDone done) {
   }
   std::vector<WriteOutcome> outcomes;
   outcomes.reserve(ops.size());
-  store::WriteBatch batch;
-  std::vector<Change> changes;
+  Applied applied;
+  TimeMs now;
+  uint64_t seq = 0;
   {
     std::unique_lock lock(mu_);
-    TimeMs now = clock_->Now();
-    for (auto& op : ops) outcomes.push_back(ApplyLocked(op, now, &batch, &changes));
+    now = clock_->Now();
+    for (auto& op : ops) outcomes.push_back(ApplyLocked(op, now, &applied));
     stats_.writes_applied += ops.size();
     stats_.entities = by_id_.size();
-    if (!batch.empty()) {
-      store_->Submit(std::move(batch), [this, changes = std::move(changes),
-                                        outcomes = std::move(outcomes),
-                                        done = std::move(done)](const Status& s) mutable {
-        if (!s.ok()) {
-          failed_.store(true);
-          spdlog::error("store commit failed, refusing further writes: {}", s.ToString());
-        } else {
-          std::lock_guard l(listeners_mu_);
-          for (ChangeListener* l : listeners_) l->OnChanges(changes);
-        }
-        done(s, std::move(outcomes));
-      });
-      return;
+    if (!applied.empty()) seq = next_seq_++;
+  }
+  if (applied.empty()) {
+    done(Status::Ok(), std::move(outcomes));
+    return;
+  }
+
+  // Rendering: the snapshots are immutable, so no lock is needed.
+  store::WriteBatch batch;
+  batch.delete_entities = std::move(applied.deletes);
+  batch.put_entities.reserve(applied.puts.size());
+  static const std::vector<std::string> kNoHistory;
+  std::vector<std::string> values;
+  for (const Applied::Put& put : applied.puts) {
+    const Change& ch = applied.changes[put.change];
+    const Entity& e = *ch.entity;
+    store::EntityRow row{e.id, e.type(), std::string(), now};
+    const std::vector<std::string>& history = put.history ? ch.attrs : kNoHistory;
+    RenderForStore(e, history, &row.doc, &values);
+    batch.put_entities.push_back(std::move(row));
+    for (size_t i = 0; i < history.size(); ++i) {
+      const Attribute* a = e.Find(history[i]);
+      if (a == nullptr) continue;
+      store::HistoryRow h;
+      h.entity_id = e.id;
+      h.attr = history[i];
+      h.observed_at = a->observed_at != kNoTime ? a->observed_at : now;
+      h.value = std::move(values[i]);
+      batch.history.push_back(std::move(h));
     }
   }
-  done(Status::Ok(), std::move(outcomes));
+  SubmitInOrder(seq, std::move(batch),
+                [this, changes = std::move(applied.changes), outcomes = std::move(outcomes),
+                 done = std::move(done)](const Status& s) mutable {
+                  if (!s.ok()) {
+                    failed_.store(true);
+                    spdlog::error("store commit failed, refusing further writes: {}",
+                                  s.ToString());
+                  } else {
+                    std::lock_guard l(listeners_mu_);
+                    for (ChangeListener* l : listeners_) l->OnChanges(changes);
+                  }
+                  done(s, std::move(outcomes));
+                });
+}
+
+void ContextBroker::SubmitInOrder(uint64_t seq, store::WriteBatch batch,
+                                  store::DoneCallback done) {
+  std::unique_lock lock(submit_mu_);
+  ready_.emplace(seq, ReadyBatch{std::move(batch), std::move(done)});
+  if (submitting_) return;  // the thread submitting now will take this one too, in turn
+  submitting_ = true;
+  while (!ready_.empty() && ready_.begin()->first == next_submit_) {
+    ReadyBatch next = std::move(ready_.begin()->second);
+    ready_.erase(ready_.begin());
+    ++next_submit_;
+    // Submit outside submit_mu_: a store that refuses at once runs `done` right here, and
+    // `done` may write again. submitting_ keeps every other thread from submitting meanwhile.
+    lock.unlock();
+    store_->Submit(std::move(next.batch), std::move(next.done));
+    lock.lock();
+  }
+  submitting_ = false;
 }
 
 std::pair<Status, std::vector<WriteOutcome>> ContextBroker::WriteSync(std::vector<WriteOp> ops) {
@@ -382,9 +439,10 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
   QueryResult result;
   size_t matched = 0;
   const size_t want = q.offset > SIZE_MAX - q.limit ? SIZE_MAX : q.offset + q.limit;
-  // Returns false to stop scanning.
-  auto matches = [&](const Entity& e) -> bool {
-    if (!q.types.empty() &&
+  bool q_decided = false;  // the candidates are known to satisfy q.q
+  // Returns false to stop scanning. `check_types`: false when e comes from the one type asked.
+  auto matches = [&](const Entity& e, bool check_types) -> bool {
+    if (check_types && !q.types.empty() &&
         std::none_of(q.types.begin(), q.types.end(), [&](const auto& t) { return e.HasType(t); })) {
       return false;
     }
@@ -395,15 +453,29 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
         })) {
       return false;
     }
-    if (q.q && !Matches(*q.q, e)) return false;
+    if (q.q && !q_decided && !Matches(*q.q, e)) return false;
     return !q.geo || MatchesGeoQuery(e, *q.geo);
   };
   // Scans in id order; returns false to stop.
-  auto consider = [&](const EntityPtr& e) -> bool {
-    if (!matches(*e)) return true;
+  auto consider = [&](const EntityPtr& e, bool check_types) -> bool {
+    if (!matches(*e, check_types)) return true;
     if (matched >= q.offset && matched < want) result.entities.push_back(e);
     ++matched;
     return q.count || matched < want;
+  };
+  // Tests every candidate (each once), then orders only the page asked for by id: sorting
+  // every candidate costs more than the exact predicates when many match.
+  auto page = [&](std::vector<const Slot*>& candidates, bool check_types) {
+    auto by_id = [](const Slot* a, const Slot* b) { return a->entity->id < b->entity->id; };
+    candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                    [&](const Slot* s) { return !matches(*s->entity, check_types); }),
+                     candidates.end());
+    matched = candidates.size();
+    size_t end = std::min(want, candidates.size());
+    if (q.offset < end) {
+      std::partial_sort(candidates.begin(), candidates.begin() + end, candidates.end(), by_id);
+      for (size_t i = q.offset; i < end; ++i) result.entities.push_back(candidates[i]->entity);
+    }
   };
 
   std::shared_lock lock(mu_);
@@ -411,7 +483,7 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
     std::set<std::string_view> ids(q.ids.begin(), q.ids.end());
     for (auto id : ids) {
       auto it = by_id_.find(id);
-      if (it != by_id_.end() && !consider(it->second->entity)) break;
+      if (it != by_id_.end() && !consider(it->second->entity, true)) break;
     }
   } else if (q.geo && q.geo->property == "location" && q.geo->rel != GeoRel::kDisjoint &&
              !(q.geo->rel == GeoRel::kNear && !q.geo->max_distance)) {
@@ -423,32 +495,67 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
       if (it != by_key_.end()) candidates.push_back(it->second);
       return true;
     });
-    // Test every candidate first, then order only the page asked for by id: sorting all
-    // candidates of a dense area costs more than the exact predicates.
-    auto by_id = [](const Slot* a, const Slot* b) { return a->entity->id < b->entity->id; };
-    candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
-                                    [&](const Slot* s) { return !matches(*s->entity); }),
-                     candidates.end());
-    matched = candidates.size();
-    size_t end = std::min(want, candidates.size());
-    if (q.offset < end) {
-      std::partial_sort(candidates.begin(), candidates.begin() + end, candidates.end(), by_id);
-      for (size_t i = q.offset; i < end; ++i) result.entities.push_back(candidates[i]->entity);
-    }
+    page(candidates, true);
   } else if (q.types.size() == 1) {
     auto it = by_type_.find(q.types[0]);
-    if (it != by_type_.end()) {
+    std::vector<const Slot*> candidates;
+    if (it == by_type_.end()) {
+      // No entity of the type.
+    } else if (q.q && IndexCandidatesLocked(q, it->second.size(), want, &candidates, &q_decided)) {
+      std::sort(candidates.begin(), candidates.end());
+      candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+      page(candidates, false);
+      // As the scan counts: without `count` it stops at the page's end (at the first match
+      // when the page is empty).
+      if (!q.count) matched = std::min(matched, std::max<size_t>(want, 1));
+    } else {
       for (const auto& [id, slot] : it->second) {
-        if (!consider(slot->entity)) break;
+        if (!consider(slot->entity, false)) break;
       }
     }
   } else {
     for (const auto& [id, slot] : by_id_) {
-      if (!consider(slot->entity)) break;
+      if (!consider(slot->entity, true)) break;
     }
   }
   result.total = matched;
   return result;
+}
+
+bool ContextBroker::IndexCandidatesLocked(const EntityQuery& q, size_t type_size, size_t want,
+                                          std::vector<const Slot*>* out, bool* q_exact) const {
+  if (!options_.value_index) return false;
+  std::vector<QIndexableTerm> terms = IndexableTerms(*q.q);
+  if (terms.empty()) return false;
+  // Cost model. A scan stops after `want` matches: if M of the type's N entities match, it
+  // visits about want × N / M of them (all N when counting). The index visits its C
+  // candidates (C ≥ M), each k times as dear (collect, deduplicate, test, order; k =
+  // index_candidate_cost). With M ≈ C the index wins while k × C < want × N / C, or
+  // k × C < N when every match is counted.
+  const double k = options_.index_candidate_cost;
+  const double n = static_cast<double>(type_size);
+  size_t cap = SIZE_MAX / 2;
+  if (k > 0) {
+    const double w = static_cast<double>(want);
+    cap = static_cast<size_t>(q.count || w >= n ? n / k : std::min(n / k, std::sqrt(w * n / k)));
+  }
+  const QIndexableTerm* best = nullptr;
+  size_t best_count = 0;
+  for (const QIndexableTerm& t : terms) {
+    std::optional<size_t> c = value_index_.Count(q.types[0], t.attr, t.ranges, cap);
+    if (!c || *c > cap || (best != nullptr && *c >= best_count)) continue;
+    best = &t;
+    best_count = *c;
+  }
+  if (best == nullptr) return false;
+  std::vector<AttributeValueIndex::Token> tokens;
+  tokens.reserve(best_count);
+  value_index_.Collect(q.types[0], best->attr, best->ranges, &tokens);
+  out->reserve(tokens.size());
+  for (AttributeValueIndex::Token t : tokens) out->push_back(static_cast<const Slot*>(t));
+  *q_exact = best->whole && AttributeValueIndex::Exact(best->ranges);
+  queries_indexed_.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 Result<std::vector<store::HistoryRow>> ContextBroker::History(const store::HistoryQuery& q) const {
@@ -469,6 +576,7 @@ BrokerStats ContextBroker::Stats() const {
   std::shared_lock lock(mu_);
   BrokerStats s = stats_;
   s.entities = by_id_.size();
+  s.queries_indexed = queries_indexed_.load(std::memory_order_relaxed);
   return s;
 }
 

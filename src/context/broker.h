@@ -2,8 +2,10 @@
 // id, type and location), applies writes atomically, persists them through store::Store
 // with group commit, and tells listeners about changes once they are durable.
 //
-// Ordering and durability: a write is applied to memory and queued to the store under
-// one lock, so the store commits writes in the order they were applied. Its callback runs
+// Ordering and durability: a write is applied to memory under the state lock and takes a
+// sequence number there; it is rendered for the store after the lock is released and queued
+// to the store in sequence order, so the store commits writes in the order they were
+// applied (see ContextBroker::Write in broker.cc). Its callback runs
 // after the commit; only then does the API acknowledge. Readers may see a write a few
 // milliseconds before it is durable; a crash in that window loses only unacknowledged
 // writes.
@@ -14,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -21,6 +24,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "context/attribute_value_index.h"
 #include "context/entity.h"
 #include "context/q_query.h"
 #include "core/status.h"
@@ -118,12 +122,19 @@ struct BrokerStats {
   size_t entities = 0;
   uint64_t writes_applied = 0;
   uint64_t attrs_written = 0;
+  uint64_t queries_indexed = 0;  // queries answered from the attribute value index
 };
 
 struct BrokerOptions {
   // Writes are refused with kTooManyRequests while the store has more rows than this
   // waiting to be committed (back-pressure instead of unbounded memory).
   size_t max_pending_rows = 500000;
+  // Whether to keep the attribute value index, which answers selective q queries on one
+  // type without scanning it (see AttributeValueIndex). Off: such queries scan the type.
+  bool value_index = true;
+  // The planner's estimate of how much dearer one index candidate is than one entity
+  // scanned; 0 uses the index whenever it can answer (for tests).
+  double index_candidate_cost = 2.0;
 };
 
 class ContextBroker {
@@ -154,10 +165,21 @@ class ContextBroker {
 
  private:
   struct Slot;
-  WriteOutcome ApplyLocked(WriteOp& op, TimeMs now, store::WriteBatch* batch,
-                           std::vector<Change>* changes);
+  struct Applied;
+  struct ReadyBatch {
+    store::WriteBatch batch;
+    store::DoneCallback done;
+  };
+  WriteOutcome ApplyLocked(WriteOp& op, TimeMs now, Applied* applied);
+  // Hands the batch of write number `seq` to the store once every earlier number has been.
+  void SubmitInOrder(uint64_t seq, store::WriteBatch batch, store::DoneCallback done);
   void PutLocked(EntityPtr e, const Entity* before);
   void RemoveLocked(const std::string& id);
+  // The candidates of a query on one type from the attribute value index (possibly more than
+  // once each), or false when the index cannot answer or a scan of the type's `type_size`
+  // entities is expected to be cheaper. *q_exact: every candidate satisfies q.q.
+  bool IndexCandidatesLocked(const EntityQuery& q, size_t type_size, size_t want,
+                             std::vector<const Slot*>* out, bool* q_exact) const;
 
   store::Store* store_;
   const Clock* clock_;
@@ -168,8 +190,16 @@ class ContextBroker {
   std::unordered_map<std::string, std::map<std::string_view, Slot*>> by_type_;
   std::unordered_map<uint64_t, Slot*> by_key_;
   geo::SpatialIndex geo_index_;
+  AttributeValueIndex value_index_;  // tokens are Slot pointers
   uint64_t next_key_ = 1;
+  uint64_t next_seq_ = 0;  // the next write's sequence number (under mu_)
   BrokerStats stats_;
+  mutable std::atomic<uint64_t> queries_indexed_{0};
+
+  std::mutex submit_mu_;  // guards the three members below
+  uint64_t next_submit_ = 0;               // the sequence number the store gets next
+  bool submitting_ = false;                // a thread is handing batches to the store
+  std::map<uint64_t, ReadyBatch> ready_;   // rendered, waiting for earlier numbers
 
   std::mutex listeners_mu_;
   std::vector<ChangeListener*> listeners_;

@@ -1,6 +1,7 @@
 #include "context/entity.h"
 
 #include <algorithm>
+#include <atomic>
 
 namespace cb::context {
 
@@ -14,23 +15,59 @@ std::string_view AttrKindName(AttrKind k) {
   return "Property";
 }
 
+struct AttrRef::Node {
+  explicit Node(Attribute a) : attr(std::move(a)) {}
+  std::atomic<uint32_t> refs{1};
+  Attribute attr;
+};
+
+AttrRef::AttrRef(Attribute a) : node_(new Node(std::move(a))) {}
+
+AttrRef::AttrRef(const AttrRef& o) noexcept : node_(o.node_) {
+  if (node_ != nullptr) node_->refs.fetch_add(1, std::memory_order_relaxed);
+}
+
+AttrRef::~AttrRef() {
+  // acq_rel: the last owner sees every write made before other owners let go.
+  if (node_ != nullptr && node_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete node_;
+}
+
+const Attribute& AttrRef::operator*() const {
+  static const Attribute kEmpty;
+  return node_ != nullptr ? node_->attr : kEmpty;
+}
+
+Attribute& AttrRef::Mutable() {
+  if (node_ == nullptr) {
+    node_ = new Node(Attribute{});
+  } else if (node_->refs.load(std::memory_order_acquire) != 1) {
+    // Shared: another handle may read it at any time, so change a copy. (A count of 1 cannot
+    // grow behind our back: only a copy of this handle could add to it.)
+    *this = AttrRef(node_->attr);
+  }
+  return node_->attr;
+}
+
 bool Entity::HasType(std::string_view t) const {
   return std::find(types.begin(), types.end(), t) != types.end();
 }
 
 const Attribute* Entity::Find(std::string_view name) const {
   for (const auto& a : attrs) {
+    if (a.name == name) return &*a.attr;
+  }
+  return nullptr;
+}
+
+AttrRef* Entity::FindRef(std::string_view name) {
+  for (auto& a : attrs) {
     if (a.name == name) return &a.attr;
   }
   return nullptr;
 }
 
-Attribute* Entity::Find(std::string_view name) {
-  return const_cast<Attribute*>(static_cast<const Entity*>(this)->Find(name));
-}
-
-void Entity::Set(std::string name, Attribute attr) {
-  if (Attribute* a = Find(name)) {
+void Entity::Set(std::string name, AttrRef attr) {
+  if (AttrRef* a = FindRef(name)) {
     *a = std::move(attr);
     return;
   }

@@ -1,7 +1,9 @@
 // The NGSI-LD information model as CityBrain holds it: an Entity (id, type, attributes)
 // whose attributes are Properties, GeoProperties, Relationships or LanguageProperties, each
 // with optional observedAt, unitCode, datasetId and sub-attributes.
-// Thread-safety: value types.
+// An Entity holds its attributes through AttrRef, a copy-on-write handle: copying an Entity
+// (each update makes a new version) copies pointers, not the attributes' JSON values.
+// Thread-safety: value types; AttrRef copies may be used from different threads (see AttrRef).
 #pragma once
 
 #include <memory>
@@ -35,9 +37,41 @@ struct Attribute {
   std::shared_ptr<const geo::Geometry> geometry;
 };
 
+// A shared, copy-on-write handle to an Attribute. Copies share one attribute (an atomic
+// reference count, no deep copy); Mutable() first copies the attribute when it is shared, so
+// a change through one handle is never seen through another. A default-constructed handle
+// reads as an empty Property.
+// Thread-safety: as for shared_ptr: handles sharing an attribute may be copied and
+// destroyed concurrently, and the shared attribute is immutable; one handle is not
+// thread-safe against concurrent Mutable() or assignment.
+class AttrRef {
+ public:
+  AttrRef() = default;
+  AttrRef(Attribute a);  // NOLINT(google-explicit-constructor): {name, attribute} literals
+  AttrRef(const AttrRef& o) noexcept;
+  AttrRef(AttrRef&& o) noexcept : node_(o.node_) { o.node_ = nullptr; }
+  AttrRef& operator=(AttrRef o) noexcept {
+    std::swap(node_, o.node_);
+    return *this;
+  }
+  ~AttrRef();
+
+  const Attribute& operator*() const;
+  const Attribute* operator->() const { return &**this; }
+  operator const Attribute&() const { return **this; }  // NOLINT: reads like an Attribute
+  // The attribute for changing, copied first when another handle shares it.
+  Attribute& Mutable();
+  // Whether both handles share one attribute (the same version of it).
+  bool SharesWith(const AttrRef& o) const { return node_ != nullptr && node_ == o.node_; }
+
+ private:
+  struct Node;
+  Node* node_ = nullptr;
+};
+
 struct NamedAttribute {
   std::string name;
-  Attribute attr;
+  AttrRef attr;
 };
 
 struct Entity {
@@ -50,9 +84,10 @@ struct Entity {
   const std::string& type() const { return types.front(); }
   bool HasType(std::string_view t) const;
   const Attribute* Find(std::string_view name) const;
-  Attribute* Find(std::string_view name);
+  // The attribute's handle, to share or change it; nullptr when absent.
+  AttrRef* FindRef(std::string_view name);
   // Sets (replaces or appends) an attribute.
-  void Set(std::string name, Attribute attr);
+  void Set(std::string name, AttrRef attr);
   bool Erase(std::string_view name);
 };
 

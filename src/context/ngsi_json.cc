@@ -37,6 +37,27 @@ JsonValue NormalizedJson(const Attribute& a) {
   return ParseJson(s).value();
 }
 
+// Writes t with JsonWriter::String, without allocating.
+void TimeString(JsonWriter* w, TimeMs t) {
+  char buf[kIso8601MaxLength];
+  w->String(std::string_view(buf, FormatIso8601(t, buf)));
+}
+
+// Appends the system attributes as the next members of an open JSON object (that already has
+// a member): what RenderAttribute and RenderEntity add for RenderOptions::sys_attrs.
+void AppendSysTimes(TimeMs created_at, TimeMs modified_at, std::string* out) {
+  if (created_at != kNoTime) {
+    out->append(",\"createdAt\":\"");
+    AppendIso8601(out, created_at);
+    out->push_back('"');
+  }
+  if (modified_at != kNoTime) {
+    out->append(",\"modifiedAt\":\"");
+    AppendIso8601(out, modified_at);
+    out->push_back('"');
+  }
+}
+
 Status SetGeometry(std::string_view name, Attribute* a) {
   auto g = geo::GeometryFromGeoJson(a->value);
   if (!g.ok()) return AttrError(name, g.status().message());
@@ -353,23 +374,20 @@ void RenderAttribute(const Attribute& a, const RenderOptions& o, JsonWriter* w) 
     default: w->Key("value");
   }
   w->Value(a.value);
-  if (a.observed_at != kNoTime) {
-    std::string t;
-    AppendIso8601(&t, a.observed_at);
-    w->Key("observedAt").String(t);
-  }
+  if (a.observed_at != kNoTime) TimeString(&w->Key("observedAt"), a.observed_at);
   if (!a.unit_code.empty()) w->Key("unitCode").String(a.unit_code);
   if (!a.dataset_id.empty()) w->Key("datasetId").String(a.dataset_id);
   for (const auto& [k, v] : a.sub_attrs) w->Key(k).Value(v);
   if (o.sys_attrs) {
-    if (a.created_at != kNoTime) w->Key("createdAt").String(FormatIso8601(a.created_at));
-    if (a.modified_at != kNoTime) w->Key("modifiedAt").String(FormatIso8601(a.modified_at));
+    if (a.created_at != kNoTime) TimeString(&w->Key("createdAt"), a.created_at);
+    if (a.modified_at != kNoTime) TimeString(&w->Key("modifiedAt"), a.modified_at);
   }
   w->EndObject();
 }
 
-void RenderEntity(const Entity& e, const RenderOptions& o, JsonWriter* w) {
-  w->BeginObject();
+namespace {
+
+void RenderIdAndType(const Entity& e, JsonWriter* w) {
   w->Key("id").String(e.id);
   w->Key("type");
   if (e.types.size() == 1) {
@@ -379,14 +397,21 @@ void RenderEntity(const Entity& e, const RenderOptions& o, JsonWriter* w) {
     for (const auto& t : e.types) w->String(t);
     w->EndArray();
   }
+}
+
+}  // namespace
+
+void RenderEntity(const Entity& e, const RenderOptions& o, JsonWriter* w) {
+  w->BeginObject();
+  RenderIdAndType(e, w);
   for (const auto& na : e.attrs) {
     if (o.attrs != nullptr && o.attrs->count(na.name) == 0) continue;
     w->Key(na.name);
     RenderAttribute(na.attr, o, w);
   }
   if (o.sys_attrs && !o.key_values) {
-    if (e.created_at != kNoTime) w->Key("createdAt").String(FormatIso8601(e.created_at));
-    if (e.modified_at != kNoTime) w->Key("modifiedAt").String(FormatIso8601(e.modified_at));
+    if (e.created_at != kNoTime) TimeString(&w->Key("createdAt"), e.created_at);
+    if (e.modified_at != kNoTime) TimeString(&w->Key("modifiedAt"), e.modified_at);
   }
   if (o.with_context) w->Key("@context").String(kCoreContext);
   w->EndObject();
@@ -400,9 +425,71 @@ std::string RenderEntity(const Entity& e, const RenderOptions& o) {
 }
 
 std::string EntityToStoreDoc(const Entity& e) {
-  RenderOptions o;
-  o.sys_attrs = true;
-  return RenderEntity(e, o);
+  std::string doc;
+  std::vector<std::string> none;
+  RenderForStore(e, {}, &doc, &none);
+  return doc;
+}
+
+void RenderForStore(const Entity& e, const std::vector<std::string>& history_attrs,
+                    std::string* doc, std::vector<std::string>* history_values) {
+  history_values->assign(history_attrs.size(), std::string());
+  // For each attribute of e, the history value it renders into (its first instance only).
+  std::vector<std::string*> history_of(e.attrs.size(), nullptr);
+  std::vector<size_t> copies;  // history_attrs indexes that repeat an earlier name
+  for (size_t h = 0; h < history_attrs.size(); ++h) {
+    for (size_t i = 0; i < e.attrs.size(); ++i) {
+      if (e.attrs[i].name != history_attrs[h]) continue;
+      if (history_of[i] == nullptr) {
+        history_of[i] = &(*history_values)[h];
+      } else {
+        copies.push_back(h);
+      }
+      break;
+    }
+  }
+  RenderOptions plain;  // the history value: no system attributes
+  RenderOptions with_sys;
+  with_sys.sys_attrs = true;
+  // Rendered into reused buffers, then copied out at their exact size: the results wait in
+  // the store's queue, and growing each by doubling would cost several allocations.
+  thread_local std::string doc_buf, value_buf;
+  doc_buf.clear();
+  JsonWriter w(&doc_buf);
+  w.BeginObject();
+  RenderIdAndType(e, &w);
+  for (size_t i = 0; i < e.attrs.size(); ++i) {
+    const Attribute& a = *e.attrs[i].attr;
+    w.Key(e.attrs[i].name);
+    std::string* value = history_of[i];
+    if (value == nullptr) {
+      RenderAttribute(a, with_sys, &w);
+      continue;
+    }
+    value_buf.clear();
+    JsonWriter vw(&value_buf);
+    RenderAttribute(a, plain, &vw);
+    *value = value_buf;
+    // The stored form is the history value with the system attributes before its '}'.
+    w.Raw(std::string_view(value_buf).substr(0, value_buf.size() - 1));
+    AppendSysTimes(a.created_at, a.modified_at, &doc_buf);
+    doc_buf.push_back('}');
+  }
+  AppendSysTimes(e.created_at, e.modified_at, &doc_buf);
+  w.EndObject();
+  *doc = doc_buf;
+  constexpr size_t kKeep = size_t{1} << 20;  // a huge entity's buffers are not kept
+  if (doc_buf.capacity() > kKeep) doc_buf = std::string();
+  if (value_buf.capacity() > kKeep) value_buf = std::string();
+  for (size_t h : copies) {
+    const std::string& name = history_attrs[h];
+    for (size_t first = 0; first < h; ++first) {
+      if (history_attrs[first] == name) {
+        (*history_values)[h] = (*history_values)[first];
+        break;
+      }
+    }
+  }
 }
 
 Result<Entity> EntityFromStoreDoc(std::string_view doc) {
@@ -420,8 +507,9 @@ Result<Entity> EntityFromStoreDoc(std::string_view doc) {
   for (auto& na : e->attrs) {
     const JsonValue* src = json->Find(na.name);
     if (src == nullptr || !src->is_object()) continue;
-    na.attr.created_at = time_of(src->Find("createdAt"));
-    na.attr.modified_at = time_of(src->Find("modifiedAt"));
+    Attribute& a = na.attr.Mutable();
+    a.created_at = time_of(src->Find("createdAt"));
+    a.modified_at = time_of(src->Find("modifiedAt"));
   }
   return e;
 }

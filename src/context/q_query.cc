@@ -1711,4 +1711,98 @@ bool Matches(const QExpr& q, const Entity& e) { return q_internal::EvalNode(q, q
 
 std::vector<std::string> QAttributes(const QExpr& q) { return q.attrs; }
 
+namespace q_internal {
+namespace {
+
+// The literal as an index key, when it compares with plain scalars the way index keys do:
+// numbers by value, strings (quoted or bare) bytewise, booleans. Date-times and times also
+// compare with strings that parse as such, in time order, so they do not qualify.
+bool ScalarOfLiteral(const Literal& l, QScalar* out) {
+  switch (l.kind) {
+    case LitKind::kNumber:
+      out->kind = QScalar::Kind::kNumber;
+      out->number = l.d;  // integers compare exactly, but never out of double order
+      return true;
+    case LitKind::kString:
+    case LitKind::kBare:
+      out->kind = QScalar::Kind::kString;
+      out->string = l.s;
+      return true;
+    case LitKind::kBool:
+      out->kind = QScalar::Kind::kBool;
+      out->number = l.b ? 1 : 0;
+      return true;
+    case LitKind::kDateTime:
+    case LitKind::kTime:
+      return false;
+  }
+  return false;
+}
+
+bool IndexableTerm(const Term& t, QIndexableTerm* out) {
+  if (!t.path.empty() || !t.keys.empty()) return false;
+  out->attr = t.attr;
+  out->ranges.clear();
+  out->whole = t.op == Op::kEq;
+  QScalar v;
+  switch (t.op) {
+    case Op::kEq:
+      if (t.shape == Shape::kRange) {
+        QScalarRange r;
+        if (!ScalarOfLiteral(t.values[0], &r.lo) || !ScalarOfLiteral(t.values[1], &r.hi) ||
+            r.lo.kind != r.hi.kind) {
+          return false;
+        }
+        out->ranges.push_back(std::move(r));
+        return true;
+      }
+      for (const Literal& l : t.values) {  // a value, or any of a list
+        if (!ScalarOfLiteral(l, &v)) return false;
+        out->ranges.push_back({v, v});
+      }
+      return true;
+    case Op::kGt:
+    case Op::kGe:
+    case Op::kLt:
+    case Op::kLe: {
+      if (!ScalarOfLiteral(t.values[0], &v)) return false;
+      QScalarRange r{v, v};
+      // Inclusive even for > and <: integers beyond 2^53 share their double.
+      out->whole = t.op == Op::kGe || t.op == Op::kLe;
+      if (t.op == Op::kGt || t.op == Op::kGe) {
+        r.hi_open = true;
+      } else {
+        r.lo_open = true;
+      }
+      out->ranges.push_back(std::move(r));
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+void CollectIndexable(const QExpr& q, uint32_t n, std::vector<QIndexableTerm>* out) {
+  const Node& node = q.nodes[n];
+  if (node.kind == Node::kTerm) {
+    QIndexableTerm t;
+    if (IndexableTerm(q.terms[node.a], &t)) {
+      t.whole = t.whole && n == q.root;
+      out->push_back(std::move(t));
+    }
+  } else if (node.kind == Node::kAnd) {
+    for (uint32_t k = node.a; k < node.b; ++k) CollectIndexable(q, q.kids[k], out);
+  }
+  // kOr: no single conjunct bounds the matches.
+}
+
+}  // namespace
+}  // namespace q_internal
+
+std::vector<QIndexableTerm> IndexableTerms(const QExpr& q) {
+  std::vector<QIndexableTerm> out;
+  q_internal::CollectIndexable(q, q.root, &out);
+  return out;
+}
+
 }  // namespace cb::context

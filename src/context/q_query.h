@@ -64,4 +64,40 @@ bool Matches(const QExpr& q, const Entity& e);
 // (for subscriptions' watched attributes and for validation).
 std::vector<std::string> QAttributes(const QExpr& q);
 
+// A plain scalar value as an index of attribute values orders it (see
+// AttributeValueIndex): booleans, then numbers (as doubles, integers rounded), then strings
+// (bytewise).
+struct QScalar {
+  enum class Kind : uint8_t { kBool, kNumber, kString };
+  Kind kind = Kind::kNumber;
+  double number = 0;   // kNumber; kBool: 0 (false) or 1 (true)
+  std::string string;  // kString
+};
+
+// The scalars of one kind from lo to hi, both inclusive; an open side is unbounded within
+// the kind.
+struct QScalarRange {
+  QScalar lo, hi;  // lo.kind == hi.kind
+  bool lo_open = false;
+  bool hi_open = false;
+};
+
+// A conjunct of a q expression that an index of attribute values can answer: every entity
+// that satisfies the whole expression has an instance of `attr` that either is a Property
+// whose value is a plain scalar (bool, number, string) within one of `ranges`, or is not such
+// a Property (an array or object value, a Relationship, ...). So the entities with a scalar
+// value in the ranges, plus those with any other kind of value, hold every match.
+struct QIndexableTerm {
+  std::string attr;
+  std::vector<QScalarRange> ranges;  // any of
+  // The term is all of q, and a plain scalar value satisfies it exactly when it lies within
+  // one of the ranges (no strict < or >, whose ranges include their bound).
+  bool whole = false;
+};
+
+// The indexable conjuncts of q: terms ==, >, >=, <, <= (with a value, a list or a range of
+// numbers, strings or booleans) on a top-level attribute, that q's top level ANDs together.
+// Empty when q's top level is an OR, or no conjunct qualifies (paths, date-times, !=, ~=).
+std::vector<QIndexableTerm> IndexableTerms(const QExpr& q);
+
 }  // namespace cb::context

@@ -217,32 +217,53 @@ void JsonWriter::Sep() {
     after_key_ = false;
     return;
   }
-  if (!first_.empty()) {
-    if (!first_.back()) out_->push_back(',');
-    first_.back() = false;
+  if (depth_ == 0) return;
+  const uint32_t level = depth_ - 1;
+  bool first;
+  if (level < 64) {
+    first = (first_bits_ >> level) & 1;
+    first_bits_ &= ~(uint64_t{1} << level);
+  } else {
+    first = deep_[level - 64];
+    deep_[level - 64] = false;
   }
+  if (!first) out_->push_back(',');
+}
+
+void JsonWriter::Open() {
+  if (depth_ < 64) {
+    first_bits_ |= uint64_t{1} << depth_;
+  } else {
+    deep_.push_back(true);
+  }
+  ++depth_;
+}
+
+void JsonWriter::Close() {
+  --depth_;
+  if (depth_ >= 64) deep_.pop_back();
 }
 
 JsonWriter& JsonWriter::BeginObject() {
   Sep();
   out_->push_back('{');
-  first_.push_back(true);
+  Open();
   return *this;
 }
 JsonWriter& JsonWriter::EndObject() {
   out_->push_back('}');
-  first_.pop_back();
+  Close();
   return *this;
 }
 JsonWriter& JsonWriter::BeginArray() {
   Sep();
   out_->push_back('[');
-  first_.push_back(true);
+  Open();
   return *this;
 }
 JsonWriter& JsonWriter::EndArray() {
   out_->push_back(']');
-  first_.pop_back();
+  Close();
   return *this;
 }
 JsonWriter& JsonWriter::Key(std::string_view k) {

@@ -114,8 +114,14 @@ class JsonWriter {
 
  private:
   void Sep();
+  void Open();
+  void Close();
   std::string* out_;
-  std::vector<bool> first_;  // per open container: no element written yet
+  // Per open container: no element written yet. The innermost 64 levels' flags live in a
+  // bit mask, so a writer allocates nothing; deeper ones spill into deep_.
+  uint64_t first_bits_ = 0;
+  uint32_t depth_ = 0;
+  std::vector<bool> deep_;
   bool after_key_ = false;
 };
 

@@ -1,7 +1,8 @@
 #include "core/time.h"
 
+#include <charconv>
 #include <chrono>
-#include <cstdio>
+#include <cstddef>
 
 namespace cb {
 namespace {
@@ -21,6 +22,26 @@ bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
 Status Bad(std::string_view text) {
   return Status::BadRequestData("invalid ISO 8601 date-time: \"" + std::string(text.substr(0, 64)) +
                                 "\"");
+}
+
+// Days since 1970-01-01 to a proleptic Gregorian civil date (H. Hinnant's days_from_civil
+// inverse), in 64-bit arithmetic so that no TimeMs overflows.
+void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const uint64_t doe = static_cast<uint64_t>(z - era * 146097);               // [0, 146096]
+  const uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
+  const uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                 // [0, 365]
+  const uint64_t mp = (5 * doy + 2) / 153;                                      // [0, 11]
+  *d = static_cast<unsigned>(doy - (153 * mp + 2) / 5 + 1);
+  *m = static_cast<unsigned>(mp < 10 ? mp + 3 : mp - 9);
+  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2 ? 1 : 0);
+}
+
+char* Put2(char* p, unsigned v) {
+  p[0] = static_cast<char>('0' + v / 10);
+  p[1] = static_cast<char>('0' + v % 10);
+  return p + 2;
 }
 
 }  // namespace
@@ -87,8 +108,8 @@ Result<TimeMs> ParseIso8601(std::string_view s) {
   return secs * 1000 + frac_ms;
 }
 
-void AppendIso8601(std::string* out, TimeMs t) {
-  using namespace std::chrono;
+size_t FormatIso8601(TimeMs t, char (&buf)[kIso8601MaxLength]) {
+  // Floor division: times before 1970 have a negative day and a positive time of day.
   int64_t ms = t % 1000;
   int64_t secs = t / 1000;
   if (ms < 0) {
@@ -101,14 +122,42 @@ void AppendIso8601(std::string* out, TimeMs t) {
     rem += 86400;
     days -= 1;
   }
-  year_month_day ymd{sys_days{std::chrono::days{days}}};
-  char buf[40];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                        static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                        static_cast<unsigned>(ymd.day()), static_cast<int>(rem / 3600),
-                        static_cast<int>((rem / 60) % 60), static_cast<int>(rem % 60),
-                        static_cast<int>(ms));
-  out->append(buf, n);
+  int64_t year;
+  unsigned month, day;
+  CivilFromDays(days, &year, &month, &day);
+  char* p = buf;
+  // The year as printf's "%04d": at least four characters, a sign counting as one.
+  if (year >= 0 && year <= 9999) {
+    p = Put2(p, static_cast<unsigned>(year / 100));
+    p = Put2(p, static_cast<unsigned>(year % 100));
+  } else {
+    uint64_t mag = year < 0 ? 0 - static_cast<uint64_t>(year) : static_cast<uint64_t>(year);
+    if (year < 0) *p++ = '-';
+    char digits[24];
+    auto r = std::to_chars(digits, digits + sizeof digits, mag);
+    for (ptrdiff_t pad = (year < 0 ? 3 : 4) - (r.ptr - digits); pad > 0; --pad) *p++ = '0';
+    for (const char* d = digits; d != r.ptr; ++d) *p++ = *d;
+  }
+  *p++ = '-';
+  p = Put2(p, month);
+  *p++ = '-';
+  p = Put2(p, day);
+  *p++ = 'T';
+  p = Put2(p, static_cast<unsigned>(rem / 3600));
+  *p++ = ':';
+  p = Put2(p, static_cast<unsigned>(rem / 60 % 60));
+  *p++ = ':';
+  p = Put2(p, static_cast<unsigned>(rem % 60));
+  *p++ = '.';
+  *p++ = static_cast<char>('0' + ms / 100);
+  p = Put2(p, static_cast<unsigned>(ms % 100));
+  *p++ = 'Z';
+  return static_cast<size_t>(p - buf);
+}
+
+void AppendIso8601(std::string* out, TimeMs t) {
+  char buf[kIso8601MaxLength];
+  out->append(buf, FormatIso8601(t, buf));
 }
 
 std::string FormatIso8601(TimeMs t) {

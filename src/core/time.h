@@ -18,9 +18,13 @@ inline constexpr TimeMs kNoTime = INT64_MIN;
 
 // Parses "YYYY-MM-DDTHH:MM:SS[.fraction][Z|+HH:MM|-HH:MM]". A missing zone means UTC.
 Result<TimeMs> ParseIso8601(std::string_view text);
-// Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ".
+// Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ" (proleptic Gregorian; years outside 0000–9999 print
+// with more digits or a leading '-', and do not parse back).
 std::string FormatIso8601(TimeMs t);
 void AppendIso8601(std::string* out, TimeMs t);
+// The same text written into `buf` without allocating; returns its length.
+inline constexpr size_t kIso8601MaxLength = 32;
+size_t FormatIso8601(TimeMs t, char (&buf)[kIso8601MaxLength]);
 
 class Clock {
  public:

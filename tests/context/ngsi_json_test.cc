@@ -176,16 +176,60 @@ TEST(NgsiJsonTest, StoreDocRoundTripKeepsSystemTimes) {
   auto e = ParseEntity(J(R"({"id":"urn:ngsi-ld:P:1","type":"T","a":{"type":"Property","value":1}})"));
   e->created_at = 1000;
   e->modified_at = 2000;
-  e->attrs[0].attr.created_at = 1000;
-  e->attrs[0].attr.modified_at = 1500;
+  e->attrs[0].attr.Mutable().created_at = 1000;
+  e->attrs[0].attr.Mutable().modified_at = 1500;
   std::string doc = EntityToStoreDoc(*e);
   auto back = EntityFromStoreDoc(doc);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->created_at, 1000);
   EXPECT_EQ(back->modified_at, 2000);
-  EXPECT_EQ(back->attrs[0].attr.modified_at, 1500);
+  EXPECT_EQ(back->attrs[0].attr->modified_at, 1500);
   EXPECT_EQ(EntityToStoreDoc(*back), doc);
   EXPECT_FALSE(EntityFromStoreDoc("{").ok());
+}
+
+TEST(NgsiJsonTest, RenderForStoreRendersEachAttributeOnceForDocAndHistory) {
+  auto e = ParseEntity(J(R"({"id":"urn:ngsi-ld:P:1","type":["T","U"],
+    "a":{"type":"Property","value":21.5,"observedAt":"2026-11-23T10:00:00.123Z","unitCode":"CEL",
+         "accuracy":{"type":"Property","value":0.5}},
+    "b":{"type":"Relationship","object":"urn:ngsi-ld:D:1","datasetId":"urn:ds:1"},
+    "c":{"type":"LanguageProperty","languageMap":{"en":"x \"quoted\""}},
+    "location":{"type":"Point","coordinates":[120.1,30.2]},
+    "d":{"type":"Property","value":{"nested":[1,2]}}})"));
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  e->created_at = 1000;
+  e->modified_at = 3000;
+  for (size_t i = 0; i < e->attrs.size(); ++i) {
+    Attribute& a = e->attrs[i].attr.Mutable();
+    a.created_at = 1000 + static_cast<TimeMs>(i);
+    if (i != 2) a.modified_at = 2000 + static_cast<TimeMs>(i);  // one without modifiedAt
+  }
+  RenderOptions sys;
+  sys.sys_attrs = true;
+  const std::string expected_doc = RenderEntity(*e, sys);
+  auto history_of = [&](std::string_view name) {
+    std::string s;
+    JsonWriter w(&s);
+    RenderAttribute(*e->Find(name), RenderOptions(), &w);
+    return s;
+  };
+  // Several names, one given twice, one the entity lacks, none, and every one.
+  const std::vector<std::vector<std::string>> cases = {
+      {"a", "location"}, {"c", "missing", "a", "c"}, {}, {"a", "b", "c", "location", "d"}};
+  for (const auto& names : cases) {
+    std::string doc = "stale";
+    std::vector<std::string> values = {"stale"};
+    RenderForStore(*e, names, &doc, &values);
+    EXPECT_EQ(doc, expected_doc);
+    ASSERT_EQ(values.size(), names.size());
+    for (size_t i = 0; i < names.size(); ++i) {
+      EXPECT_EQ(values[i], names[i] == "missing" ? "" : history_of(names[i])) << names[i];
+    }
+  }
+  EXPECT_EQ(EntityToStoreDoc(*e), expected_doc);
+  auto back = EntityFromStoreDoc(expected_doc);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(EntityToStoreDoc(*back), expected_doc);
 }
 
 }  // namespace

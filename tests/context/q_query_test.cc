@@ -679,5 +679,67 @@ TEST(QQueryTest, ExpressionIsSharedAcrossThreads) {
   EXPECT_EQ(matches.load(), 2000);
 }
 
+// Describes IndexableTerms(q) as "attr:[lo,hi] ..." for comparison.
+std::string Indexable(std::string_view q) {
+  auto r = ParseQ(q);
+  EXPECT_TRUE(r.ok()) << q;
+  if (!r.ok()) return "<error>";
+  auto bound = [](const QScalar& v, bool open) -> std::string {
+    if (open) return "*";
+    switch (v.kind) {
+      case QScalar::Kind::kBool: return v.number != 0 ? "true" : "false";
+      case QScalar::Kind::kNumber: {
+        std::string s;
+        AppendJsonNumber(&s, v.number);
+        return s;
+      }
+      case QScalar::Kind::kString: return "'" + v.string + "'";
+    }
+    return "?";
+  };
+  std::string out;
+  for (const QIndexableTerm& t : IndexableTerms(**r)) {
+    if (!out.empty()) out += " ";
+    out += t.attr + ":";
+    for (const QScalarRange& range : t.ranges) {
+      out += "[" + bound(range.lo, range.lo_open) + "," + bound(range.hi, range.hi_open) + "]";
+    }
+  }
+  return out;
+}
+
+TEST(QQueryTest, IndexableTermsAreTheTopLevelConjunctsOnScalars) {
+  EXPECT_EQ(Indexable(R"(district=="D0042")"), "district:['D0042','D0042']");
+  EXPECT_EQ(Indexable("temperature>30.5"), "temperature:[30.5,*]");
+  EXPECT_EQ(Indexable("n<=7;name==Plaza"), "n:[*,7] name:['Plaza','Plaza']");
+  EXPECT_EQ(Indexable("n==1..5;on==true"), "n:[1,5] on:[true,true]");
+  EXPECT_EQ(Indexable(R"(s=="a".."c")"), "s:['a','c']");
+  EXPECT_EQ(Indexable(R"(n==1,2,"x")"), "n:[1,1][2,2]['x','x']");
+  EXPECT_EQ(Indexable("n>=9007199254740993"), "n:[9007199254740992,*]");
+  // Nested conjunctions are conjuncts too; anything under an OR is not.
+  EXPECT_EQ(Indexable("(a==1;(b<2;c))"), "a:[1,1] b:[*,2]");
+  EXPECT_EQ(Indexable("a==1;(b==2|c==3)"), "a:[1,1]");
+  EXPECT_EQ(Indexable("a==1|b==2"), "");
+  // Not answerable from scalar values: !=, ~=, existence, paths, date-times and times.
+  EXPECT_EQ(Indexable("a!=1;b~=x;c;d.sub==1;e[k]==1;f.observedAt>2024-01-01T00:00:00Z"), "");
+  EXPECT_EQ(Indexable("a==2024-01-01T00:00:00Z;b<08:00:00;c==1,2024-01-01"), "");
+}
+
+TEST(QQueryTest, AWholeIndexableTermIsMarkedSo) {
+  auto whole = [](std::string_view text) {
+    auto terms = IndexableTerms(*ParseQ(text).value());
+    std::vector<bool> out;
+    for (const auto& t : terms) out.push_back(t.whole);
+    return out;
+  };
+  EXPECT_EQ(whole(R"(district=="D0042")"), std::vector<bool>{true});
+  EXPECT_EQ(whole("n==1..5"), std::vector<bool>{true});
+  EXPECT_EQ(whole("n>=5"), std::vector<bool>{true});
+  EXPECT_EQ(whole("n>5"), std::vector<bool>{false});  // its range includes 5
+  EXPECT_EQ(whole("n<5"), std::vector<bool>{false});
+  EXPECT_EQ(whole("a==1;b==2"), (std::vector<bool>{false, false}));
+  EXPECT_EQ(whole("a==1;b"), std::vector<bool>{false});
+}
+
 }  // namespace
 }  // namespace cb::context

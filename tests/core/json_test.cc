@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 namespace cb {
 namespace {
 
@@ -78,6 +80,41 @@ TEST(JsonTest, WriterInsertsCommas) {
   w.EndObject();
   EXPECT_EQ(out, "{\"a\":[1,0.5,false,null],\"b\":\"q\\\"\",\"c\":{\"d\":1},\"e\":7}");
   EXPECT_TRUE(ParseJson(out).ok());
+}
+
+TEST(JsonTest, WriterNestsBeyondItsInlineLevels) {
+  // 64 levels keep their comma state in a bit mask, deeper ones elsewhere: both must agree
+  // with the tree's own serialisation, on the way down and back up.
+  for (int depth : {1, 63, 64, 65, 130}) {
+    JsonValue v = JsonValue::MakeArray();
+    for (int d = 0; d < depth; ++d) {
+      JsonValue outer = JsonValue::MakeArray();
+      outer.Push(d);
+      outer.Push(std::move(v));
+      outer.Push(JsonValue::Object{{"k", d}, {"l", true}});
+      v = std::move(outer);
+    }
+    std::string written;
+    JsonWriter w(&written);
+    std::function<void(const JsonValue&)> write = [&](const JsonValue& x) {
+      if (x.is_array()) {
+        w.BeginArray();
+        for (const JsonValue& e : x.as_array()) write(e);
+        w.EndArray();
+      } else if (x.is_object()) {
+        w.BeginObject();
+        for (const auto& [k, m] : x.as_object()) {
+          w.Key(k);
+          write(m);
+        }
+        w.EndObject();
+      } else {
+        w.Value(x);
+      }
+    };
+    write(v);
+    EXPECT_EQ(written, v.Dump()) << depth;
+  }
 }
 
 TEST(JsonTest, NonFiniteNumbersBecomeNull) {
