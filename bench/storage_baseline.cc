@@ -384,7 +384,10 @@ int RunCheck() {
         return 1;
       }
       e->created_at = e->modified_at = now;
-      for (auto& na : e->attrs) na.attr.created_at = na.attr.modified_at = now;
+      for (auto& na : e->attrs) {
+        cb::context::Attribute& a = na.attr.Mutable();
+        a.created_at = a.modified_at = now;
+      }
       std::string server_doc = cb::context::EntityToStoreDoc(*e);
       std::string mine;
       cbbench::AppendStoreDoc(&mine, i, round, t0, now);
