@@ -111,12 +111,6 @@ Status CityServer::Start() {
   s.registry.AddCallbackGauge("citybrain_store_last_commit_seconds",
                               "Duration of the last group commit",
                               [store_ptr] { return store_ptr->Stats().last_commit_ms / 1000.0; });
-  s.registry.AddCallbackCounter("citybrain_store_checkpoints_total",
-                                "WAL checkpoints (copies of the WAL into the database file)",
-                                [store_ptr] { return double(store_ptr->Stats().checkpoints); });
-  s.registry.AddCallbackGauge("citybrain_store_wal_pages",
-                              "WAL pages not yet copied into the database file",
-                              [store_ptr] { return double(store_ptr->Stats().wal_frames); });
   auto* broker = s.broker.get();
   s.registry.AddCallbackGauge("citybrain_entities", "Entities held",
                               [broker] { return double(broker->Stats().entities); });

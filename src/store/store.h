@@ -87,8 +87,6 @@ struct StoreStats {
   uint64_t queued_rows = 0;          // waiting now
   double last_commit_ms = 0;
   double commit_ms_total = 0;        // sum over all commits
-  uint64_t checkpoints = 0;          // WAL checkpoints run (embedded store)
-  uint64_t wal_frames = 0;           // WAL frames not yet copied into the database
 };
 
 using DoneCallback = std::function<void(const Status&)>;

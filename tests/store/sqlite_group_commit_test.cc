@@ -395,42 +395,5 @@ TEST_F(SqliteGroupCommitTest, ASlowCallbackDoesNotHoldTheNextCommit) {
   EXPECT_TRUE(second.get().ok());
 }
 
-TEST_F(SqliteGroupCommitTest, CheckpointsKeepTheWalBounded) {
-  SqliteTuning tuning;
-  tuning.wal = WalLimits{/*checkpoint_frames=*/64, /*wal_reset_frames=*/256,
-                         /*wal_catch_up_frames=*/32, /*wal_hard_limit_frames=*/1024};
-  StoreOptions options = Options(Durability::kProcess);
-  const std::string wal_path = DbPath() + "-wal";
-  constexpr int kCommits = 3000;
-  constexpr int kEntities = 1500;
-  // Each commit rewrites one ~3 KB document (a page) and adds a history row: a few frames.
-  const std::string doc = "{\"pad\":\"" + std::string(3000, 'x') + "\"}";
-  uintmax_t largest_wal = 0;
-  {
-    auto store = ExpectOpened(OpenSqliteStoreWithTuning(options, tuning));
-    ASSERT_NE(store, nullptr);
-    for (int i = 0; i < kCommits; ++i) {
-      const std::string id = "urn:e" + std::to_string((i * 7919) % kEntities);
-      ASSERT_TRUE(store->SubmitSync(Batch()
-                                        .Put(Entity(id, "T", doc, i))
-                                        .Add(Hist(id, "a", i, std::to_string(i))))
-                      .ok());
-      std::error_code ec;
-      const uintmax_t size = std::filesystem::file_size(wal_path, ec);
-      if (!ec) largest_wal = std::max(largest_wal, size);
-    }
-    EXPECT_GT(store->Stats().checkpoints, 0u);
-  }
-  // The hard limit plus the frames of one commit, in frames of a 4 KiB page and its header.
-  EXPECT_LE(largest_wal, uintmax_t{1024 + 16} * (4096 + 24) + 32);
-  auto store = ExpectOpened(OpenSqliteStore(options));
-  EXPECT_EQ(EntityIds(*store).size(), size_t{kEntities});
-  HistoryQuery q;
-  q.entity_id = "urn:e0";
-  auto rows = store->QueryHistory(q);
-  ASSERT_TRUE(rows.ok());
-  EXPECT_EQ(rows->size(), size_t{kCommits / kEntities});
-}
-
 }  // namespace
 }  // namespace cb::store

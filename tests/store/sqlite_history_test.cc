@@ -121,10 +121,7 @@ TEST_F(SqliteHistoryTest, TuningIsChecked) {
             Code::kInvalidRequest);
   EXPECT_EQ(OpenSqliteStoreWithTuning(options, EpochBits(63)).status().code(),
             Code::kInvalidRequest);
-  SqliteTuning wal;
-  wal.wal = WalLimits{/*checkpoint_frames=*/100, /*wal_reset_frames=*/50,
-                      /*wal_catch_up_frames=*/10, /*wal_hard_limit_frames=*/200};
-  EXPECT_EQ(OpenSqliteStoreWithTuning(options, wal).status().code(), Code::kInvalidRequest);
+
 }
 
 TEST_F(SqliteHistoryTest, OutOfOrderRowsAcrossManyEpochs) {

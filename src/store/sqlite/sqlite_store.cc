@@ -98,11 +98,12 @@ constexpr std::string_view kWriterPragmas =
     "PRAGMA temp_store = MEMORY;"
     "PRAGMA cache_size = -65536;"
     "PRAGMA journal_size_limit = 67108864;"
-    // No automatic checkpoints on the writer: they would stall every commit behind them
-    // while the WAL is copied into the database. The checkpointer thread does it instead.
-    "PRAGMA wal_autocheckpoint = 0;";
-// The checkpointer connection only copies WAL frames into the database file.
-constexpr std::string_view kCheckpointerPragmas = "PRAGMA cache_size = -2048;";
+    // Checkpoint once the WAL holds 8192 pages (64 MiB) rather than the default 1000: fewer,
+    // larger checkpoints amortise the database fsync over more commits. (A checkpointer on
+    // its own thread was tried: PASSIVE checkpoints never let the WAL start again from its
+    // beginning under load, and appending to an ever longer WAL file doubled the bytes
+    // written per update; see bench/analysis.md.)
+    "PRAGMA wal_autocheckpoint = 8192;";
 
 constexpr std::string_view kReaderPragmas =
     "PRAGMA temp_store = MEMORY;"
@@ -231,11 +232,9 @@ class ResetOnExit {
 // completion thread, in commit order; they must not call SubmitSync() or Close() (that would
 // wait on itself).
 //
-// Threads: the writer runs the group commits; the completion thread runs the done callbacks
-// of committed groups, so the writer starts the next commit while listeners and responses
-// are handled; the checkpointer copies the WAL into the database file with its own
-// connection (PASSIVE checkpoints do not block the writer), so a commit never waits for a
-// checkpoint unless the WAL outgrows its limits (WalLimits in sqlite_store.h).
+// Threads: the writer runs the group commits (and the WAL checkpoints SQLite starts after
+// them); the completion thread runs the done callbacks of committed groups, so the writer
+// starts the next commit while listeners and responses are handled.
 class SqliteStore final : public Store {
  public:
   SqliteStore(StoreOptions options, SqliteTuning tuning)
@@ -281,12 +280,6 @@ class SqliteStore final : public Store {
 
   void WriterLoop();
   void CompletionLoop();
-  void CheckpointLoop();
-  // sqlite3_wal_hook callback on the writer connection: runs after each commit with the
-  // number of frames in the WAL.
-  static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames);
-  // Writer thread: a blocking RESTART checkpoint when the WAL is over its hard limit.
-  void CheckpointIfWalTooLarge();
   // Commits `group`, dropping (and failing) batches whose own data makes the transaction
   // fail. Sets (*statuses)[i] for every batch.
   void CommitGroup(std::vector<Pending>& group, std::vector<Status>* statuses);
@@ -329,7 +322,6 @@ class SqliteStore final : public Store {
   std::unordered_map<std::string, EntitySeries> series_cache_;
   size_t cached_series_ = 0;
   std::vector<std::string> txn_new_series_;
-  int wal_frames_ = 0;  // frames in the WAL after the last commit (writer thread)
   std::thread writer_;
 
   // Committed groups whose callbacks are still to run, oldest first.
@@ -339,18 +331,6 @@ class SqliteStore final : public Store {
   bool done_closing_ = false;  // guarded by done_mu_; the writer has stopped
   std::thread completer_;
 
-  // The checkpointer's connection and state.
-  DbPtr checkpoint_db_;
-  mutable std::mutex ckpt_mu_;
-  std::condition_variable ckpt_cv_;
-  int ckpt_wal_frames_ = 0;    // guarded by ckpt_mu_: WAL frames after the last commit
-  int ckpt_backfilled_ = 0;    // guarded by ckpt_mu_: frames the last checkpoint copied
-  bool ckpt_closing_ = false;  // guarded by ckpt_mu_
-  std::atomic<uint64_t> stats_checkpoints_{0};
-  // Held while a checkpoint runs, by the checkpointer or the writer: SQLite refuses a second
-  // one at once instead of waiting for it.
-  std::mutex checkpoint_run_mu_;
-  std::thread checkpointer_;
 
   mutable std::mutex mu_;  // guards the queue, the flags and the statistics below
   std::condition_variable work_cv_;
@@ -369,13 +349,12 @@ class SqliteStore final : public Store {
 
 Status SqliteStore::Init() {
   if (options_.path.empty()) return Status::InvalidRequest("store: empty database path");
-  // The page size takes effect only when the file is created. A single-entity update dirties
-  // whole pages at random places (the entity's document, its place in the history index):
-  // with 4 KiB pages the server wrote ~26 KB per 6-attribute PATCH at 1M entities, with
-  // 8 KiB pages ~45 KB (batches of neighbouring entities share pages either way; 8 KiB
-  // pages needed ~10% less writer CPU there). Files created with 8 KiB pages keep them.
+  // The page size takes effect only when the file is created. 8 KiB pages hold the JSON
+  // documents with less overhead; the writer used ~10% less CPU than with 4 KiB. (4 KiB
+  // pages halve what a random single-entity update dirties, but were only tried together
+  // with the checkpointer thread; see bench/analysis.md.)
   Result<DbPtr> db = OpenConnection(options_.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                    "PRAGMA page_size = 4096");
+                                    "PRAGMA page_size = 8192");
   if (!db.ok()) return db.status();
   writer_db_ = std::move(db).value();
   sqlite3* w = writer_db_.get();
@@ -451,102 +430,9 @@ Status SqliteStore::Init() {
   if (!reader.ok()) return reader.status();
   ReleaseReader(std::move(reader).value());
 
-  {
-    Result<DbPtr> ckpt = OpenConnection(options_.path, SQLITE_OPEN_READWRITE, kCheckpointerPragmas);
-    if (!ckpt.ok()) return ckpt.status();
-    checkpoint_db_ = std::move(ckpt).value();
-    CB_RETURN_IF_ERROR(SqliteExec(checkpoint_db_.get(), "PRAGMA synchronous = FULL",
-                                  "configure checkpointer"));
-  }
-  sqlite3_wal_hook(w, &SqliteStore::OnWalCommit, this);
-
   writer_ = std::thread([this] { WriterLoop(); });
   completer_ = std::thread([this] { CompletionLoop(); });
-  checkpointer_ = std::thread([this] { CheckpointLoop(); });
   return Status::Ok();
-}
-
-int SqliteStore::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, int frames) {
-  auto* store = static_cast<SqliteStore*>(self);
-  store->wal_frames_ = frames;
-  bool wake = false;
-  {
-    std::lock_guard<std::mutex> lock(store->ckpt_mu_);
-    // A WAL that started again from its beginning has fewer frames than were copied.
-    if (frames < store->ckpt_backfilled_) store->ckpt_backfilled_ = 0;
-    store->ckpt_wal_frames_ = frames;
-    wake = frames - store->ckpt_backfilled_ >= store->tuning_.wal.checkpoint_frames;
-  }
-  if (wake) store->ckpt_cv_.notify_one();
-  return SQLITE_OK;
-}
-
-void SqliteStore::CheckpointLoop() {
-  pthread_setname_np(pthread_self(), "cb-store-ckpt");
-  std::unique_lock<std::mutex> lock(ckpt_mu_);
-  for (;;) {
-    ckpt_cv_.wait(lock, [this] {
-      return ckpt_closing_ || ckpt_wal_frames_ - ckpt_backfilled_ >= tuning_.wal.checkpoint_frames;
-    });
-    if (ckpt_closing_) return;
-    lock.unlock();
-    int log = 0;
-    int copied = 0;
-    int rc;
-    {
-      std::lock_guard<std::mutex> run(checkpoint_run_mu_);
-      rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), "main", SQLITE_CHECKPOINT_PASSIVE,
-                                     &log, &copied);
-    }
-    lock.lock();
-    if (rc == SQLITE_OK) {
-      ckpt_backfilled_ = copied;
-      stats_checkpoints_.fetch_add(1, std::memory_order_relaxed);
-    } else if (rc != SQLITE_BUSY) {
-      // The writer's hard limit still bounds the WAL; say why checkpoints stopped working.
-      spdlog::warn("store: checkpoint failed: {}", sqlite3_errmsg(checkpoint_db_.get()));
-      ckpt_backfilled_ = ckpt_wal_frames_;  // wait for more frames before trying again
-    } else {
-      ckpt_backfilled_ = ckpt_wal_frames_;
-    }
-  }
-}
-
-void SqliteStore::CheckpointIfWalTooLarge() {
-  if (wal_frames_ < tuning_.wal.wal_reset_frames) return;
-  int backfilled;
-  {
-    std::lock_guard<std::mutex> lock(ckpt_mu_);
-    backfilled = ckpt_backfilled_;
-  }
-  const bool caught_up = wal_frames_ - backfilled <= tuning_.wal.wal_catch_up_frames;
-  if (!caught_up && wal_frames_ < tuning_.wal.wal_hard_limit_frames) return;
-  const auto start = std::chrono::steady_clock::now();
-  int log = 0;
-  int copied = 0;
-  // SQLite answers BUSY at once, without the busy handler, while another connection runs a
-  // checkpoint: wait for the checkpointer's run to end (it copies frames this one then
-  // need not). RESTART then waits (busy timeout) for readers of old snapshots, copies the
-  // rest, and makes the next commit write the WAL from its beginning.
-  int rc;
-  {
-    std::lock_guard<std::mutex> run(checkpoint_run_mu_);
-    rc = sqlite3_wal_checkpoint_v2(writer_db_.get(), "main", SQLITE_CHECKPOINT_RESTART, &log,
-                                   &copied);
-  }
-  if (rc != SQLITE_OK) {
-    // BUSY: a reader held on to an old snapshot for longer than the busy timeout; the next
-    // commit tries again.
-    spdlog::warn("store: checkpoint of a {}-frame WAL failed: {}", wal_frames_,
-                 sqlite3_errmsg(writer_db_.get()));
-    return;
-  }
-  stats_checkpoints_.fetch_add(1, std::memory_order_relaxed);
-  if (!caught_up) {
-    spdlog::info("store: the WAL reached {} frames; the writer checkpointed it in {:.0f} ms",
-                 wal_frames_, MillisSince(start));
-  }
-  wal_frames_ = 0;
 }
 
 void SqliteStore::CompletionLoop() {
@@ -625,7 +511,6 @@ void SqliteStore::WriterLoop() {
       done_cv_.notify_one();
     }
     group.clear();
-    CheckpointIfWalTooLarge();
   }
 }
 
@@ -1052,15 +937,8 @@ Status SqliteStore::QueryHistoryInTransaction(ReadConnection* conn, const Histor
 }
 
 StoreStats SqliteStore::Stats() const {
-  StoreStats s;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    s = stats_;
-  }
-  s.checkpoints = stats_checkpoints_.load(std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(ckpt_mu_);
-  s.wal_frames = static_cast<uint64_t>(std::max(0, ckpt_wal_frames_ - ckpt_backfilled_));
-  return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
 }
 
 void SqliteStore::Close() {
@@ -1079,13 +957,6 @@ void SqliteStore::Close() {
   }
   done_cv_.notify_all();
   if (completer_.joinable()) completer_.join();  // runs every callback still queued
-  {
-    std::lock_guard<std::mutex> lock(ckpt_mu_);
-    ckpt_closing_ = true;
-  }
-  ckpt_cv_.notify_all();
-  if (checkpointer_.joinable()) checkpointer_.join();
-  checkpoint_db_.reset();
   {
     std::lock_guard<std::mutex> lock(read_mu_);
     readers_closed_ = true;
@@ -1116,12 +987,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStoreWithTuning(const StoreOptions& opt
   if (tuning.history_epoch_bits < 0 || tuning.history_epoch_bits > 62) {
     return Status::InvalidRequest("store: history_epoch_bits out of range");
   }
-  const WalLimits& w = tuning.wal;
-  if (w.checkpoint_frames < 1 || w.wal_catch_up_frames < 0 ||
-      w.wal_reset_frames < w.checkpoint_frames || w.wal_hard_limit_frames < w.wal_reset_frames) {
-    return Status::InvalidRequest(
-        "store: WAL limits must satisfy 0 < checkpoint <= reset <= hard limit");
-  }
+
   auto store = std::make_unique<SqliteStore>(options, tuning);
   Status st = store->Init();
   if (!st.ok()) {  // ~SqliteStore closes whatever was opened

@@ -20,27 +20,10 @@ namespace cb::store {
 // the history table in migrations.cc.
 inline constexpr int kHistoryEpochBits = 20;
 
-// WAL sizes in frames (one page each: 4 KiB in files this version creates). The
-// checkpointer thread copies the WAL into the database (PASSIVE, beside the writer) once it
-// holds checkpoint_frames frames beyond what it last copied: larger runs amortise the
-// database fsync and copy a page written many times only once. A PASSIVE checkpoint never
-// starts the WAL again from its beginning, so under a constant write load it keeps growing:
-// once it holds wal_reset_frames and the checkpointer is within wal_catch_up_frames of its
-// end, the writer runs a RESTART checkpoint, which has little left to copy. Past
-// wal_hard_limit_frames the writer restarts the WAL whatever it costs (the checkpointer
-// cannot keep up, or a long reader pins the WAL).
-struct WalLimits {
-  int checkpoint_frames = 8192;
-  int wal_reset_frames = 32768;
-  int wal_catch_up_frames = 4096;
-  int wal_hard_limit_frames = 131072;
-};
-
 // Internal knobs of the SQLite store, for tests. Any value is safe on any database: epochs
 // are labels whose time ranges are widened by every row that uses them.
 struct SqliteTuning {
   int history_epoch_bits = kHistoryEpochBits;
-  WalLimits wal;
   // Tests: runs on the writer thread each time it wakes for queued work, before it takes
   // the group to commit; a hook that blocks holds the writer so that batches queue up.
   std::function<void()> before_group;
