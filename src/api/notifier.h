@@ -1,7 +1,7 @@
 // Notifier: sends NGSI-LD notifications over HTTP (Boost.Beast client) for the
 // SubscriptionManager, without ever blocking ingestion.
 //
-// Flow: SubscriptionManager::OnChanges (store commit thread) → Offer() → a bounded queue →
+// Flow: SubscriptionManager::OnChanges (store completion thread) → Offer() → a bounded queue →
 // the notifier's own I/O thread renders the payload and POSTs it to the endpoint.
 //
 //  - Queue policy: at most `max_queue` notifications wait across all endpoints. When the

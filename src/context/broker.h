@@ -45,7 +45,8 @@ struct Change {
   std::vector<std::string> attrs;       // attributes written or deleted
 };
 
-// Receives batches of changes on the store's commit thread. Must return quickly.
+// Receives batches of changes on the store's completion thread, in commit order. Must
+// return quickly: later commits' callbacks wait for it.
 class ChangeListener {
  public:
   virtual ~ChangeListener() = default;
@@ -148,7 +149,7 @@ class ContextBroker {
   Status Load();
 
   // Applies the operations in order (each succeeds or fails on its own), queues one
-  // durable batch, and calls `done` once it is committed (on the store's thread).
+  // durable batch, and calls `done` once it is committed (on the store's completion thread).
   void Write(std::vector<WriteOp> ops, WriteDone done);
   // Write and wait; for tools and tests.
   std::pair<Status, std::vector<WriteOutcome>> WriteSync(std::vector<WriteOp> ops);

@@ -7,7 +7,7 @@
 // It also keeps each subscription's delivery status (timesSent, timesFailed,
 // lastNotification, lastSuccess, lastFailure).
 //
-// Matching happens on the store's commit thread and only decides *who* is notified; the
+// Matching happens on the store's completion thread and only decides *who* is notified; the
 // payload is rendered later by the sink's threads (RenderNotification), so ingestion is
 // never slowed by notification formatting or delivery.
 //
@@ -160,7 +160,7 @@ std::string RenderNotification(const PendingNotification& n, std::string_view no
 class NotificationSink {
  public:
   virtual ~NotificationSink() = default;
-  // Called on the store's commit thread: must not block. Returns false when the
+  // Called on the store's completion thread: must not block. Returns false when the
   // notification was refused (queue full, stopping); the manager then counts it failed.
   virtual bool Offer(PendingNotification n) = 0;
 };
@@ -176,7 +176,7 @@ struct SubscriptionPage {
 
 // Holds the subscriptions, persists them, matches changes and tracks delivery.
 // Thread-safety: every public method is safe to call from any thread. Create/Update/
-// Delete/Flush call `done` on the store's commit thread once the change is durable (or
+// Delete/Flush call `done` on the store's completion thread once the change is durable (or
 // at once on a validation error); FlushSync must not be called from that thread.
 class SubscriptionManager final : public ChangeListener {
  public:

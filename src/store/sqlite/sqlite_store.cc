@@ -34,11 +34,9 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <pthread.h>
-#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <climits>
 #include <condition_variable>
