@@ -111,6 +111,19 @@ Status CityServer::Start() {
   s.registry.AddCallbackGauge("citybrain_store_last_commit_seconds",
                               "Duration of the last group commit",
                               [store_ptr] { return store_ptr->Stats().last_commit_ms / 1000.0; });
+  s.registry.AddCallbackGauge(
+      "citybrain_store_unapplied_rows",
+      "Rows committed to the journal and not yet applied to the database",
+      [store_ptr] { return double(store_ptr->Stats().unapplied_rows); });
+  s.registry.AddCallbackCounter("citybrain_store_applies_total",
+                                "Transactions applying committed rows to the database",
+                                [store_ptr] { return double(store_ptr->Stats().applies); });
+  s.registry.AddCallbackCounter("citybrain_store_rows_applied_total",
+                                "Rows applied to the database",
+                                [store_ptr] { return double(store_ptr->Stats().rows_applied); });
+  s.registry.AddCallbackCounter(
+      "citybrain_store_apply_seconds_total", "Time spent applying committed rows to the database",
+      [store_ptr] { return store_ptr->Stats().apply_ms_total / 1000.0; });
   auto* broker = s.broker.get();
   s.registry.AddCallbackGauge("citybrain_entities", "Entities held",
                               [broker] { return double(broker->Stats().entities); });

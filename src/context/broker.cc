@@ -256,7 +256,8 @@ void ContextBroker::Write(std::vector<WriteOp> ops, WriteDone done) {
          {});
     return;
   }
-  if (store_->Stats().queued_rows > options_.max_pending_rows) {
+  const store::StoreStats store_stats = store_->Stats();
+  if (store_stats.queued_rows + store_stats.unapplied_rows > options_.max_pending_rows) {
     done(Status::TooManyRequests("the store is behind; retry shortly"), {});
     return;
   }

@@ -1,6 +1,7 @@
 // The persistence interface of CityBrain. Domain modules hand it plain records; only
-// store/ knows SQL. Writes are grouped: many callers' batches are committed in one
-// transaction (one fsync), and each caller is told only after its batch is durable.
+// store/ knows SQL. Writes are grouped: many callers' batches are committed together (one
+// fsync), and each caller is told only after its batch is durable. Reads see every write
+// acknowledged before they started.
 // Thread-safety: every method of Store is safe to call from any thread.
 #pragma once
 
@@ -76,17 +77,29 @@ enum class Durability {
 struct StoreOptions {
   std::string path;  // database file
   Durability durability = Durability::kFsync;
-  size_t max_group_rows = 50000;      // rows per group transaction at most
-  size_t max_queue_rows = 1000000;    // pending rows before Submit refuses (back-pressure)
+  size_t max_group_rows = 50000;      // rows per group commit at most
+  // Rows not yet in the database (waiting for their commit, or committed to the journal
+  // and waiting to be applied) before Submit refuses (back-pressure).
+  size_t max_queue_rows = 1000000;
+  // Committed rows are applied to the database in large transactions: as soon as this many
+  // wait, or when the oldest has waited apply_after_ms, or when a read needs them.
+  size_t apply_after_rows = 100000;
+  int apply_after_ms = 1000;
+  size_t max_apply_rows = 250000;     // rows per apply transaction at most
 };
 
 struct StoreStats {
-  uint64_t commits = 0;
+  uint64_t commits = 0;              // group commits (each one durable write of the journal)
   uint64_t rows_committed = 0;
   uint64_t batches_committed = 0;
-  uint64_t queued_rows = 0;          // waiting now
+  uint64_t queued_rows = 0;          // waiting for a group commit now
   double last_commit_ms = 0;
   double commit_ms_total = 0;        // sum over all commits
+  uint64_t unapplied_rows = 0;       // committed, not yet applied to the database
+  uint64_t applies = 0;              // apply transactions
+  uint64_t rows_applied = 0;
+  double last_apply_ms = 0;
+  double apply_ms_total = 0;
 };
 
 using DoneCallback = std::function<void(const Status&)>;

@@ -59,6 +59,14 @@ constexpr std::string_view kMigrations[] = {
         PRIMARY KEY(kind, key)
       ) WITHOUT ROWID;
     )sql",
+    // 2: the store's own bookkeeping; 'applied_frame' is the number of the last journal
+    // frame applied to this database (see journal.h).
+    R"sql(
+      CREATE TABLE store_state(
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    )sql",
 };
 
 Result<int> UserVersion(sqlite3* db) {

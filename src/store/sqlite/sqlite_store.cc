@@ -1,23 +1,34 @@
 // The embedded SQLite backend of store::Store.
 //
 // Group commit. Submit() appends the batch to a queue (mutex + condition variable) and
-// returns. One writer thread owns the write connection. It takes everything queued (whole
-// batches, up to max_group_rows, at least one batch), applies it in a single
-// BEGIN IMMEDIATE ... COMMIT transaction, and then runs each batch's callback, in Submit
-// order. Batches submitted while a commit runs wait for the next one, so under load one
-// commit (one fsync) serves many callers and the group size follows the load without any
-// timer; with no load a lone batch is committed at once. When a group fails because of the
-// data of one batch (a constraint, an oversized value), the transaction is rolled back, that
-// batch alone is failed, the batches before it are committed on their own and the rest of
-// the group goes on in a new transaction; any other failure (I/O error, disk full) fails
-// every batch of the group. A batch is atomic: all of it is written, or none.
+// returns. One writer thread takes everything queued (whole batches, up to max_group_rows,
+// at least one batch), checks each batch against what the database would refuse (empty ids,
+// SQLite's length limit; such a batch alone is failed), writes the rest to the journal as
+// one frame (journal.h) and fdatasyncs it, then runs each batch's callback, in Submit order.
+// Batches submitted while a commit runs wait for the next one, so under load one commit (one
+// fsync) serves many callers and the group size follows the load without any timer; with no
+// load a lone batch is committed at once. A journal write that fails fails its whole group
+// and every later write (the file may end in a torn frame). A batch is atomic: all of it is
+// written, or none.
 //
-// Durability. The database runs in WAL mode and a callback reports OK only after COMMIT has
-// returned. kFsync uses synchronous=FULL: the WAL is fsynced at every commit, so an
-// acknowledged batch survives power loss. kProcess uses synchronous=NORMAL: the commit is in
-// the WAL file (in the OS page cache) but not fsynced, so it survives the process being
-// killed (kill -9, a crash) but the last commits may be lost if the OS or the machine goes
-// down. The database file stays consistent in every case; the next open recovers the WAL.
+// Applying. A second thread, the applier, owns the database connection. It applies
+// committed frames in large transactions (one per apply_after_rows rows or apply_after_ms,
+// up to max_apply_rows; an entity put several times is written once), recording in the same
+// transaction the number of the last frame applied, and then deletes the journal segments
+// the database now holds. Updates of the same entities and the same history index pages
+// thus share their page writes, where a commit per group would write each page again. A
+// read first waits until every frame committed before it is applied (it asks the applier
+// to apply at once), so it sees every acknowledged write. If applying fails (disk full,
+// I/O error) the store refuses further writes; the frames stay in the journal.
+//
+// Durability. kFsync: a callback reports OK only after the frame is fdatasynced (and a new
+// segment's directory entry fsynced), so an acknowledged batch survives power loss; the
+// database uses synchronous=FULL, so an apply is durable before its journal segments are
+// deleted. kProcess: the frame is written to the file (the OS page cache) but not synced, so
+// it survives the process being killed (kill -9, a crash) but the last commits may be lost if
+// the OS or the machine goes down; the database uses synchronous=NORMAL. Open replays the
+// frames the database does not hold yet, so the database file and the journal together are
+// consistent in every case.
 //
 // Reads use a small pool of read-only connections, each read on a consistent snapshot. In
 // WAL mode readers never block the writer and the writer never blocks them.
@@ -46,9 +57,12 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "spdlog/spdlog.h"
+#include "store/sqlite/journal.h"
 #include "store/sqlite/migrations.h"
 #include "store/store.h"
 
@@ -90,11 +104,15 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
 constexpr size_t kMaxIdleReaders = 4;
-// Writer: a 64 MiB page cache holds the pages a large group keeps coming back to (the
-// current epoch of the history index, the entities, the series).
+// How long a read waits for committed writes to be applied before it gives up.
+constexpr std::chrono::seconds kReadWaitLimit(60);
+// The applier's connection: a 256 MiB page cache holds the pages an apply transaction
+// keeps coming back to (the current epoch of the history index, the entities, the series);
+// with less, a large apply spills dirty pages to the WAL before its commit and reads them
+// back.
 constexpr std::string_view kWriterPragmas =
     "PRAGMA temp_store = MEMORY;"
-    "PRAGMA cache_size = -65536;"
+    "PRAGMA cache_size = -262144;"
     "PRAGMA journal_size_limit = 67108864;"
     // Checkpoint once the WAL holds 8192 pages (64 MiB) rather than the default 1000: fewer,
     // larger checkpoints amortise the database fsync over more commits. (A checkpointer on
@@ -230,9 +248,10 @@ class ResetOnExit {
 // completion thread, in commit order; they must not call SubmitSync() or Close() (that would
 // wait on itself).
 //
-// Threads: the writer runs the group commits (and the WAL checkpoints SQLite starts after
-// them); the completion thread runs the done callbacks of committed groups, so the writer
-// starts the next commit while listeners and responses are handled.
+// Threads: the writer runs the group commits into the journal; the applier applies
+// committed frames to the database in large transactions (and runs the WAL checkpoints
+// SQLite starts after them); the completion thread runs the done callbacks of committed
+// groups, so the writer starts the next commit while listeners and responses are handled.
 class SqliteStore final : public Store {
  public:
   SqliteStore(StoreOptions options, SqliteTuning tuning)
@@ -253,11 +272,20 @@ class SqliteStore final : public Store {
 
  private:
   using EntitySeries = std::vector<std::pair<std::string, int64_t>>;  // (attr, series id)
+  using Clock = std::chrono::steady_clock;
 
   struct Pending {
     WriteBatch batch;
     DoneCallback done;
     size_t rows = 0;
+  };
+
+  // The batches of one journal frame, waiting to be applied to the database.
+  struct Frame {
+    uint64_t number = 0;
+    std::vector<WriteBatch> batches;
+    size_t rows = 0;
+    Clock::time_point committed_at;
   };
 
   // Returns a pooled read connection to the pool when it goes out of scope.
@@ -277,15 +305,18 @@ class SqliteStore final : public Store {
   };
 
   void WriterLoop();
+  void ApplierLoop();
   void CompletionLoop();
-  // Commits `group`, dropping (and failing) batches whose own data makes the transaction
-  // fail. Sets (*statuses)[i] for every batch.
-  void CommitGroup(std::vector<Pending>& group, std::vector<Status>* statuses);
-  // One transaction over group[live[0]], group[live[1]], ... On failure inside a batch,
-  // *failed_index is its position in `live`; otherwise it is live.size().
-  Status CommitTransaction(const std::vector<Pending>& group, const std::vector<size_t>& live,
-                           size_t* failed_index);
-  Status ApplyBatch(const WriteBatch& batch);
+  // Writes the group's valid batches to the journal as one frame. Sets (*statuses)[i] for
+  // every batch; on success moves the valid batches into *frame.
+  void CommitGroup(std::vector<Pending>& group, std::vector<Status>* statuses, Frame* frame);
+  // Refuses a batch the database would refuse (constraints, SQLite's length limit), before
+  // it is journaled: a committed batch must apply.
+  Status ValidateBatch(const WriteBatch& b) const;
+  // Applies frames to the database in one transaction, recording the last frame's number.
+  // *busy: it failed because another connection held the database lock.
+  Status ApplyFrames(const std::vector<Frame>& frames, bool* busy);
+  Status ApplyBatch(const WriteBatch& batch, const std::vector<char>& keep_put, size_t* put_index);
   Status DeleteEntity(const std::string& id);
   Status AddHistory(const std::vector<HistoryRow>& rows);
   // The id of the (entity, attribute) series, created when new. `cached` is the entity's
@@ -296,6 +327,9 @@ class SqliteStore final : public Store {
   Status LoadEntitySeries(const std::string& entity_id, EntitySeries* out);
   void ForgetSeries(const std::string& entity_id);
   void RollbackIfActive();
+  // Waits until every frame committed before the call is applied to the database, so that
+  // a read sees every acknowledged write.
+  Status WaitForApplied();
 
   Result<std::unique_ptr<ReadConnection>> AcquireReader();
   void ReleaseReader(std::unique_ptr<ReadConnection> conn);
@@ -304,16 +338,20 @@ class SqliteStore final : public Store {
 
   const StoreOptions options_;
   const SqliteTuning tuning_;
+  size_t max_text_bytes_ = 0;  // SQLite's length limit on one value
 
-  // The write connection and its statements: used by Init, then only by the writer thread,
-  // then by Close after the writer has stopped.
+  // The journal: Append is used by the writer thread only, DropThrough by the applier.
+  std::unique_ptr<Journal> journal_;
+
+  // The database connection and its statements: used by Init, then only by the applier
+  // thread, then by Close after the applier has stopped.
   DbPtr writer_db_;
   StmtPtr begin_, commit_, rollback_;
   StmtPtr upsert_entity_, delete_entity_;
   StmtPtr insert_series_, select_entity_series_, delete_entity_series_;
   StmtPtr insert_history_, delete_series_history_, widen_epoch_;
-  StmtPtr upsert_record_, delete_record_;
-  // Writer-thread state for history: the next seq, and a cache of series ids, entity id ->
+  StmtPtr upsert_record_, delete_record_, set_applied_;
+  // Applier state for history: the next seq, and a cache of series ids, entity id ->
   // (attribute, series id) pairs. Entities that got a new series in the open transaction
   // are listed in txn_new_series_ and dropped from the cache if it rolls back.
   int64_t next_seq_ = 1;
@@ -321,6 +359,7 @@ class SqliteStore final : public Store {
   size_t cached_series_ = 0;
   std::vector<std::string> txn_new_series_;
   std::thread writer_;
+  std::thread applier_;
 
   // Committed groups whose callbacks are still to run, oldest first.
   std::mutex done_mu_;
@@ -329,12 +368,21 @@ class SqliteStore final : public Store {
   bool done_closing_ = false;  // guarded by done_mu_; the writer has stopped
   std::thread completer_;
 
-
-  mutable std::mutex mu_;  // guards the queue, the flags and the statistics below
-  std::condition_variable work_cv_;
+  mutable std::mutex mu_;  // guards the queues, the flags and the statistics below
+  std::condition_variable work_cv_;     // the writer waits for batches
+  std::condition_variable apply_cv_;    // the applier waits for frames (or a reason to apply)
+  std::condition_variable applied_cv_;  // readers wait for frames to be applied
   std::deque<Pending> queue_;
   size_t queued_rows_ = 0;
-  bool closing_ = false;  // no more submissions; the writer drains the queue and stops
+  std::deque<Frame> unapplied_;  // committed frames, oldest first
+  size_t unapplied_rows_ = 0;
+  uint64_t committed_frame_ = 0;  // the last frame written to the journal
+  uint64_t applied_frame_ = 0;    // the last frame applied to the database
+  size_t apply_waiters_ = 0;      // readers waiting for the applier
+  Status failed_;                 // a journal or apply failure: no more writes
+  bool closing_ = false;          // no more submissions; the writer drains the queue and stops
+  bool writer_stopped_ = false;   // the applier applies what is left and stops
+  bool applier_stopped_ = false;
   StoreStats stats_;
 
   std::mutex close_mu_;  // serialises Close()
@@ -408,12 +456,16 @@ Status SqliteStore::Init() {
        "INSERT INTO records(kind, key, doc) VALUES(?1, ?2, ?3) "
        "ON CONFLICT(kind, key) DO UPDATE SET doc = excluded.doc"},
       {&delete_record_, "DELETE FROM records WHERE kind = ?1 AND key = ?2"},
+      {&set_applied_,
+       "INSERT INTO store_state(key, value) VALUES('applied_frame', ?1) "
+       "ON CONFLICT(key) DO UPDATE SET value = excluded.value"},
   };
   for (const auto& s : statements) {
     Result<StmtPtr> stmt = Prepare(w, s.sql);
     if (!stmt.ok()) return stmt.status();
     *s.stmt = std::move(stmt).value();
   }
+  max_text_bytes_ = static_cast<size_t>(sqlite3_limit(w, SQLITE_LIMIT_LENGTH, -1));
 
   {
     Result<StmtPtr> max_seq = Prepare(w, "SELECT max(seq) FROM history");
@@ -422,6 +474,60 @@ Status SqliteStore::Init() {
     if (rc != SQLITE_ROW) return SqliteStatus(w, rc, "read history sequence");
     next_seq_ = sqlite3_column_int64(max_seq->get(), 0) + 1;  // NULL (empty) reads as 0
   }
+  {
+    Result<StmtPtr> applied =
+        Prepare(w, "SELECT value FROM store_state WHERE key = 'applied_frame'");
+    if (!applied.ok()) return applied.status();
+    const int rc = sqlite3_step(applied->get());
+    if (rc == SQLITE_ROW) {
+      applied_frame_ = static_cast<uint64_t>(sqlite3_column_int64(applied->get(), 0));
+    } else if (rc != SQLITE_DONE) {
+      return SqliteStatus(w, rc, "read the applied journal frame");
+    }
+  }
+
+  // Replay what the journal holds beyond the database (the process stopped before applying
+  // it), then start appending to a fresh segment.
+  {
+    JournalOptions jo;
+    jo.database_path = options_.path;
+    jo.sync = options_.durability == Durability::kFsync;
+    jo.segment_bytes = tuning_.journal_segment_bytes;
+    std::vector<JournalFrame> replay;
+    Result<std::unique_ptr<Journal>> journal = Journal::Open(jo, applied_frame_, &replay);
+    if (!journal.ok()) return journal.status();
+    journal_ = std::move(journal).value();
+    if (!replay.empty()) {
+      const auto start = Clock::now();
+      size_t rows = 0;
+      std::vector<Frame> frames;
+      size_t frame_rows = 0;
+      auto apply = [&]() -> Status {
+        bool busy = false;
+        CB_RETURN_IF_ERROR(ApplyFrames(frames, &busy));
+        applied_frame_ = frames.back().number;
+        frames.clear();
+        frame_rows = 0;
+        return Status::Ok();
+      };
+      for (JournalFrame& jf : replay) {
+        Frame f;
+        f.number = jf.number;
+        CB_RETURN_IF_ERROR(DecodeBatches(jf.payload, &f.batches));
+        std::string().swap(jf.payload);
+        for (const WriteBatch& b : f.batches) f.rows += b.size();
+        rows += f.rows;
+        frame_rows += f.rows;
+        frames.push_back(std::move(f));
+        if (frame_rows >= options_.max_apply_rows) CB_RETURN_IF_ERROR(apply());
+      }
+      if (!frames.empty()) CB_RETURN_IF_ERROR(apply());
+      spdlog::info("store: replayed {} journal frames ({} rows) into {} in {:.0f} ms",
+                   replay.size(), rows, options_.path, MillisSince(start));
+    }
+    journal_->DropThrough(applied_frame_);
+    committed_frame_ = applied_frame_;
+  }
 
   // Open one reader now so that a problem with read connections shows at open time.
   Result<std::unique_ptr<ReadConnection>> reader = AcquireReader();
@@ -429,6 +535,7 @@ Status SqliteStore::Init() {
   ReleaseReader(std::move(reader).value());
 
   writer_ = std::thread([this] { WriterLoop(); });
+  applier_ = std::thread([this] { ApplierLoop(); });
   completer_ = std::thread([this] { CompletionLoop(); });
   return Status::Ok();
 }
@@ -453,11 +560,16 @@ void SqliteStore::Submit(WriteBatch batch, DoneCallback done) {
   Status refusal;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const size_t pending = queued_rows_ + unapplied_rows_;
     if (closing_) {
       refusal = Status::Unavailable("store: closed");
-    } else if (queued_rows_ > 0 && queued_rows_ + rows > options_.max_queue_rows) {
-      // (An empty queue takes any batch, so one larger than the limit is not refused forever.)
-      refusal = Status::TooManyRequests("store: write queue full (" + std::to_string(queued_rows_) +
+    } else if (!failed_.ok()) {
+      refusal = Status::Unavailable("store: failed earlier, restart the server: " +
+                                    failed_.message());
+    } else if (pending > 0 && pending + rows > options_.max_queue_rows) {
+      // (With nothing pending any batch is taken, so one larger than the limit is not
+      // refused forever.)
+      refusal = Status::TooManyRequests("store: write queue full (" + std::to_string(pending) +
                                         " rows pending); retry later");
     } else {
       const bool was_empty = queue_.empty();
@@ -495,11 +607,22 @@ void SqliteStore::WriterLoop() {
       queued_rows_ -= rows;
       stats_.queued_rows = queued_rows_;
     }
-    CommitGroup(group, &statuses);
+    Frame frame;
+    CommitGroup(group, &statuses, &frame);
     std::vector<std::pair<DoneCallback, Status>> callbacks;
     callbacks.reserve(group.size());
     for (size_t i = 0; i < group.size(); ++i) {
       if (group[i].done) callbacks.emplace_back(std::move(group[i].done), statuses[i]);
+    }
+    if (frame.number != 0) {
+      // Before the callbacks run: a reader told of this write must find the frame.
+      std::lock_guard<std::mutex> lock(mu_);
+      const bool start_timer = unapplied_.empty();
+      unapplied_rows_ += frame.rows;
+      stats_.unapplied_rows = unapplied_rows_;
+      committed_frame_ = frame.number;
+      unapplied_.push_back(std::move(frame));
+      if (start_timer || unapplied_rows_ >= options_.apply_after_rows) apply_cv_.notify_one();
     }
     if (!callbacks.empty()) {
       {
@@ -512,82 +635,263 @@ void SqliteStore::WriterLoop() {
   }
 }
 
-void SqliteStore::CommitGroup(std::vector<Pending>& group, std::vector<Status>* statuses) {
+Status SqliteStore::ValidateBatch(const WriteBatch& b) const {
+  auto too_long = [this](std::string_view what, const std::string& v) {
+    return v.size() > max_text_bytes_
+               ? Status::TooLarge("store: " + std::string(what) + ": a value of " +
+                                  std::to_string(v.size()) + " bytes is over the limit of " +
+                                  std::to_string(max_text_bytes_))
+               : Status::Ok();
+  };
+  for (const EntityRow& e : b.put_entities) {
+    if (e.id.empty()) return Status::BadRequestData("store: put entity: the id is empty");
+    for (const std::string* v : {&e.id, &e.type, &e.doc}) {
+      CB_RETURN_IF_ERROR(too_long("put entity", *v));
+    }
+  }
+  for (const HistoryRow& h : b.history) {
+    if (h.entity_id.empty() || h.attr.empty()) {
+      return Status::BadRequestData("store: insert history: the entity id or attribute is empty");
+    }
+    for (const std::string* v : {&h.entity_id, &h.attr, &h.value}) {
+      CB_RETURN_IF_ERROR(too_long("insert history", *v));
+    }
+  }
+  for (const Record& r : b.put_records) {
+    if (r.kind.empty()) return Status::BadRequestData("store: put record: the kind is empty");
+    for (const std::string* v : {&r.kind, &r.key, &r.doc}) {
+      CB_RETURN_IF_ERROR(too_long("put record", *v));
+    }
+  }
+  for (const std::string& id : b.delete_entities) CB_RETURN_IF_ERROR(too_long("delete entity", id));
+  for (const Record& r : b.delete_records) {
+    CB_RETURN_IF_ERROR(too_long("delete record", r.kind));
+    CB_RETURN_IF_ERROR(too_long("delete record", r.key));
+  }
+  return Status::Ok();
+}
+
+void SqliteStore::CommitGroup(std::vector<Pending>& group, std::vector<Status>* statuses,
+                              Frame* frame) {
   statuses->assign(group.size(), Status::Ok());
+  const auto start = Clock::now();
+  std::vector<size_t> valid;
+  std::vector<const WriteBatch*> batches;
   size_t rows = 0;
-  for (const Pending& p : group) rows += p.rows;
-  if (rows == 0) {  // only empty batches (barriers): nothing to write
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (group[i].rows == 0) continue;  // an empty batch (a barrier): nothing to write
+    Status st = ValidateBatch(group[i].batch);
+    if (!st.ok()) {
+      (*statuses)[i] = std::move(st);
+      continue;
+    }
+    valid.push_back(i);
+    batches.push_back(&group[i].batch);
+    rows += group[i].rows;
+  }
+  size_t empty = 0;
+  for (const Pending& p : group) empty += p.rows == 0 ? 1 : 0;
+  if (batches.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
-    stats_.batches_committed += group.size();
+    stats_.batches_committed += empty;
     return;
   }
-  size_t start = 0;  // group[start..] is still to commit
-  while (start < group.size()) {
-    std::vector<size_t> live(group.size() - start);
-    for (size_t k = 0; k < live.size(); ++k) live[k] = start + k;
-    size_t failed = live.size();
-    Status st = CommitTransaction(group, live, &failed);
-    if (st.ok()) return;
-    const bool batch_specific = st.code() == Code::kBadRequestData || st.code() == Code::kTooLarge;
-    if (!batch_specific || failed == live.size()) {
-      for (size_t i : live) (*statuses)[i] = st;
-      return;
+  // A store that failed earlier takes nothing more (Submit refuses too, but these were
+  // queued before).
+  Status failed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    failed = failed_;
+  }
+  Result<uint64_t> number = [&]() -> Result<uint64_t> {
+    if (!failed.ok()) return failed;
+    thread_local std::string payload;
+    EncodeBatches(batches, &payload);
+    Result<uint64_t> appended = journal_->Append(payload);
+    if (payload.capacity() > (size_t{16} << 20)) std::string().swap(payload);
+    return appended;
+  }();
+  if (!number.ok()) {
+    for (size_t i : valid) (*statuses)[i] = number.status();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failed_.ok()) {
+      failed_ = number.status();
+      spdlog::error("store: the journal write failed, refusing further writes: {}",
+                    failed_.ToString());
     }
-    // That batch's own data is at fault: fail it alone. The batches before it applied
-    // cleanly, so commit them now, then go on after it. Each row is applied at most twice
-    // however many bad batches the group holds.
-    (*statuses)[live[failed]] = st;
-    if (failed > 0) {
-      live.resize(failed);
-      size_t unused = 0;
-      Status prefix = CommitTransaction(group, live, &unused);
-      if (!prefix.ok()) {
-        for (size_t i : live) (*statuses)[i] = prefix;
+    applied_cv_.notify_all();
+    return;
+  }
+  frame->number = *number;
+  frame->rows = rows;
+  frame->committed_at = Clock::now();
+  frame->batches.reserve(valid.size());
+  for (size_t i : valid) frame->batches.push_back(std::move(group[i].batch));
+  const double ms = MillisSince(start);
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.commits += 1;
+  stats_.rows_committed += rows;
+  stats_.batches_committed += valid.size() + empty;
+  stats_.last_commit_ms = ms;
+  stats_.commit_ms_total += ms;
+}
+
+void SqliteStore::ApplierLoop() {
+  pthread_setname_np(pthread_self(), "cb-store-apply");
+  const auto delay = std::chrono::milliseconds(std::max(0, options_.apply_after_ms));
+  std::vector<Frame> frames;
+  for (;;) {
+    size_t rows = 0;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      for (;;) {
+        if (!failed_.ok()) {
+          applier_stopped_ = true;
+          applied_cv_.notify_all();
+          return;
+        }
+        if (unapplied_.empty()) {
+          if (writer_stopped_) {
+            applier_stopped_ = true;
+            applied_cv_.notify_all();
+            return;
+          }
+          apply_cv_.wait(lock);
+          continue;
+        }
+        const auto due = unapplied_.front().committed_at + delay;
+        if (writer_stopped_ || apply_waiters_ > 0 ||
+            unapplied_rows_ >= options_.apply_after_rows || Clock::now() >= due) {
+          break;
+        }
+        apply_cv_.wait_until(lock, due);
+      }
+      do {
+        rows += unapplied_.front().rows;
+        frames.push_back(std::move(unapplied_.front()));
+        unapplied_.pop_front();
+      } while (!unapplied_.empty() && rows + unapplied_.front().rows <= options_.max_apply_rows);
+    }
+    if (tuning_.before_apply) tuning_.before_apply();
+    const auto start = Clock::now();
+    Status st;
+    // Another connection holding the database lock past the busy timeout (a backup, an
+    // operator's sqlite3 shell) delays the apply; the frames are safe in the journal, and
+    // back-pressure stops writers if it lasts. Only a closing store gives up.
+    for (int attempt = 1;; ++attempt) {
+      bool busy = false;
+      st = ApplyFrames(frames, &busy);
+      if (st.ok() || !busy) break;
+      bool closing;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        closing = writer_stopped_;
+      }
+      if (closing && attempt >= 12) break;
+      spdlog::warn("store: the database is locked by another connection; apply retry {}",
+                   attempt);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    const double ms = MillisSince(start);
+    const uint64_t last = frames.back().number;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (st.ok()) {
+        applied_frame_ = last;
+        unapplied_rows_ -= rows;
+        stats_.unapplied_rows = unapplied_rows_;
+        stats_.applies += 1;
+        stats_.rows_applied += rows;
+        stats_.last_apply_ms = ms;
+        stats_.apply_ms_total += ms;
+      } else {
+        failed_ = st;
+        spdlog::error(
+            "store: applying committed writes to the database failed, refusing further "
+            "writes; they are kept in the journal and applied at the next start: {}",
+            st.ToString());
       }
     }
-    start += failed + 1;
+    applied_cv_.notify_all();
+    frames.clear();  // free the rows outside the lock
+    if (st.ok()) journal_->DropThrough(last);
   }
 }
 
-Status SqliteStore::CommitTransaction(const std::vector<Pending>& group,
-                                      const std::vector<size_t>& live, size_t* failed_index) {
+Status SqliteStore::WaitForApplied() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const uint64_t target = committed_frame_;
+  if (applied_frame_ >= target) return Status::Ok();
+  ++apply_waiters_;
+  apply_cv_.notify_one();
+  // Applying takes well under a second; a minute means another connection holds the
+  // database lock (see ApplierLoop).
+  const bool done = applied_cv_.wait_for(lock, kReadWaitLimit, [&] {
+    return applied_frame_ >= target || !failed_.ok() || applier_stopped_;
+  });
+  --apply_waiters_;
+  if (applied_frame_ >= target) return Status::Ok();
+  if (!done) {
+    return Status::Unavailable(
+        "store: the database has been locked by another connection for too long; retry later");
+  }
+  if (!failed_.ok()) return failed_;
+  return Status::Unavailable("store: closed");
+}
+
+Status SqliteStore::ApplyFrames(const std::vector<Frame>& frames, bool* busy) {
+  *busy = false;
   sqlite3* w = writer_db_.get();
-  const auto start = std::chrono::steady_clock::now();
   const int64_t seq_at_begin = next_seq_;
   txn_new_series_.clear();
-  // Undoes the transaction, in the database and in the writer's own state.
+  // Undoes the transaction, in the database and in the applier's own state.
   auto rollback = [&](Status st) {
+    *busy = (sqlite3_extended_errcode(w) & 0xff) == SQLITE_BUSY;
     RollbackIfActive();
     next_seq_ = seq_at_begin;
     for (const std::string& entity_id : txn_new_series_) ForgetSeries(entity_id);
     txn_new_series_.clear();
     return st;
   };
-  CB_RETURN_IF_ERROR(Run(w, begin_.get(), "begin transaction"));
-  size_t rows = 0;
-  for (size_t k = 0; k < live.size(); ++k) {
-    const Pending& p = group[live[k]];
-    Status st = ApplyBatch(p.batch);
-    if (!st.ok()) {
-      *failed_index = k;
-      return rollback(st);
+  // An entity put twice in these frames is written once, with its last document: the
+  // later put replaces the whole row, and a delete between the two drops the row anyway.
+  // This is where many updates of the same entities share their pages.
+  std::vector<char> keep_put;
+  {
+    std::vector<const std::string*> ids;
+    for (const Frame& f : frames) {
+      for (const WriteBatch& b : f.batches) {
+        for (const EntityRow& e : b.put_entities) ids.push_back(&e.id);
+      }
     }
-    rows += p.rows;
+    keep_put.assign(ids.size(), 1);
+    std::unordered_set<std::string_view> later;
+    later.reserve(ids.size());
+    for (size_t i = ids.size(); i-- > 0;) {
+      if (!later.insert(*ids[i]).second) keep_put[i] = 0;
+    }
   }
-  Status st = Run(w, commit_.get(), "commit");
+  {
+    Status st = Run(w, begin_.get(), "begin transaction");
+    if (!st.ok()) return rollback(st);
+  }
+  size_t put_index = 0;
+  for (const Frame& f : frames) {
+    for (const WriteBatch& b : f.batches) {
+      Status st = ApplyBatch(b, keep_put, &put_index);
+      if (!st.ok()) return rollback(st);
+    }
+  }
+  Status st = Run(w, set_applied_.get(), "record the applied journal frame",
+                  static_cast<int64_t>(frames.back().number));
+  if (st.ok()) st = Run(w, commit_.get(), "commit");
   if (!st.ok()) return rollback(st);
   txn_new_series_.clear();
-  const double ms = MillisSince(start);
-  std::lock_guard<std::mutex> lock(mu_);
-  stats_.commits += 1;
-  stats_.rows_committed += rows;
-  stats_.batches_committed += live.size();
-  stats_.last_commit_ms = ms;
-  stats_.commit_ms_total += ms;
   return Status::Ok();
 }
 
-Status SqliteStore::ApplyBatch(const WriteBatch& b) {
+Status SqliteStore::ApplyBatch(const WriteBatch& b, const std::vector<char>& keep_put,
+                               size_t* put_index) {
   sqlite3* w = writer_db_.get();
   // Deletions first, then puts: a batch may drop an entity and create it afresh.
   for (const std::string& id : b.delete_entities) CB_RETURN_IF_ERROR(DeleteEntity(id));
@@ -595,6 +899,7 @@ Status SqliteStore::ApplyBatch(const WriteBatch& b) {
     CB_RETURN_IF_ERROR(Run(w, delete_record_.get(), "delete record", r.kind, r.key));
   }
   for (const EntityRow& e : b.put_entities) {
+    if (!keep_put[(*put_index)++]) continue;
     CB_RETURN_IF_ERROR(Run(w, upsert_entity_.get(), "put entity", e.id, e.type, e.doc,
                            static_cast<int64_t>(e.modified_at)));
   }
@@ -735,6 +1040,7 @@ void SqliteStore::ReleaseReader(std::unique_ptr<ReadConnection> conn) {
 }
 
 Status SqliteStore::ScanEntities(const std::function<void(EntityRow&&)>& fn) {
+  CB_RETURN_IF_ERROR(WaitForApplied());
   Result<std::unique_ptr<ReadConnection>> acquired = AcquireReader();
   if (!acquired.ok()) return acquired.status();
   ReaderLease conn(this, std::move(acquired).value());
@@ -757,6 +1063,7 @@ Status SqliteStore::ScanEntities(const std::function<void(EntityRow&&)>& fn) {
 }
 
 Status SqliteStore::ScanRecords(std::string_view kind, const std::function<void(Record&&)>& fn) {
+  CB_RETURN_IF_ERROR(WaitForApplied());
   Result<std::unique_ptr<ReadConnection>> acquired = AcquireReader();
   if (!acquired.ok()) return acquired.status();
   ReaderLease conn(this, std::move(acquired).value());
@@ -786,6 +1093,7 @@ Result<std::vector<HistoryRow>> SqliteStore::QueryHistory(const HistoryQuery& q)
   if (q.limit == 0 || (q.last_n && *q.last_n == 0) || (q.from && q.to && *q.from >= *q.to)) {
     return out;
   }
+  CB_RETURN_IF_ERROR(WaitForApplied());
   Result<std::unique_ptr<ReadConnection>> acquired = AcquireReader();
   if (!acquired.ok()) return acquired.status();
   ReaderLease conn(this, std::move(acquired).value());
@@ -950,6 +1258,17 @@ void SqliteStore::Close() {
   work_cv_.notify_all();
   if (writer_.joinable()) writer_.join();  // commits everything queued first
   {
+    std::lock_guard<std::mutex> lock(mu_);
+    writer_stopped_ = true;
+  }
+  apply_cv_.notify_all();
+  if (applier_.joinable()) applier_.join();  // applies everything committed
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    applier_stopped_ = true;  // (also when Init failed before starting it)
+  }
+  applied_cv_.notify_all();
+  {
     std::lock_guard<std::mutex> lock(done_mu_);
     done_closing_ = true;
   }
@@ -961,9 +1280,10 @@ void SqliteStore::Close() {
     idle_readers_.clear();  // leased readers close when their lease ends
   }
   for (StmtPtr* s :
-       {&begin_, &commit_, &rollback_, &upsert_entity_, &delete_entity_,
-        &insert_series_, &select_entity_series_, &delete_entity_series_, &insert_history_,
-        &delete_series_history_, &widen_epoch_, &upsert_record_, &delete_record_}) {
+       {&begin_, &commit_, &rollback_, &upsert_entity_, &delete_entity_, &insert_series_,
+        &select_entity_series_, &delete_entity_series_, &insert_history_,
+        &delete_series_history_, &widen_epoch_, &upsert_record_, &delete_record_,
+        &set_applied_}) {
     s->reset();
   }
   if (writer_db_ != nullptr) {
@@ -972,6 +1292,14 @@ void SqliteStore::Close() {
     // The last connection to close checkpoints the WAL into the database and removes it.
     writer_db_.reset();
   }
+  // Everything committed is in the database now (unless applying failed): the journal
+  // segments before the one being written go; that one stays, and the next open, finding
+  // its frames applied, removes it.
+  if (journal_ != nullptr) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failed_.ok()) journal_->DropThrough(applied_frame_);
+  }
+  journal_.reset();
 }
 
 }  // namespace

@@ -24,9 +24,14 @@ inline constexpr int kHistoryEpochBits = 20;
 // are labels whose time ranges are widened by every row that uses them.
 struct SqliteTuning {
   int history_epoch_bits = kHistoryEpochBits;
+  // A new journal segment starts past this size (journal.h).
+  size_t journal_segment_bytes = size_t{64} << 20;
   // Tests: runs on the writer thread each time it wakes for queued work, before it takes
   // the group to commit; a hook that blocks holds the writer so that batches queue up.
   std::function<void()> before_group;
+  // Tests: runs on the applier thread before each apply transaction (see sqlite_store.cc);
+  // a hook that blocks leaves committed batches in the journal only.
+  std::function<void()> before_apply;
 };
 
 // OpenSqliteStore with non-default tuning.

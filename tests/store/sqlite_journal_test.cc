@@ -1,0 +1,381 @@
+// The store's journal: the payload encoding, replay of committed frames the database does
+// not hold yet (from "crash images": the files of a store whose applier was held, copied
+// aside), torn and damaged frames, segment cleanup, and what the applier does with many
+// frames at once.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "store/sqlite/journal.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/store.h"
+#include "store_test_util.h"
+
+namespace cb::store {
+namespace {
+
+using testing::Batch;
+using testing::Entity;
+using testing::ExpectOpened;
+using testing::Hist;
+using testing::Query;
+using testing::StoreTest;
+using testing::SubmitForStatus;
+namespace fs = std::filesystem;
+
+std::string RandomText(std::mt19937& rng, size_t max_len) {
+  std::uniform_int_distribution<size_t> len(0, max_len);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::string s(len(rng), '\0');
+  for (char& c : s) c = static_cast<char>(byte(rng));
+  return s;
+}
+
+WriteBatch RandomBatch(std::mt19937& rng) {
+  std::uniform_int_distribution<int> n(0, 3);
+  WriteBatch b;
+  for (int i = n(rng); i > 0; --i) b.delete_entities.push_back(RandomText(rng, 20));
+  for (int i = n(rng); i > 0; --i) b.delete_records.push_back({RandomText(rng, 5), RandomText(rng, 5), ""});
+  for (int i = n(rng); i > 0; --i) {
+    b.put_entities.push_back(
+        {RandomText(rng, 20), RandomText(rng, 10), RandomText(rng, 300), static_cast<TimeMs>(rng())});
+  }
+  for (int i = n(rng); i > 0; --i) {
+    b.history.push_back({RandomText(rng, 20), RandomText(rng, 10), -static_cast<TimeMs>(rng()),
+                         RandomText(rng, 100)});
+  }
+  for (int i = n(rng); i > 0; --i) {
+    b.put_records.push_back({RandomText(rng, 5), RandomText(rng, 5), RandomText(rng, 50)});
+  }
+  return b;
+}
+
+bool SameBatch(const WriteBatch& a, const WriteBatch& b) {
+  auto same_rows = [](const EntityRow& x, const EntityRow& y) {
+    return x.id == y.id && x.type == y.type && x.doc == y.doc && x.modified_at == y.modified_at;
+  };
+  auto same_hist = [](const HistoryRow& x, const HistoryRow& y) {
+    return x.entity_id == y.entity_id && x.attr == y.attr && x.observed_at == y.observed_at &&
+           x.value == y.value;
+  };
+  auto same_rec = [](const Record& x, const Record& y) {
+    return x.kind == y.kind && x.key == y.key && x.doc == y.doc;
+  };
+  auto same_del = [](const Record& x, const Record& y) { return x.kind == y.kind && x.key == y.key; };
+  return a.delete_entities == b.delete_entities &&
+         std::equal(a.delete_records.begin(), a.delete_records.end(), b.delete_records.begin(),
+                    b.delete_records.end(), same_del) &&
+         std::equal(a.put_entities.begin(), a.put_entities.end(), b.put_entities.begin(),
+                    b.put_entities.end(), same_rows) &&
+         std::equal(a.history.begin(), a.history.end(), b.history.begin(), b.history.end(),
+                    same_hist) &&
+         std::equal(a.put_records.begin(), a.put_records.end(), b.put_records.begin(),
+                    b.put_records.end(), same_rec);
+}
+
+TEST(JournalEncodingTest, RandomBatchesRoundTrip) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<WriteBatch> batches;
+    for (int i = static_cast<int>(rng() % 5); i > 0; --i) batches.push_back(RandomBatch(rng));
+    std::vector<const WriteBatch*> ptrs;
+    for (const WriteBatch& b : batches) ptrs.push_back(&b);
+    std::string payload;
+    EncodeBatches(ptrs, &payload);
+    std::vector<WriteBatch> back;
+    ASSERT_TRUE(DecodeBatches(payload, &back).ok());
+    ASSERT_EQ(back.size(), batches.size());
+    for (size_t i = 0; i < batches.size(); ++i) EXPECT_TRUE(SameBatch(back[i], batches[i])) << i;
+    // Any cut or any extra byte is refused, never read past.
+    if (!payload.empty()) {
+      const size_t cut = rng() % payload.size();
+      std::vector<WriteBatch> partial;
+      EXPECT_FALSE(DecodeBatches(std::string_view(payload).substr(0, cut), &partial).ok()) << cut;
+    }
+    std::vector<WriteBatch> extra;
+    EXPECT_FALSE(DecodeBatches(payload + "x", &extra).ok());
+  }
+}
+
+TEST(JournalEncodingTest, HugeCountsInDamagedPayloadsAreRefused) {
+  std::string payload(4, '\xff');  // 4 billion batches in 4 bytes
+  std::vector<WriteBatch> out;
+  EXPECT_FALSE(DecodeBatches(payload, &out).ok());
+}
+
+// Holds the applier while closed (SqliteTuning::before_apply), so committed frames stay in
+// the journal only. Thread-safety: Hook() runs on the applier; Open() on the test thread.
+class ApplyGate {
+ public:
+  std::function<void()> Hook() {
+    return [state = state_] {
+      std::unique_lock<std::mutex> lock(state->mu);
+      state->cv.wait(lock, [&] { return state->open; });
+    };
+  }
+  void Open() {
+    {
+      std::lock_guard<std::mutex> lock(state_->mu);
+      state_->open = true;
+    }
+    state_->cv.notify_all();
+  }
+
+ private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool open = false;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+};
+
+class SqliteJournalTest : public StoreTest {
+ protected:
+  std::string ImageDir() const { return dir_.path() + "/image"; }
+  std::string ImagePath() const { return ImageDir() + "/city.db"; }
+
+  std::unique_ptr<Store> Open(const std::string& path, Durability durability,
+                              std::function<void()> before_apply = nullptr,
+                              size_t segment_bytes = size_t{64} << 20,
+                              size_t max_queue_rows = StoreOptions().max_queue_rows) {
+    StoreOptions options;
+    options.path = path;
+    options.durability = durability;
+    options.max_queue_rows = max_queue_rows;
+    SqliteTuning tuning;
+    tuning.before_apply = std::move(before_apply);
+    tuning.journal_segment_bytes = segment_bytes;
+    return ExpectOpened(OpenSqliteStoreWithTuning(options, tuning));
+  }
+
+  // The journal segments of the database at `path`, oldest first.
+  static std::vector<std::string> Segments(const std::string& path) {
+    std::vector<std::string> out;
+    const std::string prefix = fs::path(path).filename().string() + "-log-";
+    for (const auto& e : fs::directory_iterator(fs::path(path).parent_path())) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind(prefix, 0) == 0) out.push_back(e.path().string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  // Copies the files of the store at DbPath() (database, WAL, journal) to ImageDir(): what
+  // a machine that stopped at this moment would find on its disk.
+  void TakeImage() {
+    fs::create_directories(ImageDir());
+    for (const auto& e : fs::directory_iterator(dir_.path())) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("city.db", 0) == 0 && name.find("-shm") == std::string::npos) {
+        fs::copy_file(e.path(), ImageDir() + "/" + name, fs::copy_options::overwrite_existing);
+      }
+    }
+  }
+
+  // Writes `n` batches to a store whose applier is held, takes the image, and closes.
+  // Batch i puts entity urn:e<i> and one history row; returns nothing, all are acknowledged.
+  void WriteHeldAndImage(size_t n, size_t segment_bytes = size_t{64} << 20) {
+    ApplyGate gate;
+    auto store = Open(DbPath(), Durability::kFsync, gate.Hook(), segment_bytes);
+    ASSERT_NE(store, nullptr);
+    for (size_t i = 0; i < n; ++i) {
+      const std::string id = "urn:e" + std::to_string(i);
+      ASSERT_TRUE(store->SubmitSync(Batch()
+                                        .Put(Entity(id, "T", "{\"n\":" + std::to_string(i) + "}",
+                                                    static_cast<TimeMs>(i)))
+                                        .Add(Hist(id, "n", static_cast<TimeMs>(i), std::to_string(i))))
+                      .ok());
+    }
+    TakeImage();
+    gate.Open();
+  }
+
+  static std::map<std::string, std::string> Docs(Store& store) {
+    std::map<std::string, std::string> docs;
+    EXPECT_TRUE(store.ScanEntities([&](EntityRow&& e) { docs[e.id] = e.doc; }).ok());
+    return docs;
+  }
+};
+
+TEST_F(SqliteJournalTest, CommittedFramesTheDatabaseLacksAreReplayedAtOpen) {
+  WriteHeldAndImage(50);
+  auto image = Open(ImagePath(), Durability::kFsync);
+  ASSERT_NE(image, nullptr);
+  auto docs = Docs(*image);
+  ASSERT_EQ(docs.size(), 50u);
+  EXPECT_EQ(docs["urn:e49"], "{\"n\":49}");
+  auto h = image->QueryHistory(Query("urn:e7"));
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 1u);
+  EXPECT_EQ((*h)[0].value, "7");
+  // Replayed frames are in the database: their segments are gone, one fresh one is left.
+  EXPECT_EQ(Segments(ImagePath()).size(), 1u);
+  // And a second open replays nothing twice.
+  image.reset();
+  image = Open(ImagePath(), Durability::kFsync);
+  EXPECT_EQ(Docs(*image).size(), 50u);
+  auto again = image->QueryHistory(Query("urn:e7"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->size(), 1u);
+}
+
+TEST_F(SqliteJournalTest, ATornLastFrameIsIgnoredAndTheRestReplayed) {
+  WriteHeldAndImage(20);
+  auto segments = Segments(ImagePath());
+  ASSERT_EQ(segments.size(), 1u);
+  const auto size = fs::file_size(segments[0]);
+  fs::resize_file(segments[0], size - 3);  // the last frame lost its last bytes
+  auto image = Open(ImagePath(), Durability::kFsync);
+  ASSERT_NE(image, nullptr);
+  auto docs = Docs(*image);
+  EXPECT_EQ(docs.size(), 19u);
+  EXPECT_EQ(docs.count("urn:e19"), 0u);
+  // Writing goes on after the torn frame.
+  ASSERT_TRUE(image->SubmitSync(Batch().Put(Entity("urn:after", "T", "{}", 1))).ok());
+  image.reset();
+  image = Open(ImagePath(), Durability::kFsync);
+  EXPECT_EQ(Docs(*image).size(), 20u);
+}
+
+TEST_F(SqliteJournalTest, GarbageAfterTheLastFrameIsIgnored) {
+  WriteHeldAndImage(5);
+  auto segments = Segments(ImagePath());
+  ASSERT_EQ(segments.size(), 1u);
+  {
+    std::ofstream out(segments[0], std::ios::app | std::ios::binary);
+    out << std::string(100, '\0') << "garbage";
+  }
+  auto image = Open(ImagePath(), Durability::kFsync);
+  ASSERT_NE(image, nullptr);
+  EXPECT_EQ(Docs(*image).size(), 5u);
+}
+
+TEST_F(SqliteJournalTest, DamageBeforeTheLastSegmentRefusesToOpen) {
+  WriteHeldAndImage(40, /*segment_bytes=*/300);
+  auto segments = Segments(ImagePath());
+  ASSERT_GE(segments.size(), 3u);
+  {
+    std::fstream f(segments[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(30);
+    f.put('X');  // inside the first frame's payload
+  }
+  StoreOptions options;
+  options.path = ImagePath();
+  auto opened = OpenSqliteStore(options);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), Code::kInternal);
+  EXPECT_NE(opened.status().message().find("damaged"), std::string::npos)
+      << opened.status().message();
+}
+
+TEST_F(SqliteJournalTest, AMissingSegmentRefusesToOpen) {
+  WriteHeldAndImage(40, /*segment_bytes=*/300);
+  auto segments = Segments(ImagePath());
+  ASSERT_GE(segments.size(), 3u);
+  fs::remove(segments[1]);
+  StoreOptions options;
+  options.path = ImagePath();
+  auto opened = OpenSqliteStore(options);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_NE(opened.status().message().find("missing"), std::string::npos)
+      << opened.status().message();
+}
+
+TEST_F(SqliteJournalTest, ManySegmentsReplayInOrder) {
+  WriteHeldAndImage(60, /*segment_bytes=*/500);
+  ASSERT_GE(Segments(ImagePath()).size(), 5u);
+  auto image = Open(ImagePath(), Durability::kFsync);
+  ASSERT_NE(image, nullptr);
+  EXPECT_EQ(Docs(*image).size(), 60u);
+}
+
+TEST_F(SqliteJournalTest, AppliedSegmentsAreDeleted) {
+  ApplyGate gate;
+  auto store = Open(DbPath(), Durability::kProcess, gate.Hook(), /*segment_bytes=*/1000);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(store->SubmitSync(Batch().Put(Entity("urn:e" + std::to_string(i), "T",
+                                                     std::string(100, 'x'), 1)))
+                    .ok());
+  }
+  EXPECT_GT(Segments(DbPath()).size(), 5u);  // not applied yet
+  gate.Open();
+  EXPECT_EQ(Docs(*store).size(), 200u);  // a read applies everything
+  // The applier deletes the segments it applied (right after committing, on its thread).
+  for (int i = 0; i < 500 && Segments(DbPath()).size() > 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Segments(DbPath()).size(), 1u);
+  EXPECT_GE(store->Stats().applies, 1u);
+  EXPECT_EQ(store->Stats().unapplied_rows, 0u);
+}
+
+TEST_F(SqliteJournalTest, ManyPutsOfAnEntityApplyAsItsLast) {
+  ApplyGate gate;
+  auto store = Open(DbPath(), Durability::kProcess, gate.Hook());
+  std::vector<std::future<Status>> done;
+  // Frames with puts, deletes and re-creations of the same entities, applied together.
+  for (int i = 0; i < 300; ++i) {
+    Batch b;
+    b.Put(Entity("urn:a", "T", "a" + std::to_string(i), i));
+    if (i % 50 == 10) b.Delete("urn:b");
+    if (i % 50 != 10) b.Put(Entity("urn:b", "T", "b" + std::to_string(i), i));
+    if (i == 299) b.Delete("urn:c");
+    if (i < 299) b.Put(Entity("urn:c", "T", "c" + std::to_string(i), i));
+    b.Add(Hist("urn:a", "n", i, std::to_string(i)));
+    done.push_back(SubmitForStatus(*store, std::move(b)));
+  }
+  for (auto& f : done) ASSERT_TRUE(f.get().ok());
+  gate.Open();
+  auto docs = Docs(*store);
+  EXPECT_EQ(docs, (std::map<std::string, std::string>{{"urn:a", "a299"}, {"urn:b", "b299"}}));
+  auto h = store->QueryHistory(Query("urn:a").LastN(1000));
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->size(), 300u);
+  EXPECT_LE(store->Stats().applies, 2u);  // the frame the applier held, then all the rest
+}
+
+TEST_F(SqliteJournalTest, BackPressureCountsRowsNotYetApplied) {
+  ApplyGate gate;
+  auto store = Open(DbPath(), Durability::kProcess, gate.Hook(), size_t{64} << 20,
+                    /*max_queue_rows=*/10);
+  Status refused;
+  int accepted = 0;
+  for (int i = 0; i < 20 && refused.ok(); ++i) {
+    refused = store->SubmitSync(Batch().Put(Entity("urn:e" + std::to_string(i), "T", "{}", 1)));
+    if (refused.ok()) ++accepted;
+  }
+  EXPECT_EQ(refused.code(), Code::kTooManyRequests);
+  EXPECT_GE(accepted, 9);
+  EXPECT_LE(accepted, 11);
+  gate.Open();
+  EXPECT_EQ(Docs(*store).size(), static_cast<size_t>(accepted));
+  EXPECT_TRUE(store->SubmitSync(Batch().Put(Entity("urn:later", "T", "{}", 1))).ok());
+}
+
+TEST_F(SqliteJournalTest, ReadsWaitForAcknowledgedWrites) {
+  auto store = Open(DbPath(), Durability::kProcess);
+  // The applier would wait a second (apply_after_ms); each read asks it to apply at once.
+  for (int i = 0; i < 30; ++i) {
+    const std::string id = "urn:r" + std::to_string(i);
+    ASSERT_TRUE(store->SubmitSync(Batch().Put(Entity(id, "T", "{}", 1)).Add(Hist(id, "x", i, "v"))).ok());
+    auto h = store->QueryHistory(Query(id));
+    ASSERT_TRUE(h.ok());
+    EXPECT_EQ(h->size(), 1u) << i;
+  }
+  EXPECT_EQ(Docs(*store).size(), 30u);
+}
+
+}  // namespace
+}  // namespace cb::store
