@@ -111,6 +111,9 @@ Status CityServer::Start() {
   s.registry.AddCallbackGauge("citybrain_store_last_commit_seconds",
                               "Duration of the last group commit",
                               [store_ptr] { return store_ptr->Stats().last_commit_ms / 1000.0; });
+  s.registry.AddCallbackCounter(
+      "citybrain_store_commit_seconds_total", "Time spent in group commits",
+      [store_ptr] { return store_ptr->Stats().commit_ms_total / 1000.0; });
   s.registry.AddCallbackGauge(
       "citybrain_store_unapplied_rows",
       "Rows committed to the journal and not yet applied to the database",

@@ -83,9 +83,17 @@ struct StoreOptions {
   size_t max_queue_rows = 1000000;
   // Committed rows are applied to the database in large transactions: as soon as this many
   // wait, or when the oldest has waited apply_after_ms, or when a read needs them.
-  size_t apply_after_rows = 100000;
-  int apply_after_ms = 1000;
-  size_t max_apply_rows = 250000;     // rows per apply transaction at most
+  size_t apply_after_rows = 50000;
+  int apply_after_ms = 2000;
+  size_t max_apply_rows = 400000;     // rows per apply transaction at most
+  // Past this many unapplied rows the writer waits for the applier before committing more:
+  // acknowledgements slow down (back-pressure by latency) instead of memory growing.
+  size_t max_unapplied_rows = 400000;
+  // A group commit of at least this many rows skips the journal: it is applied to the
+  // database in its own transaction (in order after the frames before it) and acknowledged
+  // then. Large groups already share pages between their rows; journaling them too would
+  // only write their rows twice.
+  size_t direct_group_rows = 500;
 };
 
 struct StoreStats {

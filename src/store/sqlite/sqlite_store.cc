@@ -113,13 +113,13 @@ constexpr std::chrono::seconds kReadWaitLimit(60);
 constexpr std::string_view kWriterPragmas =
     "PRAGMA temp_store = MEMORY;"
     "PRAGMA cache_size = -262144;"
-    "PRAGMA journal_size_limit = 67108864;"
+    "PRAGMA journal_size_limit = 536870912;"
     // Checkpoint once the WAL holds 8192 pages (64 MiB) rather than the default 1000: fewer,
     // larger checkpoints amortise the database fsync over more commits. (A checkpointer on
     // its own thread was tried: PASSIVE checkpoints never let the WAL start again from its
     // beginning under load, and appending to an ever longer WAL file doubled the bytes
     // written per update; see bench/analysis.md.)
-    "PRAGMA wal_autocheckpoint = 8192;";
+    "PRAGMA wal_autocheckpoint = 32768;";
 
 constexpr std::string_view kReaderPragmas =
     "PRAGMA temp_store = MEMORY;"
@@ -282,7 +282,9 @@ class SqliteStore final : public Store {
 
   // The batches of one journal frame, waiting to be applied to the database.
   struct Frame {
-    uint64_t number = 0;
+    uint64_t number = 0;   // journal frame number; 0 for a direct frame
+    uint64_t ordinal = 0;  // position among all frames (journaled and direct), from 1
+    bool direct = false;   // not journaled: acknowledged only once applied
     std::vector<WriteBatch> batches;
     size_t rows = 0;
     Clock::time_point committed_at;
@@ -307,9 +309,12 @@ class SqliteStore final : public Store {
   void WriterLoop();
   void ApplierLoop();
   void CompletionLoop();
-  // Writes the group's valid batches to the journal as one frame. Sets (*statuses)[i] for
-  // every batch; on success moves the valid batches into *frame.
-  void CommitGroup(std::vector<Pending>& group, std::vector<Status>* statuses, Frame* frame);
+  // Writes the group's valid batches to the journal as one frame, or, for a group of at
+  // least direct_group_rows, makes it a direct frame. Sets (*statuses)[i] for the batches it
+  // refuses (all of them if the journal write fails); on success moves the valid batches
+  // into *frame and lists their indexes in *valid.
+  void CommitGroup(std::vector<Pending>& group, std::vector<Status>* statuses, Frame* frame,
+                   std::vector<size_t>* valid);
   // Refuses a batch the database would refuse (constraints, SQLite's length limit), before
   // it is journaled: a committed batch must apply.
   Status ValidateBatch(const WriteBatch& b) const;
@@ -379,6 +384,10 @@ class SqliteStore final : public Store {
   uint64_t committed_frame_ = 0;  // the last frame written to the journal
   uint64_t applied_frame_ = 0;    // the last frame applied to the database
   size_t apply_waiters_ = 0;      // readers waiting for the applier
+  uint64_t next_ordinal_ = 1;     // used by the writer thread only
+  uint64_t applied_ordinal_ = 0;  // the last frame applied, journaled or direct
+  bool direct_waiting_ = false;   // the writer waits for frame direct_ordinal_ to be applied
+  uint64_t direct_ordinal_ = 0;
   Status failed_;                 // a journal or apply failure: no more writes
   bool closing_ = false;          // no more submissions; the writer drains the queue and stops
   bool writer_stopped_ = false;   // the applier applies what is left and stops
@@ -593,6 +602,11 @@ void SqliteStore::WriterLoop() {
       std::unique_lock<std::mutex> lock(mu_);
       work_cv_.wait(lock, [this] { return !queue_.empty() || closing_; });
       if (queue_.empty()) return;  // closing, and everything is committed
+      // The applier is behind: let it catch up (it never waits for the writer).
+      applied_cv_.wait(lock, [this] {
+        return unapplied_rows_ < options_.max_unapplied_rows || !failed_.ok() ||
+               applier_stopped_;
+      });
       if (tuning_.before_group) {
         lock.unlock();
         tuning_.before_group();
@@ -608,21 +622,45 @@ void SqliteStore::WriterLoop() {
       stats_.queued_rows = queued_rows_;
     }
     Frame frame;
-    CommitGroup(group, &statuses, &frame);
+    std::vector<size_t> valid;
+    const auto start = Clock::now();
+    CommitGroup(group, &statuses, &frame, &valid);
+    if (frame.ordinal != 0) {
+      // Before the callbacks run: a reader told of this write must find the frame.
+      std::unique_lock<std::mutex> lock(mu_);
+      const bool start_timer = unapplied_.empty();
+      const uint64_t ordinal = frame.ordinal;
+      const bool direct = frame.direct;
+      const size_t rows = frame.rows;
+      unapplied_rows_ += frame.rows;
+      stats_.unapplied_rows = unapplied_rows_;
+      if (!direct) committed_frame_ = frame.number;
+      unapplied_.push_back(std::move(frame));
+      if (direct) {
+        // Acknowledged once the applier has committed it (and everything before it).
+        direct_waiting_ = true;
+        direct_ordinal_ = ordinal;
+        apply_cv_.notify_one();
+        applied_cv_.wait(lock, [&] {
+          return applied_ordinal_ >= ordinal || !failed_.ok() || applier_stopped_;
+        });
+        const Status st = applied_ordinal_ >= ordinal ? Status::Ok()
+                          : !failed_.ok()             ? failed_
+                                                      : Status::Unavailable("store: closed");
+        for (size_t i : valid) statuses[i] = st;
+        const double ms = MillisSince(start);
+        stats_.commits += 1;
+        stats_.rows_committed += st.ok() ? rows : 0;
+        stats_.last_commit_ms = ms;
+        stats_.commit_ms_total += ms;
+      } else if (start_timer || unapplied_rows_ >= options_.apply_after_rows) {
+        apply_cv_.notify_one();
+      }
+    }
     std::vector<std::pair<DoneCallback, Status>> callbacks;
     callbacks.reserve(group.size());
     for (size_t i = 0; i < group.size(); ++i) {
       if (group[i].done) callbacks.emplace_back(std::move(group[i].done), statuses[i]);
-    }
-    if (frame.number != 0) {
-      // Before the callbacks run: a reader told of this write must find the frame.
-      std::lock_guard<std::mutex> lock(mu_);
-      const bool start_timer = unapplied_.empty();
-      unapplied_rows_ += frame.rows;
-      stats_.unapplied_rows = unapplied_rows_;
-      committed_frame_ = frame.number;
-      unapplied_.push_back(std::move(frame));
-      if (start_timer || unapplied_rows_ >= options_.apply_after_rows) apply_cv_.notify_one();
     }
     if (!callbacks.empty()) {
       {
@@ -672,10 +710,10 @@ Status SqliteStore::ValidateBatch(const WriteBatch& b) const {
 }
 
 void SqliteStore::CommitGroup(std::vector<Pending>& group, std::vector<Status>* statuses,
-                              Frame* frame) {
+                              Frame* frame, std::vector<size_t>* valid_out) {
   statuses->assign(group.size(), Status::Ok());
   const auto start = Clock::now();
-  std::vector<size_t> valid;
+  std::vector<size_t>& valid = *valid_out;
   std::vector<const WriteBatch*> batches;
   size_t rows = 0;
   for (size_t i = 0; i < group.size(); ++i) {
@@ -703,8 +741,12 @@ void SqliteStore::CommitGroup(std::vector<Pending>& group, std::vector<Status>* 
     std::lock_guard<std::mutex> lock(mu_);
     failed = failed_;
   }
+  // A large group gains nothing from the journal: its own transaction already shares pages
+  // between many rows, and writing the rows twice would only add bytes.
+  const bool direct = failed.ok() && rows >= options_.direct_group_rows;
   Result<uint64_t> number = [&]() -> Result<uint64_t> {
     if (!failed.ok()) return failed;
+    if (direct) return uint64_t{0};
     thread_local std::string payload;
     EncodeBatches(batches, &payload);
     Result<uint64_t> appended = journal_->Append(payload);
@@ -723,15 +765,18 @@ void SqliteStore::CommitGroup(std::vector<Pending>& group, std::vector<Status>* 
     return;
   }
   frame->number = *number;
+  frame->direct = direct;
+  frame->ordinal = next_ordinal_++;
   frame->rows = rows;
   frame->committed_at = Clock::now();
   frame->batches.reserve(valid.size());
   for (size_t i : valid) frame->batches.push_back(std::move(group[i].batch));
   const double ms = MillisSince(start);
   std::lock_guard<std::mutex> lock(mu_);
+  stats_.batches_committed += valid.size() + empty;
+  if (direct) return;  // WriterLoop counts the commit once it is applied
   stats_.commits += 1;
   stats_.rows_committed += rows;
-  stats_.batches_committed += valid.size() + empty;
   stats_.last_commit_ms = ms;
   stats_.commit_ms_total += ms;
 }
@@ -760,7 +805,7 @@ void SqliteStore::ApplierLoop() {
           continue;
         }
         const auto due = unapplied_.front().committed_at + delay;
-        if (writer_stopped_ || apply_waiters_ > 0 ||
+        if (writer_stopped_ || apply_waiters_ > 0 || direct_waiting_ ||
             unapplied_rows_ >= options_.apply_after_rows || Clock::now() >= due) {
           break;
         }
@@ -793,11 +838,14 @@ void SqliteStore::ApplierLoop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     const double ms = MillisSince(start);
-    const uint64_t last = frames.back().number;
+    uint64_t last = 0;  // the last journal frame among them (0: all direct)
+    for (const Frame& f : frames) last = std::max(last, f.number);
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (st.ok()) {
-        applied_frame_ = last;
+        applied_frame_ = std::max(applied_frame_, last);
+        applied_ordinal_ = frames.back().ordinal;
+        if (applied_ordinal_ >= direct_ordinal_) direct_waiting_ = false;
         unapplied_rows_ -= rows;
         stats_.unapplied_rows = unapplied_rows_;
         stats_.applies += 1;
@@ -814,7 +862,7 @@ void SqliteStore::ApplierLoop() {
     }
     applied_cv_.notify_all();
     frames.clear();  // free the rows outside the lock
-    if (st.ok()) journal_->DropThrough(last);
+    if (st.ok() && last != 0) journal_->DropThrough(last);
   }
 }
 
@@ -882,8 +930,13 @@ Status SqliteStore::ApplyFrames(const std::vector<Frame>& frames, bool* busy) {
       if (!st.ok()) return rollback(st);
     }
   }
-  Status st = Run(w, set_applied_.get(), "record the applied journal frame",
-                  static_cast<int64_t>(frames.back().number));
+  uint64_t last = 0;
+  for (const Frame& f : frames) last = std::max(last, f.number);
+  Status st;
+  if (last != 0) {
+    st = Run(w, set_applied_.get(), "record the applied journal frame",
+             static_cast<int64_t>(last));
+  }
   if (st.ok()) st = Run(w, commit_.get(), "commit");
   if (!st.ok()) return rollback(st);
   txn_new_series_.clear();
