@@ -67,7 +67,11 @@ void ContextBroker::PutLocked(EntityPtr e, const Entity* before) {
   for (const auto& t : e->types) by_type_[t][id_view] = slot;
   const Attribute* loc = e->Find("location");
   if (loc != nullptr && loc->geometry) {
-    geo_index_.Update(slot->key, loc->geometry->bbox);
+    // Most updates leave the location as it was (a PATCH of readings): skip the index then.
+    const Attribute* old_loc = slot->entity ? slot->entity->Find("location") : nullptr;
+    const bool same_box = slot->in_geo && old_loc != nullptr && old_loc->geometry &&
+                          old_loc->geometry->bbox == loc->geometry->bbox;
+    if (!same_box) geo_index_.Update(slot->key, loc->geometry->bbox);
     slot->in_geo = true;
   } else if (slot->in_geo) {
     geo_index_.Remove(slot->key);
@@ -257,7 +261,9 @@ void ContextBroker::Write(std::vector<WriteOp> ops, WriteDone done) {
     return;
   }
   const store::StoreStats store_stats = store_->Stats();
-  if (store_stats.queued_rows + store_stats.unapplied_rows > options_.max_pending_rows) {
+  // Only rows waiting for their commit count: committed rows the applier has not reached
+  // yet are durable, and the store slows its writer down for those by itself.
+  if (store_stats.queued_rows > options_.max_pending_rows) {
     done(Status::TooManyRequests("the store is behind; retry shortly"), {});
     return;
   }

@@ -20,6 +20,7 @@ struct LonLat {
 
 struct BoundingBox {
   double min_lon = 0, min_lat = 0, max_lon = 0, max_lat = 0;
+  bool operator==(const BoundingBox&) const = default;
   bool Intersects(const BoundingBox& o) const {
     return min_lon <= o.max_lon && o.min_lon <= max_lon && min_lat <= o.max_lat &&
            o.min_lat <= max_lat;

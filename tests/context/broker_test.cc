@@ -72,6 +72,17 @@ class BrokerTest : public ::testing::Test {
     return Write(std::move(ops))[0];
   }
 
+  // A query for the entities within `meters` of a point.
+  static EntityQuery Near(double lon, double lat, double meters) {
+    EntityQuery q;
+    GeoQuery g;
+    g.rel = GeoRel::kNear;
+    g.geometry = geo::Geometry::MakePoint({lon, lat});
+    g.max_distance = meters;
+    q.geo = g;
+    return q;
+  }
+
   std::string dir_;
   ManualClock clock_{1795428000000};
   std::unique_ptr<store::Store> store_;
@@ -231,6 +242,28 @@ TEST_F(BrokerTest, QueriesUseTypeGeoAndQ) {
   EXPECT_EQ(broker_->Query(q)->total, 5u);
 }
 
+TEST_F(BrokerTest, SpatialIndexFollowsUpdatesThatKeepDropOrRestoreTheLocation) {
+  const std::string loc = R"("location":{"type":"Point","coordinates":[120.16,30.25]})";
+  WriteOne(Op(WriteOp::Kind::kCreate, R"({"id":"urn:ngsi-ld:L:1","type":"L","n":1,)" + loc + "}"));
+  EntityQuery q = Near(120.16, 30.25, 100);
+  const auto found = [&] { return broker_->Query(q)->entities.size(); };
+  ASSERT_EQ(found(), 1u);
+  // Readings change, the location does not (the index entry is kept as it was).
+  WriteOne(Op(WriteOp::Kind::kUpdate, R"({"id":"urn:ngsi-ld:L:1","n":2})"));
+  EXPECT_EQ(found(), 1u);
+  WriteOne(Op(WriteOp::Kind::kUpsertReplace,
+              R"({"id":"urn:ngsi-ld:L:1","type":"L","n":3,)" + loc + "}"));
+  EXPECT_EQ(found(), 1u);
+  WriteOp drop;
+  drop.kind = WriteOp::Kind::kDeleteAttr;
+  drop.entity.id = "urn:ngsi-ld:L:1";
+  drop.attr_name = "location";
+  EXPECT_TRUE(WriteOne(std::move(drop)).status.ok());
+  EXPECT_EQ(found(), 0u);
+  WriteOne(Op(WriteOp::Kind::kUpsertUpdate, R"({"id":"urn:ngsi-ld:L:1","type":"L",)" + loc + "}"));
+  EXPECT_EQ(found(), 1u);
+}
+
 TEST_F(BrokerTest, GeoQueryPagesAreInIdOrder) {
   std::vector<WriteOp> ops;
   for (int i = 0; i < 12; ++i) {  // ids deliberately not in distance order
@@ -240,12 +273,7 @@ TEST_F(BrokerTest, GeoQueryPagesAreInIdOrder) {
                          std::to_string(120.16 + i * 0.0001) + ",30.25]}}"));
   }
   Write(std::move(ops));
-  EntityQuery q;
-  GeoQuery g;
-  g.rel = GeoRel::kNear;
-  g.geometry = geo::Geometry::MakePoint({120.16, 30.25});
-  g.max_distance = 1000;
-  q.geo = g;
+  EntityQuery q = Near(120.16, 30.25, 1000);
   std::vector<std::string> seen;
   for (size_t off = 0; off < 12; off += 5) {
     q.offset = off;
