@@ -91,6 +91,14 @@ int main(int argc, char** argv) {
                     "fsync: survive power loss; process: survive kill -9 only")
       ->capture_default_str()
       ->check(CLI::IsMember({"fsync", "process"}));
+  serve->add_option("--apply-after-rows", config.apply_after_rows,
+                    "apply journaled writes to the database once this many rows wait "
+                    "(0: default, 50000)")
+      ->capture_default_str();
+  serve->add_option("--apply-after-ms", config.apply_after_ms,
+                    "... or once the oldest has waited this long (0: default, 2000)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 600000));
   serve->add_option("--max-body", config.max_body_bytes, "largest request body in bytes")
       ->capture_default_str();
   serve->add_option("--request-timeout", config.request_timeout_s,

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -80,6 +81,13 @@ Status CityServer::Start() {
   } else {
     return Status::BadRequestData("durability must be fsync or process");
   }
+  if (c.apply_after_rows > 0) {
+    so.apply_after_rows = c.apply_after_rows;
+    // Room for the next rows to be committed while these are applied.
+    so.max_apply_rows = std::max(so.max_apply_rows, c.apply_after_rows);
+    so.max_unapplied_rows = std::max(so.max_unapplied_rows, 2 * c.apply_after_rows);
+  }
+  if (c.apply_after_ms > 0) so.apply_after_ms = c.apply_after_ms;
   auto st = store::OpenSqliteStore(so);
   if (!st.ok()) return st.status();
   s.store = std::move(st).value();

@@ -16,6 +16,11 @@ struct ServerConfig {
   int port = 1026;
   int threads = 2;
   std::string durability = "fsync";  // fsync | process
+  // The store applies journaled writes to its database once this many rows wait, or once
+  // the oldest has waited apply_after_ms (0: the store's defaults). Larger values write a
+  // busy entity's page once for more updates, at the cost of memory and longer applies.
+  size_t apply_after_rows = 0;
+  int apply_after_ms = 0;
   size_t max_body_bytes = 8 * 1024 * 1024;
   int request_timeout_s = 30;
   std::string mqtt_url;              // e.g. tcp://127.0.0.1:1883; empty: no MQTT bridge

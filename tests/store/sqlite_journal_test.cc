@@ -117,6 +117,106 @@ TEST(JournalEncodingTest, HugeCountsInDamagedPayloadsAreRefused) {
   EXPECT_FALSE(DecodeBatches(payload, &out).ok());
 }
 
+// The bytes of a frame header, and of the end marker written after each frame (journal.h).
+constexpr size_t kHeaderBytes = 20;
+constexpr size_t kEndMarkerBytes = kHeaderBytes;
+
+// The journal on its own: frames appended, dropped, and read back by a later Open.
+class JournalReuseTest : public ::testing::Test {
+ protected:
+  std::string Db() const { return dir_.path() + "/j.db"; }
+  std::unique_ptr<Journal> OpenJournal(uint64_t applied, std::vector<JournalFrame>* replay) {
+    JournalOptions o;
+    o.database_path = Db();
+    o.segment_bytes = 400;
+    auto j = Journal::Open(o, applied, replay);
+    EXPECT_TRUE(j.ok()) << j.status().ToString();
+    return j.ok() ? std::move(j).value() : nullptr;
+  }
+  size_t Files(const std::string& infix) const {
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir_.path())) {
+      n += e.path().filename().string().find(infix) != std::string::npos;
+    }
+    return n;
+  }
+  static std::string Payload(uint64_t number, size_t bytes) {
+    std::string p = "frame " + std::to_string(number) + " ";
+    p.resize(std::max(bytes, p.size()), 'x');
+    return p;
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(JournalReuseTest, DroppedSegmentsAreReusedAndTheirOldFramesNeverReadAgain) {
+  std::vector<JournalFrame> replay;
+  auto j = OpenJournal(0, &replay);
+  ASSERT_NE(j, nullptr);
+  // Long frames first: the reused files hold more old bytes than the new frames cover.
+  for (uint64_t n = 1; n <= 30; ++n) ASSERT_EQ(*j->Append(Payload(n, 150)), n);
+  j->DropThrough(30);
+  EXPECT_EQ(Files("-spare-"), 2u);  // two kept, the rest deleted
+  for (uint64_t n = 31; n <= 60; ++n) ASSERT_EQ(*j->Append(Payload(n, 20)), n);
+  EXPECT_EQ(Files("-spare-"), 0u);  // both became segments again
+  j.reset();
+  // Frames 31..60 are read back exactly; none of the old ones after them.
+  j = OpenJournal(30, &replay);
+  ASSERT_NE(j, nullptr);
+  ASSERT_EQ(replay.size(), 30u);
+  for (uint64_t n = 31; n <= 60; ++n) {
+    EXPECT_EQ(replay[n - 31].number, n);
+    EXPECT_EQ(replay[n - 31].payload, Payload(n, 20));
+  }
+  EXPECT_EQ(j->next_number(), 61u);
+}
+
+TEST_F(JournalReuseTest, SparesLeftByAnEarlierProcessAreReused) {
+  std::vector<JournalFrame> replay;
+  auto j = OpenJournal(0, &replay);
+  for (uint64_t n = 1; n <= 20; ++n) ASSERT_TRUE(j->Append(Payload(n, 150)).ok());
+  j->DropThrough(20);
+  j.reset();
+  ASSERT_EQ(Files("-spare-"), 2u);
+  j = OpenJournal(20, &replay);  // the new segment it opens is one of the spares
+  ASSERT_NE(j, nullptr);
+  EXPECT_TRUE(replay.empty());
+  EXPECT_EQ(Files("-spare-"), 1u);
+  ASSERT_TRUE(j->Append(Payload(21, 10)).ok());
+  j.reset();
+  j = OpenJournal(20, &replay);
+  ASSERT_EQ(replay.size(), 1u);
+  EXPECT_EQ(replay[0].payload, Payload(21, 10));
+}
+
+TEST_F(JournalReuseTest, ATornFrameInAReusedSegmentEndsTheJournal) {
+  std::vector<JournalFrame> replay;
+  auto j = OpenJournal(0, &replay);
+  for (uint64_t n = 1; n <= 30; ++n) ASSERT_TRUE(j->Append(Payload(n, 150)).ok());
+  j->DropThrough(30);
+  for (uint64_t n = 31; n <= 33; ++n) ASSERT_TRUE(j->Append(Payload(n, 20)).ok());
+  j.reset();
+  // Damage the last frame's payload in place (a torn write over the old bytes).
+  std::string last;
+  for (const auto& e : fs::directory_iterator(dir_.path())) {
+    const std::string name = e.path().filename().string();
+    if (name.find("-log-") != std::string::npos && name > fs::path(last).filename().string()) {
+      last = e.path().string();
+    }
+  }
+  ASSERT_FALSE(last.empty());
+  {
+    std::fstream f(last, std::ios::in | std::ios::out | std::ios::binary);
+    const auto frame = static_cast<std::streamoff>(kHeaderBytes + 20);  // 20-byte payloads
+    f.seekp(2 * frame + static_cast<std::streamoff>(kHeaderBytes) + 3);  // frame 33's payload
+    f.put('#');
+  }
+  j = OpenJournal(30, &replay);
+  ASSERT_NE(j, nullptr);
+  ASSERT_EQ(replay.size(), 2u);
+  EXPECT_EQ(replay[1].number, 32u);
+  EXPECT_EQ(j->next_number(), 33u);  // the torn frame was never acknowledged: its number is reused
+}
+
 // Holds the applier while closed (SqliteTuning::before_apply), so committed frames stay in
 // the journal only. Thread-safety: Hook() runs on the applier; Open() on the test thread.
 class ApplyGate {
@@ -243,7 +343,8 @@ TEST_F(SqliteJournalTest, ATornLastFrameIsIgnoredAndTheRestReplayed) {
   auto segments = Segments(ImagePath());
   ASSERT_EQ(segments.size(), 1u);
   const auto size = fs::file_size(segments[0]);
-  fs::resize_file(segments[0], size - 3);  // the last frame lost its last bytes
+  // The last frame lost its last bytes (and the end marker written after it).
+  fs::resize_file(segments[0], size - kEndMarkerBytes - 3);
   auto image = Open(ImagePath(), Durability::kFsync);
   ASSERT_NE(image, nullptr);
   auto docs = Docs(*image);

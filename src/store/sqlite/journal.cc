@@ -56,14 +56,19 @@ std::string SegmentPath(const std::string& database_path, uint64_t first) {
   return SegmentPrefix(database_path) + hex;
 }
 
-Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
+// A spare: a dropped segment kept for reuse, named after the segment it was.
+std::string SparePrefix(const std::string& database_path) { return database_path + "-spare-"; }
+
+// Writes p[0, n) at `offset` of the file.
+Status WriteAll(int fd, off_t offset, const char* p, size_t n, const std::string& path) {
   while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
+    const ssize_t w = ::pwrite(fd, p, n, offset);
     if (w < 0) {
       if (errno == EINTR) continue;
       return Status::Internal("store: journal: write " + path + ": " + ErrnoText(errno));
     }
     p += w;
+    offset += w;
     n -= static_cast<size_t>(w);
   }
   return Status::Ok();
@@ -244,10 +249,19 @@ Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options, ui
   std::filesystem::path dir = db.parent_path();
   if (dir.empty()) dir = ".";
   const std::string prefix = db.filename().string() + "-log-";
+  const std::string spare_prefix = db.filename().string() + "-spare-";
   std::vector<Segment> found;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
+    if (name.compare(0, spare_prefix.size(), spare_prefix) == 0) {
+      if (j->spares_.size() < kMaxSpares) {
+        j->spares_.push_back(entry.path().string());
+      } else {
+        std::filesystem::remove(entry.path(), ec);
+      }
+      continue;
+    }
     if (name.size() != prefix.size() + 16 || name.compare(0, prefix.size(), prefix) != 0) {
       continue;
     }
@@ -264,15 +278,20 @@ Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options, ui
             [](const Segment& a, const Segment& b) { return a.first < b.first; });
 
   uint64_t expect = 0;  // the number the next frame must carry (0: not known yet)
+  std::string ended;    // why the previous segment's frames ended before its end of file
   std::string data;
   for (size_t s = 0; s < found.size(); ++s) {
     const Segment& seg = found[s];
     const bool last_segment = s + 1 == found.size();
     if (expect != 0 && seg.first != expect) {
-      return Status::Internal("store: journal: " + seg.path + " starts at frame " +
-                              std::to_string(seg.first) + ", expected " + std::to_string(expect) +
-                              ": a segment is missing");
+      return Status::Internal(
+          "store: journal: " + seg.path + " starts at frame " + std::to_string(seg.first) +
+          ", expected " + std::to_string(expect) + ": " +
+          (ended.empty() ? std::string("a segment is missing")
+                         : "the segment before it ends in " + ended +
+                               ": a segment is missing or acknowledged data is damaged"));
     }
+    ended.clear();
     CB_RETURN_IF_ERROR(ReadFile(seg.path, &data));
     size_t pos = 0;
     uint64_t number = seg.first;
@@ -280,11 +299,13 @@ Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options, ui
       // A frame that does not read whole and intact ends the journal when it is the last
       // thing written; anywhere else it means lost data.
       std::string problem;
+      bool unused = false;  // what follows is an old frame of a reused file, not a torn write
       uint32_t length = 0;
       if (data.size() - pos < kHeaderBytes) {
         problem = "a truncated frame header";
-      } else if (Get<uint32_t>(data.data() + pos) != kMagic) {
-        problem = "a bad frame marker";
+      } else if (const uint32_t magic = Get<uint32_t>(data.data() + pos); magic != kMagic) {
+        unused = magic == 0;  // the end marker written after the last frame
+        problem = unused ? "the end marker" : "a bad frame marker";
       } else {
         length = Get<uint32_t>(data.data() + pos + 4);
         const uint64_t got = Get<uint64_t>(data.data() + pos + 8);
@@ -297,18 +318,20 @@ Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options, ui
         } else if (got != number) {
           problem = "frame " + std::to_string(got) + " where " + std::to_string(number) +
                     " was expected";
+          unused = got < number;
         }
       }
       if (!problem.empty()) {
-        if (!last_segment) {
-          return Status::Internal("store: journal: " + seg.path + " holds " + problem +
-                                  " at byte " + std::to_string(pos) +
-                                  ", before later segments: acknowledged data is damaged");
+        // A segment's frames end at the first one that does not read: at a torn write, or
+        // where a reused file still holds its old frames. Before a later segment that is
+        // only fine when the later one carries on with the next number (checked above).
+        ended = problem + " at byte " + std::to_string(pos);
+        if (last_segment && !unused) {
+          spdlog::warn(
+              "store: journal: {} ends in {} at byte {} ({} bytes ignored): the last write "
+              "before a crash, never acknowledged",
+              seg.path, problem, pos, data.size() - pos);
         }
-        spdlog::warn(
-            "store: journal: {} ends in {} at byte {} ({} bytes ignored): the last write "
-            "before a crash, never acknowledged",
-            seg.path, problem, pos, data.size() - pos);
         break;
       }
       if (number > applied) {
@@ -341,9 +364,27 @@ Status Journal::StartSegment() {
     fd_ = -1;
   }
   const std::string path = SegmentPath(options_.database_path, next_number_);
-  // O_TRUNC: a file of that name can only be an empty leftover (its frames would carry the
-  // numbers from next_number_ on, and Open found none of them intact).
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  std::string spare;
+  {
+    std::lock_guard<std::mutex> lock(segments_mu_);
+    if (!spares_.empty()) {
+      spare = std::move(spares_.back());
+      spares_.pop_back();
+    }
+  }
+  if (!spare.empty() && ::rename(spare.c_str(), path.c_str()) == 0) {
+    // A reused file: its old frames carry lower numbers, so reading stops where the new
+    // ones end (Open). Writing within its length changes no file metadata, so fdatasync
+    // only writes the data: no file-system journal commit per append.
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  } else {
+    if (!spare.empty()) {
+      spdlog::warn("store: journal: cannot reuse {}: {}", spare, ErrnoText(errno));
+    }
+    // O_TRUNC: a file of that name can only be a leftover without one intact frame from
+    // next_number_ on (Open would have read it).
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  }
   if (fd_ < 0) return Status::Internal("store: journal: create " + path + ": " + ErrnoText(errno));
   if (options_.sync) CB_RETURN_IF_ERROR(SyncDirectory(path));
   segment_size_ = 0;
@@ -377,12 +418,22 @@ Result<uint64_t> Journal::Append(std::string_view payload) {
   const std::string& path = current_path_;
   // One write for small frames (most), so a frame is rarely split between two syscalls.
   Status st;
+  // After the frame, an end marker (a zero header) that the next frame overwrites: in a
+  // reused file, reading stops there instead of in the old frames.
+  const auto offset = static_cast<off_t>(segment_size_);
+  const std::string end_marker(kHeaderBytes, '\0');
   if (payload.size() <= (size_t{1} << 16)) {
     head.append(payload);
-    st = WriteAll(fd_, head.data(), head.size(), path);
+    head.append(end_marker);
+    st = WriteAll(fd_, offset, head.data(), head.size(), path);
   } else {
-    st = WriteAll(fd_, head.data(), head.size(), path);
-    if (st.ok()) st = WriteAll(fd_, payload.data(), payload.size(), path);
+    st = WriteAll(fd_, offset, head.data(), head.size(), path);
+    const auto payload_at = offset + static_cast<off_t>(kHeaderBytes);
+    if (st.ok()) st = WriteAll(fd_, payload_at, payload.data(), payload.size(), path);
+    if (st.ok()) {
+      st = WriteAll(fd_, payload_at + static_cast<off_t>(payload.size()), end_marker.data(),
+                    end_marker.size(), path);
+    }
   }
   if (st.ok() && options_.sync && ::fdatasync(fd_) != 0) {
     st = Status::Internal("store: journal: fdatasync " + path + ": " + ErrnoText(errno));
@@ -407,6 +458,19 @@ void Journal::DropThrough(uint64_t number) {
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(drop));
   }
   for (const std::string& path : doomed) {
+    // Keep a few as spares: a later segment written over one needs no new blocks. Renamed
+    // out of the segment names first, so that Open never reads their old frames.
+    {
+      std::lock_guard<std::mutex> lock(segments_mu_);
+      if (spares_.size() < kMaxSpares) {
+        const std::string spare =
+            SparePrefix(options_.database_path) + path.substr(path.size() - 16);
+        if (::rename(path.c_str(), spare.c_str()) == 0) {
+          spares_.push_back(spare);
+          continue;
+        }
+      }
+    }
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
       spdlog::warn("store: journal: cannot remove {}: {}", path, ErrnoText(errno));
     }

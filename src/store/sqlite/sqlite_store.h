@@ -25,7 +25,7 @@ inline constexpr int kHistoryEpochBits = 20;
 struct SqliteTuning {
   int history_epoch_bits = kHistoryEpochBits;
   // A new journal segment starts past this size (journal.h).
-  size_t journal_segment_bytes = size_t{64} << 20;
+  size_t journal_segment_bytes = size_t{16} << 20;
   // Tests: runs on the writer thread each time it wakes for queued work, before it takes
   // the group to commit; a hook that blocks holds the writer so that batches queue up.
   std::function<void()> before_group;
