@@ -1200,11 +1200,37 @@ int CmdWait(const Args& a) {
 
 }  // namespace
 
+constexpr const char* kUsage = R"(usage: cb_loadgen SUBCOMMAND [--option value ...]
+
+Load generator of the CityBrain benchmarks (bench/run.sh). Each subcommand prints one line
+"RESULT key=value ..." on stdout and progress on stderr.
+
+Options of every HTTP load: --port P --key-file F (or --key K) --conns N (8)
+  --duration S or --requests N, --rate R (requests/s, 0: closed loop), --server-pid PID
+  (adds the server's CPU and disk writes), --name LABEL.
+
+  http          --method GET --target /health [--batch-body N]   any request, fixed body
+  upsert        --count N --first I --batch B --round R --t0 MS [--order seq|random]
+  patch         --count N --round R --t0 MS      PATCH …/attrs of random entities
+  get           --count N                        GET /entities/{id} of random entities
+  query         --kind near|qnum|qdistrict [--distance M] [--limit L]
+  fanout        --subs S --count N --batch B --rounds R --round R0 [--drain-timeout S]
+  mqtt          --broker URL --api-key K --devices D --messages M --qos Q [--window W]
+                [--inflight I] [--broker-only] [--wait-timeout S]
+  mqtt-devices  --devices D --api-key K --out FILE   provisioning file for the server
+  fetch         --path P [--metric NAME [--sum]]   GET a path, or one metric's value
+  wait          --port P [--timeout S]             until GET /health answers 200
+  free-port                                        print a free loopback TCP port
+)";
+
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << "usage: cb_loadgen http|upsert|patch|get|query|fanout|mqtt|mqtt-devices|fetch|wait|free-port"
-                 " [--option value ...]\n(see the comment at the top of bench/loadgen.cc)\n";
-    return 2;
+  const auto wants_help = [&](int i) {
+    return i < argc && (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h" ||
+                        std::string(argv[i]) == "help");
+  };
+  if (argc < 2 || wants_help(1) || wants_help(2)) {
+    (argc < 2 ? std::cerr : std::cout) << kUsage;
+    return argc < 2 ? 2 : 0;
   }
   std::string cmd = argv[1];
   Args a = ParseArgs(argc, argv, 2);

@@ -429,10 +429,14 @@ int main(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
-    if (k.rfind("--", 0) != 0) {
-      std::cerr << "usage: cb_storage_baseline --mode sqlite|store [--db PATH] [--entities N] "
-                   "[--batch B] [--rounds R] [--conns C] [--durability fsync|process] | --check\n";
-      return 2;
+    if (k.rfind("--", 0) != 0 || k == "--help") {
+      (k == "--help" ? std::cout : std::cerr)
+          << "usage: cb_storage_baseline --mode sqlite|store [--db PATH] [--entities N] "
+             "[--batch B] [--rounds R] [--conns C] [--order seq|random] [--max-batches N] "
+             "[--durability fsync|process] [--name LABEL] | --check\n"
+             "The storage limit of the benchmarks (bench/run.sh): the same rows as the "
+             "batch upserts, written by raw SQLite (sqlite) or by CityBrain's store (store).\n";
+      return k == "--help" ? 0 : 2;
     }
     k = k.substr(2);
     if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
