@@ -995,7 +995,7 @@ class QParser {
     }
     SkipSpaces();
     if (AtEnd()) return Status::InvalidRequest("q: empty query");
-    uint32_t root;
+    uint32_t root = 0;
     CB_RETURN_IF_ERROR(ParseOr(0, &root));
     SkipSpaces();
     if (!AtEnd()) {
@@ -1036,7 +1036,7 @@ class QParser {
   Status ParseOr(int depth, uint32_t* node) {
     std::vector<uint32_t> kids;
     for (;;) {
-      uint32_t n;
+      uint32_t n = 0;
       CB_RETURN_IF_ERROR(ParseAnd(depth, &n));
       kids.push_back(n);
       SkipSpaces();
@@ -1050,7 +1050,7 @@ class QParser {
   Status ParseAnd(int depth, uint32_t* node) {
     std::vector<uint32_t> kids;
     for (;;) {
-      uint32_t n;
+      uint32_t n = 0;
       CB_RETURN_IF_ERROR(ParseFactor(depth, &n));
       kids.push_back(n);
       SkipSpaces();
