@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -46,8 +47,18 @@ char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A
 // Percent-decodes `s` into `out`, or only checks it when `out` is null. False when an
 // escape is malformed.
 bool PercentDecodeInto(std::string_view s, bool plus_is_space, std::string* out) {
-  if (out != nullptr) out->reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
+  // Most segments and parameters have nothing to decode: copied whole.
+  size_t first = 0;
+  while (first < s.size() && s[first] != '%' && !(plus_is_space && s[first] == '+')) ++first;
+  if (first == s.size()) {
+    if (out != nullptr) out->append(s);
+    return true;
+  }
+  if (out != nullptr) {
+    out->reserve(out->size() + s.size());
+    out->append(s.substr(0, first));
+  }
+  for (size_t i = first; i < s.size(); ++i) {
     char c = s[i];
     if (c == '%') {
       if (i + 2 >= s.size() || HexDigit(s[i + 1]) < 0 || HexDigit(s[i + 2]) < 0) return false;
@@ -627,22 +638,21 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     double secs = std::chrono::duration<double>(Clock::now() - start_).count();
     metrics_->Record(r.status, secs);
     // One response at a time per connection: the next request is read once it is written.
-    res_ = {};
-    res_.result(static_cast<unsigned>(r.status));
-    res_.version(version_);
-    res_.set(http::field::server, "citybrain");
-    if (!r.body.empty() || r.status != 204) {
-      res_.set(http::field::content_type, r.content_type);
-    }
-    for (auto& [k, v] : r.headers) res_.set(k, v);
     bool keep_alive = keep_alive_ && !srv_->stopping.load();
-    res_.keep_alive(keep_alive);
-    res_.body() = std::move(r.body);
-    res_.prepare_payload();
-    SerializeHeader();
+    if (!SerializeDirectly(r, keep_alive)) {
+      SerializeWithBeast(std::move(r), keep_alive);
+    } else {
+#ifndef NDEBUG
+      // Debug builds (the tests) check every direct header against Beast's own.
+      std::string direct = header_;
+      SerializeWithBeast(r, keep_alive);
+      assert(direct == header_);
+#endif
+      body_ = std::move(r.body);
+    }
     // Header and body go out as two plain buffers: much cheaper to send than the layered
     // buffer sequence http::async_write builds from Beast's serializer.
-    std::array<net::const_buffer, 2> wire{net::buffer(header_), net::buffer(res_.body())};
+    std::array<net::const_buffer, 2> wire{net::buffer(header_), net::buffer(body_)};
     stream_.expires_after(std::chrono::seconds(srv_->options.request_timeout_s));
     auto on_written = [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
       if (ec || !keep_alive) return self->Shutdown();
@@ -651,19 +661,85 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     net::async_write(stream_, wire, std::move(on_written));
   }
 
-  // Puts res_'s status line and header fields in header_, byte for byte as Beast's own
-  // serializer writes them; a plain loop costs far less than its generic buffer sequence.
-  void SerializeHeader() {
-    unsigned v = res_.version();
-    unsigned code = res_.result_int();
+  // Puts in header_ the status line and fields Beast would write for `r` (see
+  // SerializeWithBeast), without building its field container (an allocation per field):
+  // Server, Content-Type, r's headers in order, Connection as keep-alive needs, and
+  // Content-Length last. Returns false, writing nothing, for responses where Beast's rules
+  // go further (a header naming one of those fields or given twice, values with surrounding
+  // blanks, 1xx/204/304 statuses, other HTTP versions): those take SerializeWithBeast.
+  bool SerializeDirectly(const HttpResponse& r, bool keep_alive) {
+    if (r.status < 200 || r.status > 999 || r.status == 204 || r.status == 304 ||
+        (version_ != 10 && version_ != 11)) {
+      return false;
+    }
+    auto blank_edged = [](std::string_view v) {
+      return !v.empty() && (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' ||
+                            v.back() == '\t');
+    };
+    if (blank_edged(r.content_type)) return false;
+    for (size_t i = 0; i < r.headers.size(); ++i) {
+      const std::string& name = r.headers[i].first;
+      if (blank_edged(r.headers[i].second)) return false;
+      for (const char* reserved :
+           {"server", "content-type", "connection", "content-length", "transfer-encoding"}) {
+        if (beast::iequals(name, reserved)) return false;
+      }
+      for (size_t j = 0; j < i; ++j) {
+        if (beast::iequals(name, r.headers[j].first)) return false;
+      }
+    }
+    const unsigned code = static_cast<unsigned>(r.status);
+    AppendStatusLine(code, View(http::obsolete_reason(static_cast<http::status>(code))));
+    auto field = [this](std::string_view name, std::string_view value) {
+      header_.append(name).append(": ").append(value).append("\r\n");
+    };
+    field("Server", "citybrain");
+    field("Content-Type", r.content_type);
+    for (const auto& [k, v] : r.headers) field(k, v);
+    if (version_ == 11 && !keep_alive) field("Connection", "close");
+    if (version_ == 10 && keep_alive) field("Connection", "keep-alive");
+    char digits[24];
+    field("Content-Length",
+          std::string_view(digits, std::to_chars(digits, digits + sizeof digits, r.body.size()).ptr -
+                                       digits));
+    header_.append("\r\n");
+    return true;
+  }
+
+  // Builds the response with Beast's message and serializes its header into header_; the body
+  // goes to body_.
+  void SerializeWithBeast(HttpResponse r, bool keep_alive) {
+    res_ = {};
+    res_.result(static_cast<unsigned>(r.status));
+    res_.version(version_);
+    res_.set(http::field::server, "citybrain");
+    if (!r.body.empty() || r.status != 204) {
+      res_.set(http::field::content_type, r.content_type);
+    }
+    for (auto& [k, v] : r.headers) res_.set(k, v);
+    res_.keep_alive(keep_alive);
+    res_.body() = std::move(r.body);
+    res_.prepare_payload();
+    SerializeHeader();
+    body_ = std::move(res_.body());
+  }
+
+  // header_ = "HTTP/1.x CODE REASON\r\n" for version_.
+  void AppendStatusLine(unsigned code, std::string_view reason) {
     char status_line[] = "HTTP/1.1 200 ";
-    status_line[5] = static_cast<char>('0' + v / 10);
-    status_line[7] = static_cast<char>('0' + v % 10);
+    status_line[5] = static_cast<char>('0' + version_ / 10);
+    status_line[7] = static_cast<char>('0' + version_ % 10);
     status_line[9] = static_cast<char>('0' + code / 100);
     status_line[10] = static_cast<char>('0' + code / 10 % 10);
     status_line[11] = static_cast<char>('0' + code % 10);
     header_.assign(status_line, sizeof status_line - 1);
-    header_.append(View(res_.reason())).append("\r\n");
+    header_.append(reason).append("\r\n");
+  }
+
+  // Puts res_'s status line and header fields in header_, byte for byte as Beast's own
+  // serializer writes them; a plain loop costs far less than its generic buffer sequence.
+  void SerializeHeader() {
+    AppendStatusLine(res_.result_int(), View(res_.reason()));
     for (const auto& f : res_) {
       header_.append(View(f.name_string())).append(": ").append(View(f.value())).append("\r\n");
     }
@@ -680,7 +756,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
-  std::string header_;  // res_'s serialized header, while it is written
+  std::string header_;  // the response's serialized header, while it is written
+  std::string body_;    // its body, while it is written
   bool keep_alive_ = true;
   unsigned version_ = 11;
   const RouteMetrics* metrics_;  // of the route being answered

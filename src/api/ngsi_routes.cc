@@ -261,6 +261,7 @@ void QueryEntities(ContextBroker* broker, const NgsiLdLimits& limits, HttpReques
   auto result = broker->Query(q);
   if (!result.ok()) return respond(ProblemResponse(result.status()));
   std::string out;
+  out.reserve(result->entities.size() * context::kRenderedEntityBytes + 2);
   JsonWriter w(&out);
   w.BeginArray();
   const context::RenderOptions& opts = fmt->Options();

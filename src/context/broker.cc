@@ -15,9 +15,16 @@ namespace cb::context {
 
 struct ContextBroker::Slot {
   EntityPtr entity;
-  uint64_t key = 0;
+  std::string_view id;  // by_id_'s key of this slot
   bool in_geo = false;
 };
+
+namespace {
+
+// The spatial index's key of a slot: its address (stable while the slot lives in by_id_).
+uint64_t GeoKey(const void* slot) { return reinterpret_cast<uintptr_t>(slot); }
+
+}  // namespace
 
 ContextBroker::ContextBroker(store::Store* store, const Clock* clock, BrokerOptions options)
     : store_(store), clock_(clock), options_(options) {}
@@ -46,18 +53,15 @@ Status ContextBroker::Load() {
 }
 
 void ContextBroker::PutLocked(EntityPtr e, const Entity* before) {
-  auto it = by_id_.find(e->id);
-  Slot* slot;
-  if (it == by_id_.end()) {
+  Slot* slot = slot_of_id_.Find(e->id);
+  if (slot == nullptr) {
     auto s = std::make_unique<Slot>();
-    s->key = next_key_++;
     slot = s.get();
-    it = by_id_.emplace(e->id, std::move(s)).first;
-    by_key_[slot->key] = slot;
-  } else {
-    slot = it->second.get();
+    auto it = by_id_.emplace(e->id, std::move(s)).first;
+    slot->id = it->first;
+    slot_of_id_.Insert(slot->id, slot);
   }
-  std::string_view id_view = it->first;
+  const std::string_view id_view = slot->id;
   if (options_.value_index) value_index_.Update(slot, slot->entity.get(), e.get());
   if (before != nullptr) {
     for (const auto& t : before->types) {
@@ -71,29 +75,28 @@ void ContextBroker::PutLocked(EntityPtr e, const Entity* before) {
     const Attribute* old_loc = slot->entity ? slot->entity->Find("location") : nullptr;
     const bool same_box = slot->in_geo && old_loc != nullptr && old_loc->geometry &&
                           old_loc->geometry->bbox == loc->geometry->bbox;
-    if (!same_box) geo_index_.Update(slot->key, loc->geometry->bbox);
+    if (!same_box) geo_index_.Update(GeoKey(slot), loc->geometry->bbox);
     slot->in_geo = true;
   } else if (slot->in_geo) {
-    geo_index_.Remove(slot->key);
+    geo_index_.Remove(GeoKey(slot));
     slot->in_geo = false;
   }
   slot->entity = std::move(e);
 }
 
 void ContextBroker::RemoveLocked(const std::string& id) {
-  auto it = by_id_.find(id);
-  if (it == by_id_.end()) return;
-  Slot* slot = it->second.get();
+  Slot* slot = slot_of_id_.Find(id);
+  if (slot == nullptr) return;
   for (const auto& t : slot->entity->types) {
     auto tit = by_type_.find(t);
     if (tit == by_type_.end()) continue;
-    tit->second.erase(it->first);
+    tit->second.erase(slot->id);
     if (tit->second.empty()) by_type_.erase(tit);
   }
-  if (slot->in_geo) geo_index_.Remove(slot->key);
+  if (slot->in_geo) geo_index_.Remove(GeoKey(slot));
   if (options_.value_index) value_index_.Update(slot, slot->entity.get(), nullptr);
-  by_key_.erase(slot->key);
-  by_id_.erase(it);
+  slot_of_id_.Erase(slot->id);
+  by_id_.erase(by_id_.find(slot->id));
 }
 
 // What ApplyLocked leaves for after the state lock: the durable side of the writes.
@@ -122,8 +125,8 @@ void Stamp(Attribute* a, const Attribute* old, TimeMs now) {
 WriteOutcome ContextBroker::ApplyLocked(WriteOp& op, TimeMs now, Applied* applied) {
   WriteOutcome out;
   const std::string& id = op.entity.id;
-  auto it = by_id_.find(id);
-  const Entity* old = it == by_id_.end() ? nullptr : it->second->entity.get();
+  const Slot* slot = slot_of_id_.Find(id);
+  const Entity* old = slot == nullptr ? nullptr : slot->entity.get();
   using K = WriteOp::Kind;
 
   // Publishes the new version; its document and history rows are rendered after the lock.
@@ -236,7 +239,7 @@ WriteOutcome ContextBroker::ApplyLocked(WriteOp& op, TimeMs now, Applied* applie
       return out;
     }
     case K::kDeleteEntity: {
-      EntityPtr before = it->second->entity;
+      EntityPtr before = slot->entity;
       RemoveLocked(id);
       applied->deletes.push_back(id);
       applied->changes.push_back({Change::Kind::kDeleted, before, {}});
@@ -354,8 +357,8 @@ std::pair<Status, std::vector<WriteOutcome>> ContextBroker::WriteSync(std::vecto
 
 EntityPtr ContextBroker::Get(const std::string& id) const {
   std::shared_lock lock(mu_);
-  auto it = by_id_.find(id);
-  return it == by_id_.end() ? nullptr : it->second->entity;
+  const Slot* slot = slot_of_id_.Find(id);
+  return slot == nullptr ? nullptr : slot->entity;
 }
 
 Status ParseGeoRel(std::string_view rel, GeoQuery* g) {
@@ -448,7 +451,8 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
   const size_t want = q.offset > SIZE_MAX - q.limit ? SIZE_MAX : q.offset + q.limit;
   bool q_decided = false;  // the candidates are known to satisfy q.q
   // Returns false to stop scanning. `check_types`: false when e comes from the one type asked.
-  auto matches = [&](const Entity& e, bool check_types) -> bool {
+  // `check_geo`: false when e is known to satisfy q.geo.
+  auto matches = [&](const Entity& e, bool check_types, bool check_geo) -> bool {
     if (check_types && !q.types.empty() &&
         std::none_of(q.types.begin(), q.types.end(), [&](const auto& t) { return e.HasType(t); })) {
       return false;
@@ -461,22 +465,33 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
       return false;
     }
     if (q.q && !q_decided && !Matches(*q.q, e)) return false;
-    return !q.geo || MatchesGeoQuery(e, *q.geo);
+    return !q.geo || !check_geo || MatchesGeoQuery(e, *q.geo);
   };
   // Scans in id order; returns false to stop.
   auto consider = [&](const EntityPtr& e, bool check_types) -> bool {
-    if (!matches(*e, check_types)) return true;
+    if (!matches(*e, check_types, true)) return true;
     if (matched >= q.offset && matched < want) result.entities.push_back(e);
     ++matched;
     return q.count || matched < want;
   };
   // Tests every candidate (each once), then orders only the page asked for by id: sorting
-  // every candidate costs more than the exact predicates when many match.
-  auto page = [&](std::vector<const Slot*>& candidates, bool check_types) {
-    auto by_id = [](const Slot* a, const Slot* b) { return a->entity->id < b->entity->id; };
-    candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
-                                    [&](const Slot* s) { return !matches(*s->entity, check_types); }),
-                     candidates.end());
+  // every candidate costs more than the exact predicates when many match. `geo_known`, when
+  // given: which candidates are known to satisfy q.geo. A candidate with nothing left to test
+  // is kept without reading its entity.
+  auto page = [&](std::vector<const Slot*>& candidates, bool check_types,
+                  const std::vector<bool>* geo_known) {
+    auto by_id = [](const Slot* a, const Slot* b) { return a->id < b->id; };
+    const bool only_geo_left =
+        !check_types && q.ids.empty() && !id_re && q.attrs.empty() && (!q.q || q_decided);
+    size_t kept = 0;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      const bool check_geo = q.geo && (geo_known == nullptr || !(*geo_known)[i]);
+      if ((only_geo_left && !check_geo) ||
+          matches(*candidates[i]->entity, check_types, check_geo)) {
+        candidates[kept++] = candidates[i];
+      }
+    }
+    candidates.resize(kept);
     matched = candidates.size();
     size_t end = std::min(want, candidates.size());
     if (q.offset < end) {
@@ -489,20 +504,42 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
   if (!q.ids.empty()) {
     std::set<std::string_view> ids(q.ids.begin(), q.ids.end());
     for (auto id : ids) {
-      auto it = by_id_.find(id);
-      if (it != by_id_.end() && !consider(it->second->entity, true)) break;
+      const Slot* slot = slot_of_id_.Find(id);
+      if (slot != nullptr && !consider(slot->entity, true)) break;
     }
   } else if (q.geo && q.geo->property == "location" && q.geo->rel != GeoRel::kDisjoint &&
              !(q.geo->rel == GeoRel::kNear && !q.geo->max_distance)) {
-    geo::BoundingBox box = q.geo->geometry.bbox;
-    if (q.geo->max_distance) box = box.Expanded(*q.geo->max_distance);
+    const GeoQuery& g = *q.geo;
+    geo::BoundingBox box = g.geometry.bbox;
+    if (g.max_distance) box = box.Expanded(*g.max_distance);
+    std::vector<geo::SpatialIndex::Hit> hits;
+    geo_index_.Collect(box, &hits);
+    // Near a point: the index holds each location's box, which for a point is the point, so
+    // most candidates are settled from it without reading their entity; only those within
+    // the bounds' margin of the distances asked are tested exactly.
+    std::optional<geo::NearbyDistance> nearby;
+    if (g.rel == GeoRel::kNear && g.geometry.type == geo::GeometryType::kPoint) {
+      nearby.emplace(g.geometry.FirstPoint());
+    }
     std::vector<const Slot*> candidates;
-    geo_index_.Query(box, [&](uint64_t key) {
-      auto it = by_key_.find(key);
-      if (it != by_key_.end()) candidates.push_back(it->second);
-      return true;
-    });
-    page(candidates, true);
+    std::vector<bool> geo_known;
+    candidates.reserve(hits.size());
+    geo_known.reserve(hits.size());
+    for (const geo::SpatialIndex::Hit& hit : hits) {
+      bool known = false;
+      double lo, hi;
+      if (nearby && hit.box.min_lon == hit.box.max_lon && hit.box.min_lat == hit.box.max_lat &&
+          nearby->Bounds({hit.box.min_lon, hit.box.min_lat}, &lo, &hi)) {
+        if ((g.max_distance && lo > *g.max_distance) || (g.min_distance && hi < *g.min_distance)) {
+          continue;
+        }
+        known = (!g.max_distance || hi <= *g.max_distance) &&
+                (!g.min_distance || lo >= *g.min_distance);
+      }
+      candidates.push_back(reinterpret_cast<const Slot*>(static_cast<uintptr_t>(hit.key)));
+      geo_known.push_back(known);
+    }
+    page(candidates, !EveryEntityHasOneOfLocked(q.types), &geo_known);
   } else if (q.types.size() == 1) {
     auto it = by_type_.find(q.types[0]);
     std::vector<const Slot*> candidates;
@@ -511,7 +548,7 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
     } else if (q.q && IndexCandidatesLocked(q, it->second.size(), want, &candidates, &q_decided)) {
       std::sort(candidates.begin(), candidates.end());
       candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
-      page(candidates, false);
+      page(candidates, false, nullptr);
       // As the scan counts: without `count` it stops at the page's end (at the first match
       // when the page is empty).
       if (!q.count) matched = std::min(matched, std::max<size_t>(want, 1));
@@ -527,6 +564,13 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
   }
   result.total = matched;
   return result;
+}
+
+bool ContextBroker::EveryEntityHasOneOfLocked(const std::vector<std::string>& types) const {
+  return std::any_of(types.begin(), types.end(), [&](const std::string& t) {
+    auto it = by_type_.find(t);
+    return it != by_type_.end() && it->second.size() == by_id_.size();
+  });
 }
 
 bool ContextBroker::IndexCandidatesLocked(const EntityQuery& q, size_t type_size, size_t want,

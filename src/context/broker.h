@@ -26,6 +26,7 @@
 
 #include "context/attribute_value_index.h"
 #include "context/entity.h"
+#include "context/id_hash_table.h"
 #include "context/q_query.h"
 #include "core/status.h"
 #include "core/time.h"
@@ -176,6 +177,8 @@ class ContextBroker {
   void SubmitInOrder(uint64_t seq, store::WriteBatch batch, store::DoneCallback done);
   void PutLocked(EntityPtr e, const Entity* before);
   void RemoveLocked(const std::string& id);
+  // Whether every entity has one of `types` (false for none), so a query needs not check them.
+  bool EveryEntityHasOneOfLocked(const std::vector<std::string>& types) const;
   // The candidates of a query on one type from the attribute value index (possibly more than
   // once each), or false when the index cannot answer or a scan of the type's `type_size`
   // entities is expected to be cheaper. *q_exact: every candidate satisfies q.q.
@@ -187,12 +190,11 @@ class ContextBroker {
   BrokerOptions options_;
   std::atomic<bool> failed_{false};  // a commit failed: memory is ahead of disk
   mutable std::shared_mutex mu_;
-  std::map<std::string, std::unique_ptr<Slot>, std::less<>> by_id_;
+  std::map<std::string, std::unique_ptr<Slot>, std::less<>> by_id_;  // owns; in id order
+  IdHashTable<Slot> slot_of_id_;  // the same slots, for lookups by id (keys: by_id_'s)
   std::unordered_map<std::string, std::map<std::string_view, Slot*>> by_type_;
-  std::unordered_map<uint64_t, Slot*> by_key_;
-  geo::SpatialIndex geo_index_;
+  geo::SpatialIndex geo_index_;  // keys are Slot addresses
   AttributeValueIndex value_index_;  // tokens are Slot pointers
-  uint64_t next_key_ = 1;
   uint64_t next_seq_ = 0;  // the next write's sequence number (under mu_)
   BrokerStats stats_;
   mutable std::atomic<uint64_t> queries_indexed_{0};

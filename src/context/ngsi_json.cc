@@ -58,6 +58,13 @@ void AppendSysTimes(TimeMs created_at, TimeMs modified_at, std::string* out) {
   }
 }
 
+// The system attributes as the next members of the object being written (RenderOptions::
+// sys_attrs).
+void RenderSysTimes(TimeMs created_at, TimeMs modified_at, JsonWriter* w) {
+  if (created_at != kNoTime) TimeString(&w->RawKey(R"("createdAt":)"), created_at);
+  if (modified_at != kNoTime) TimeString(&w->RawKey(R"("modifiedAt":)"), modified_at);
+}
+
 Status SetGeometry(std::string_view name, Attribute* a) {
   auto g = geo::GeometryFromGeoJson(a->value);
   if (!g.ok()) return AttrError(name, g.status().message());
@@ -367,29 +374,26 @@ void RenderAttribute(const Attribute& a, const RenderOptions& o, JsonWriter* w) 
     return;
   }
   w->BeginObject();
-  w->Key("type").String(AttrKindName(a.kind));
+  w->RawKey(R"("type":)").String(AttrKindName(a.kind));
   switch (a.kind) {
-    case AttrKind::kRelationship: w->Key("object"); break;
-    case AttrKind::kLanguageProperty: w->Key("languageMap"); break;
-    default: w->Key("value");
+    case AttrKind::kRelationship: w->RawKey(R"("object":)"); break;
+    case AttrKind::kLanguageProperty: w->RawKey(R"("languageMap":)"); break;
+    default: w->RawKey(R"("value":)");
   }
   w->Value(a.value);
-  if (a.observed_at != kNoTime) TimeString(&w->Key("observedAt"), a.observed_at);
-  if (!a.unit_code.empty()) w->Key("unitCode").String(a.unit_code);
-  if (!a.dataset_id.empty()) w->Key("datasetId").String(a.dataset_id);
+  if (a.observed_at != kNoTime) TimeString(&w->RawKey(R"("observedAt":)"), a.observed_at);
+  if (!a.unit_code.empty()) w->RawKey(R"("unitCode":)").String(a.unit_code);
+  if (!a.dataset_id.empty()) w->RawKey(R"("datasetId":)").String(a.dataset_id);
   for (const auto& [k, v] : a.sub_attrs) w->Key(k).Value(v);
-  if (o.sys_attrs) {
-    if (a.created_at != kNoTime) TimeString(&w->Key("createdAt"), a.created_at);
-    if (a.modified_at != kNoTime) TimeString(&w->Key("modifiedAt"), a.modified_at);
-  }
+  if (o.sys_attrs) RenderSysTimes(a.created_at, a.modified_at, w);
   w->EndObject();
 }
 
 namespace {
 
 void RenderIdAndType(const Entity& e, JsonWriter* w) {
-  w->Key("id").String(e.id);
-  w->Key("type");
+  w->RawKey(R"("id":)").String(e.id);
+  w->RawKey(R"("type":)");
   if (e.types.size() == 1) {
     w->String(e.types[0]);
   } else {
@@ -409,16 +413,14 @@ void RenderEntity(const Entity& e, const RenderOptions& o, JsonWriter* w) {
     w->Key(na.name);
     RenderAttribute(na.attr, o, w);
   }
-  if (o.sys_attrs && !o.key_values) {
-    if (e.created_at != kNoTime) TimeString(&w->Key("createdAt"), e.created_at);
-    if (e.modified_at != kNoTime) TimeString(&w->Key("modifiedAt"), e.modified_at);
-  }
-  if (o.with_context) w->Key("@context").String(kCoreContext);
+  if (o.sys_attrs && !o.key_values) RenderSysTimes(e.created_at, e.modified_at, w);
+  if (o.with_context) w->RawKey(R"("@context":)").String(kCoreContext);
   w->EndObject();
 }
 
 std::string RenderEntity(const Entity& e, const RenderOptions& o) {
   std::string s;
+  s.reserve(kRenderedEntityBytes);  // grown once, not by doubling from nothing
   JsonWriter w(&s);
   RenderEntity(e, o, &w);
   return s;

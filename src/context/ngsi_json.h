@@ -49,6 +49,8 @@ struct RenderOptions {
 
 void RenderAttribute(const Attribute& a, const RenderOptions& o, JsonWriter* w);
 void RenderEntity(const Entity& e, const RenderOptions& o, JsonWriter* w);
+// Bytes to reserve for one rendered entity: a typical city entity (8 attributes) fits.
+inline constexpr size_t kRenderedEntityBytes = 1024;
 std::string RenderEntity(const Entity& e, const RenderOptions& o);
 
 // The full normalized document with system attributes: what the store keeps.

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace cb {
 
@@ -169,13 +170,61 @@ Result<JsonValue> ParseJson(std::string_view text, const JsonLimits& limits) {
   return Convert(root, 0, limits);
 }
 
+namespace {
+
+// Whether any byte of the 8 in `w` needs escaping in a JSON string: a control character
+// (< 0x20), '"' or '\\'. Exact (bit tricks on the whole word, no false positives).
+bool AnyEscapeByte(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  auto has_zero = [](uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+  return ((w - kOnes * 0x20) & ~w & kHighs) | has_zero(w ^ (kOnes * '"')) |
+         has_zero(w ^ (kOnes * '\\'));
+}
+
+bool NeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+// The index of the first byte of `s` to escape, or s.size(), found eight bytes at a time.
+size_t FirstEscape(std::string_view s) {
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (AnyEscapeByte(w)) break;
+  }
+  if (i < s.size() && i + 8 > s.size()) {  // the last bytes, padded to a word
+    uint64_t w = 0x2020202020202020ULL;  // spaces: nothing to escape
+    std::memcpy(&w, s.data() + i, s.size() - i);
+    if (!AnyEscapeByte(w)) return s.size();
+  }
+  while (i < s.size() && !NeedsEscape(static_cast<unsigned char>(s[i]))) ++i;
+  return i;
+}
+
+// Appends '"' s '"' and then `suffix` unless it is 0, for an `s` with nothing to escape, growing
+// `out` once.
+void AppendQuoted(std::string* out, std::string_view s, char suffix) {
+  const size_t at = out->size();
+  out->append(s.size() + (suffix != 0 ? 3 : 2), '"');
+  char* p = out->data() + at + 1;
+  std::memcpy(p, s.data(), s.size());
+  if (suffix != 0) p[s.size() + 1] = suffix;
+}
+
+}  // namespace
+
 void AppendJsonString(std::string* out, std::string_view s) {
   static const char* kHex = "0123456789abcdef";
+  // Most strings (ids, names, values) have nothing to escape and are appended whole.
+  size_t i = FirstEscape(s);
+  if (i == s.size()) {
+    AppendQuoted(out, s, 0);
+    return;
+  }
   out->push_back('"');
   size_t start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
+  for (; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!NeedsEscape(c)) continue;
     out->append(s.data() + start, i - start);
     start = i + 1;
     switch (c) {
@@ -196,14 +245,70 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
+namespace {
+
+constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+// std::to_chars(double)'s shortest form of v, written faster for the common case: a decimal
+// of at most 15 significant digits and 9 decimals, between 0.001 and 1e15, printed without an
+// exponent. Returns the end of the text, or nullptr when v is not such a number (the caller
+// then uses std::to_chars). Same text: the smallest k with round(|v|·10^k) / 10^k == |v| gives
+// the shortest decimal that reads back as v (with at most 15 digits it is the only one, and
+// |v|·10^k < 2^50 is computed to within 1/8), and the fixed form is used only when to_chars
+// would choose it too (not longer than the exponent form; ties go to the fixed form).
+// to_chars stays the reference: json_test compares the two on a million values.
+char* ShortDecimal(double v, char* buf) {
+  const double a = std::abs(v);
+  if (!(a >= 1e-3 && a < 1e15)) return nullptr;
+  int k = 0;
+  double m = 0;
+  for (;; ++k) {
+    if (k == 10) return nullptr;
+    m = std::nearbyint(a * kPow10[k]);
+    if (m >= 1e15) return nullptr;
+    if (m / kPow10[k] == a) break;
+  }
+  const uint64_t digits = static_cast<uint64_t>(m);
+  char tmp[24];
+  const int nd = static_cast<int>(std::to_chars(tmp, tmp + sizeof tmp, digits).ptr - tmp);
+  int sig = nd;  // significant digits: trailing zeros dropped (only an integer has them)
+  while (sig > 1 && tmp[sig - 1] == '0') --sig;
+  const int exp10 = nd - 1 - k;  // the exponent of the leading digit
+  const int sci_len = sig + (sig > 1 ? 1 : 0) + 2 + (std::abs(exp10) >= 100 ? 3 : 2);
+  const int fixed_len = exp10 >= 0 ? nd + (k > 0 ? 1 : 0) : 2 + k;
+  if (fixed_len > sci_len) return nullptr;
+  char* p = buf;
+  if (v < 0) *p++ = '-';
+  if (exp10 >= 0) {
+    const int int_digits = nd - k;
+    std::memcpy(p, tmp, static_cast<size_t>(int_digits));
+    p += int_digits;
+    if (k > 0) {
+      *p++ = '.';
+      std::memcpy(p, tmp + int_digits, static_cast<size_t>(k));
+      p += k;
+    }
+  } else {
+    *p++ = '0';
+    *p++ = '.';
+    for (int z = 0; z < k - nd; ++z) *p++ = '0';
+    std::memcpy(p, tmp, static_cast<size_t>(nd));
+    p += nd;
+  }
+  return p;
+}
+
+}  // namespace
+
 void AppendJsonNumber(std::string* out, double v) {
   if (!std::isfinite(v)) {
     out->append("null");  // JSON has no NaN/Inf
     return;
   }
   char buf[32];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
-  out->append(buf, res.ptr);
+  char* end = ShortDecimal(v, buf);
+  if (end == nullptr) end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  out->append(buf, end);
 }
 
 void AppendJsonNumber(std::string* out, int64_t v) {
@@ -268,8 +373,12 @@ JsonWriter& JsonWriter::EndArray() {
 }
 JsonWriter& JsonWriter::Key(std::string_view k) {
   Sep();
-  AppendJsonString(out_, k);
-  out_->push_back(':');
+  if (FirstEscape(k) == k.size()) {
+    AppendQuoted(out_, k, ':');
+  } else {
+    AppendJsonString(out_, k);
+    out_->push_back(':');
+  }
   after_key_ = true;
   return *this;
 }
@@ -306,6 +415,12 @@ JsonWriter& JsonWriter::Value(const JsonValue& v) {
 JsonWriter& JsonWriter::Raw(std::string_view json) {
   Sep();
   out_->append(json);
+  return *this;
+}
+JsonWriter& JsonWriter::RawKey(std::string_view quoted_key_colon) {
+  Sep();
+  out_->append(quoted_key_colon);
+  after_key_ = true;
   return *this;
 }
 

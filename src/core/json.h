@@ -111,6 +111,9 @@ class JsonWriter {
   JsonWriter& Value(const JsonValue& v);
   // Inserts already-serialised JSON text as one value.
   JsonWriter& Raw(std::string_view json);
+  // A key given already quoted, escaped and followed by its colon ("\"name\":"): constant
+  // keys skip Key's escaping.
+  JsonWriter& RawKey(std::string_view quoted_key_colon);
 
  private:
   void Sep();

@@ -84,6 +84,24 @@ double DistanceMeters(const Geometry& g, LonLat p);
 // Shortest distance in metres between two geometries (0 when they intersect).
 double DistanceMeters(const Geometry& a, const Geometry& b);
 
+// Bounds on the great-circle distance from a centre to nearby points, from a local flat
+// projection: a few multiplications instead of DistanceMeters' trigonometry, so a near query
+// can settle most candidates and test only those close to its radius exactly.
+// Thread-safety: a value type.
+class NearbyDistance {
+ public:
+  explicit NearbyDistance(LonLat center);
+  // Sets [*lo, *hi] around DistanceMeters(center, p) and returns true; false when p is too far
+  // from the centre (over ~5 km), or the centre too close to a pole, for the bounds to hold.
+  // They also bound the distance to any geometry whose positions are all p.
+  bool Bounds(LonLat p, double* lo, double* hi) const;
+
+ private:
+  LonLat center_;
+  double lon_scale_;  // metres per degree of longitude at the centre
+  bool usable_;
+};
+
 // Predicates are planar on (lon, lat) degrees: exact enough at city scale; shapes must not
 // cross the antimeridian. Points within ~0.1 mm of an edge count as on it.
 bool Intersects(const Geometry& a, const Geometry& b);  // they share at least one point

@@ -38,22 +38,22 @@ BoundingBox Normalised(BoundingBox b) {
 
 SpatialIndex::SpatialIndex(double cell_degrees)
     : cell_(std::isfinite(cell_degrees) && cell_degrees > 0 ? std::clamp(cell_degrees, 1e-6, 360.0)
-                                                            : 0.005) {}
+                                                            : 0.005),
+      max_col_(static_cast<int64_t>(std::ceil(360.0 / cell_)) - 1),
+      max_row_(static_cast<int64_t>(std::ceil(180.0 / cell_)) - 1) {}
 
 SpatialIndex::CellId SpatialIndex::Cell(int64_t x, int64_t y) const {
   return (static_cast<uint64_t>(y) << 32) | static_cast<uint64_t>(x);
 }
 
 int64_t SpatialIndex::Col(double lon) const {
-  const auto max_col = static_cast<int64_t>(std::ceil(360.0 / cell_)) - 1;
   const auto c = static_cast<int64_t>(std::floor((std::clamp(lon, -180.0, 180.0) + 180.0) / cell_));
-  return std::clamp<int64_t>(c, 0, max_col);
+  return std::clamp<int64_t>(c, 0, max_col_);
 }
 
 int64_t SpatialIndex::Row(double lat) const {
-  const auto max_row = static_cast<int64_t>(std::ceil(180.0 / cell_)) - 1;
   const auto r = static_cast<int64_t>(std::floor((std::clamp(lat, -90.0, 90.0) + 90.0) / cell_));
-  return std::clamp<int64_t>(r, 0, max_row);
+  return std::clamp<int64_t>(r, 0, max_row_);
 }
 
 bool SpatialIndex::CellRange(const BoundingBox& box, int64_t* x0, int64_t* y0, int64_t* x1,
@@ -75,8 +75,9 @@ void SpatialIndex::Insert(uint64_t key, const BoundingBox& box) {
     overflow_.push_back(key);
     return;
   }
+  const Entry entry{key, b, static_cast<int32_t>(x0), static_cast<int32_t>(y0)};
   for (int64_t y = y0; y <= y1; ++y) {
-    for (int64_t x = x0; x <= x1; ++x) cells_[Cell(x, y)].push_back(Entry{key, b});
+    for (int64_t x = x0; x <= x1; ++x) cells_[Cell(x, y)].push_back(entry);
   }
 }
 
@@ -110,13 +111,14 @@ void SpatialIndex::Remove(uint64_t key) {
 
 void SpatialIndex::Update(uint64_t key, const BoundingBox& box) { Insert(key, box); }
 
-void SpatialIndex::Query(const BoundingBox& box, const std::function<bool(uint64_t)>& fn) const {
+template <typename F>
+void SpatialIndex::Visit(const BoundingBox& box, F&& fn) const {
   if (!Finite(box) || boxes_.empty()) return;
   // One rectangle; keys whose box also meets `skip` were reported by an earlier piece.
   auto run = [&](const BoundingBox& q, const BoundingBox* skip) {
     auto report = [&](uint64_t key, const BoundingBox& b) {
       if (!b.Intersects(q) || (skip != nullptr && b.Intersects(*skip))) return true;
-      return fn(key);
+      return fn(key, b);
     };
     const int64_t x0 = Col(q.min_lon), x1 = Col(q.max_lon);
     const int64_t y0 = Row(q.min_lat), y1 = Row(q.max_lat);
@@ -134,7 +136,8 @@ void SpatialIndex::Query(const BoundingBox& box, const std::function<bool(uint64
         auto c = cells_.find(Cell(x, y));
         if (c == cells_.end()) continue;
         for (const Entry& e : c->second) {
-          if (x != std::max(x0, Col(e.box.min_lon)) || y != std::max(y0, Row(e.box.min_lat))) {
+          if (!e.box.Intersects(q)) continue;
+          if (x != std::max<int64_t>(x0, e.col0) || y != std::max<int64_t>(y0, e.row0)) {
             continue;  // reported from another cell
           }
           if (!report(e.key, e.box)) return false;
@@ -153,6 +156,17 @@ void SpatialIndex::Query(const BoundingBox& box, const std::function<bool(uint64
     return;
   }
   run(Normalised(box), nullptr);
+}
+
+void SpatialIndex::Query(const BoundingBox& box, const std::function<bool(uint64_t)>& fn) const {
+  Visit(box, [&](uint64_t key, const BoundingBox&) { return fn(key); });
+}
+
+void SpatialIndex::Collect(const BoundingBox& box, std::vector<Hit>* out) const {
+  Visit(box, [out](uint64_t key, const BoundingBox& b) {
+    out->push_back(Hit{key, b});
+    return true;
+  });
 }
 
 }  // namespace cb::geo

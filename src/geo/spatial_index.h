@@ -30,6 +30,14 @@ class SpatialIndex {
   // Calls fn(key) once for each key whose box intersects `box`. Stop early by returning false.
   // fn must not modify the index.
   void Query(const BoundingBox& box, const std::function<bool(uint64_t)>& fn) const;
+  // A key with the box it was inserted under (normalised: clamped to the world).
+  struct Hit {
+    uint64_t key;
+    BoundingBox box;
+  };
+  // Appends to *out each key whose box intersects `box`, once, with its box: what Query
+  // reports, without a call per key.
+  void Collect(const BoundingBox& box, std::vector<Hit>* out) const;
   size_t size() const { return boxes_.size(); }
 
  private:
@@ -37,7 +45,12 @@ class SpatialIndex {
   struct Entry {
     uint64_t key;
     BoundingBox box;
+    int32_t col0, row0;  // the first cell of the item's range (it is reported from there)
   };
+  // Calls report(key, box) for each key whose box intersects `box`, once; stops when it
+  // returns false.
+  template <typename F>
+  void Visit(const BoundingBox& box, F&& report) const;
   // The cell range [x0, x1] × [y0, y1] of a normalised box; false when it covers more cells than
   // the per-item budget (the item then belongs to the overflow list).
   bool CellRange(const BoundingBox& box, int64_t* x0, int64_t* y0, int64_t* x1, int64_t* y1) const;
@@ -46,6 +59,7 @@ class SpatialIndex {
   int64_t Row(double lat) const;
 
   double cell_;
+  int64_t max_col_, max_row_;
   std::unordered_map<CellId, std::vector<Entry>> cells_;
   std::unordered_map<uint64_t, BoundingBox> boxes_;
   std::vector<uint64_t> overflow_;

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -288,6 +292,76 @@ TEST_F(BrokerTest, GeoQueryPagesAreInIdOrder) {
   EXPECT_TRUE(broker_->Query(q)->entities.empty());
   q.offset = SIZE_MAX;  // no overflow of offset + limit
   EXPECT_TRUE(broker_->Query(q)->entities.empty());
+}
+
+// Near queries settle most candidates from the spatial index's boxes (context/broker.cc):
+// their answers must be those of the exact predicate over every entity, for points close to
+// the radius on either side, other geometries, two types and then a single one.
+TEST_F(BrokerTest, NearQueriesAnswerAsTheExactPredicate) {
+  const geo::LonLat centre{120.16, 30.25};
+  const double kDLat1m = 1.0 / 111194.93;  // degrees of latitude per metre (R = 6,371,008.8 m)
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<WriteOp> ops;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 600; ++i) {
+    const double angle = unit(rng) * 6.283185307179586;
+    double metres = unit(rng) * 900;
+    if (i % 3 == 0) metres = (i % 2 == 0 ? 500 : 200) + (unit(rng) - 0.5) * 0.2;  // at a radius
+    if (i == 1) metres = 0;
+    const double lat = centre.lat + std::sin(angle) * metres * kDLat1m;
+    const double lon = centre.lon + std::cos(angle) * metres * kDLat1m / std::cos(lat * 0.017453292519943295);
+    char coords[64];
+    std::snprintf(coords, sizeof coords, "[%.9f,%.9f]", lon, lat);
+    std::string geometry = R"({"type":"Point","coordinates":)" + std::string(coords) + "}";
+    if (i % 50 == 7) {  // a line of one repeated position, and a short real line
+      geometry = R"({"type":"LineString","coordinates":[)" + std::string(coords) + "," +
+                 (i % 100 == 7 ? std::string(coords) : "[120.161,30.251]") + "]}";
+    }
+    ids.push_back("urn:ngsi-ld:N:" + std::to_string(i));
+    ops.push_back(Op(WriteOp::Kind::kUpsertReplace,
+                     R"({"id":")" + ids.back() + R"(","type":")" + (i % 4 == 0 ? "B" : "A") +
+                         R"(","location":{"type":"GeoProperty","value":)" + geometry + "}}"));
+  }
+  Write(std::move(ops));
+  auto check = [&](std::optional<double> max_d, std::optional<double> min_d) {
+    GeoQuery g;
+    g.rel = GeoRel::kNear;
+    g.geometry = geo::Geometry::MakePoint(centre);
+    g.max_distance = max_d;
+    g.min_distance = min_d;
+    EntityQuery q;
+    q.types = {"A"};
+    q.geo = g;
+    q.limit = 1000;
+    q.count = true;
+    auto r = broker_->Query(q);
+    ASSERT_TRUE(r.ok());
+    std::vector<std::string> got, want;
+    for (const auto& e : r->entities) got.push_back(e->id);
+    for (const auto& id : ids) {
+      EntityPtr e = broker_->Get(id);
+      if (e && e->HasType("A") && MatchesGeoQuery(*e, g)) want.push_back(id);
+    }
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(r->total, want.size());
+  };
+  check(500, std::nullopt);
+  check(500, 200);
+  check(200, std::nullopt);
+  check(0.05, std::nullopt);
+  // Only type A left: the type is then known for every entity.
+  ops.clear();
+  for (size_t i = 0; i < ids.size(); i += 4) {
+    WriteOp op;
+    op.kind = WriteOp::Kind::kDeleteEntity;
+    op.entity.id = ids[i];
+    ops.push_back(std::move(op));
+  }
+  Write(std::move(ops));
+  check(500, std::nullopt);
+  check(500, 200);
 }
 
 TEST_F(BrokerTest, HistoryRecordsEveryAttributeWrite) {

@@ -2,7 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
+#include <random>
+#include <string>
 
 namespace cb {
 namespace {
@@ -121,6 +129,89 @@ TEST(JsonTest, NonFiniteNumbersBecomeNull) {
   std::string out;
   AppendJsonNumber(&out, std::numeric_limits<double>::infinity());
   EXPECT_EQ(out, "null");
+}
+
+// AppendJsonString scans eight bytes at a time: every byte value, at every position of
+// strings of several lengths, must be escaped exactly as a byte-at-a-time reference does.
+TEST(JsonTest, StringEscapesMatchAByteAtATimeReference) {
+  auto reference = [](std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+          if (c < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+          } else {
+            out.push_back(static_cast<char>(c));
+          }
+      }
+    }
+    return out + "\"";
+  };
+  for (size_t len : {1u, 7u, 8u, 9u, 16u, 23u, 37u}) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s(len, 'a');
+        s[pos] = static_cast<char>(b);
+        if (pos + 1 < len) s[len - 1] = static_cast<char>(0xe9);  // a high byte elsewhere
+        std::string out = "x";
+        AppendJsonString(&out, s);
+        ASSERT_EQ(out, "x" + reference(s)) << "len " << len << " pos " << pos << " byte " << b;
+      }
+    }
+  }
+  std::string out;
+  AppendJsonString(&out, "");
+  EXPECT_EQ(out, "\"\"");
+  out.clear();
+  AppendJsonString(&out, "\"\"\\\n\x01ok\x1f");
+  EXPECT_EQ(out, "\"\\\"\\\"\\\\\\n\\u0001ok\\u001f\"");
+}
+
+// AppendJsonNumber writes common decimals itself: its text must be std::to_chars' shortest
+// form for every double, whichever way it is written.
+TEST(JsonTest, NumbersAreWrittenAsToCharsWritesThem) {
+  auto check = [](double v) {
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    std::string out;
+    AppendJsonNumber(&out, v);
+    ASSERT_EQ(out, std::string(buf, r.ptr)) << "bits " << std::bit_cast<uint64_t>(v);
+  };
+  std::mt19937_64 rng(99);
+  for (int i = 0; i < 300000; ++i) {
+    // Decimals as sensors send them: up to 9 decimals, magnitudes from 1e-4 to 1e16.
+    const int decimals = static_cast<int>(rng() % 10);
+    const int magnitude = static_cast<int>(rng() % 21) - 4;
+    const double base = static_cast<double>(rng() % 2000000000) / 1000000000.0;
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*f", decimals, base * std::pow(10.0, magnitude));
+    const double v = std::strtod(text, nullptr);
+    check(v);
+    check(-v);
+    // Arbitrary doubles, and their neighbours.
+    const double r = std::bit_cast<double>(rng());
+    if (std::isfinite(r)) check(r);
+    check(std::nextafter(v, 0.0));
+    check(std::nextafter(v, 1e300));
+  }
+  for (double v : {0.0, -0.0, 1.0, 10.0, 1e4, 1e5, 99999.0, 100000.0, 123456.0, 1200.0, 1e14, 1e15,
+                   999999999999999.0, 1e15 - 0.5, 0.001, 0.0009999, 0.00123, 0.1, 0.2, 0.3,
+                   1014.7, 18.7, 0.64, 120.123456, 30.123456789, 4503599627370496.0,
+                   9007199254740993.0, 5e-324, 1.7976931348623157e308}) {
+    check(v);
+    check(-v);
+  }
+  for (int64_t i = -100000; i <= 100000; ++i) check(static_cast<double>(i) / 10.0);
 }
 
 }  // namespace

@@ -7,8 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -482,6 +484,41 @@ TEST(Distance, GeometryToGeometry) {
 
 // ---------------------------------------------------------------------------------------------
 // Point in polygon
+
+// NearbyDistance's bounds hold the haversine distance for random points around centres at
+// many latitudes, including at its reach; it declines far points and polar centres.
+TEST(Distance, NearbyBoundsHoldTheHaversineDistance) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> unit(-1.0, 1.0);
+  for (double lat : {-80.0, -60.0, -30.0, 0.0, 0.3, 30.25, 45.0, 66.0, 79.9, 80.0}) {
+    for (double lon : {-179.9, -20.0, 0.0, 120.16, 179.9}) {
+      const LonLat c{lon, lat};
+      NearbyDistance nd(c);
+      for (int i = 0; i < 2000; ++i) {
+        // Mostly within a few hundred metres, some up to and past the reach.
+        const double scale = i % 4 == 0 ? 0.35 : 0.01;
+        const LonLat p{std::clamp(lon + unit(rng) * scale, -180.0, 180.0),
+                       std::clamp(lat + unit(rng) * scale / 5, -90.0, 90.0)};
+        double lo = 0, hi = 0;
+        if (!nd.Bounds(p, &lo, &hi)) continue;
+        const double d = DistanceMeters(c, p);
+        ASSERT_LE(lo, d) << lat << "," << lon << " to " << p.lat << "," << p.lon;
+        ASSERT_GE(hi, d) << lat << "," << lon << " to " << p.lat << "," << p.lon;
+        // And they are tight enough to settle most candidates.
+        ASSERT_LE(hi - lo, 0.05 * d + 2.0);
+      }
+      double lo, hi;
+      EXPECT_TRUE(nd.Bounds(c, &lo, &hi));
+      EXPECT_LE(lo, 0);
+      EXPECT_GE(hi, 0);
+      EXPECT_FALSE(nd.Bounds({lon, lat + (lat > 0 ? -0.06 : 0.06)}, &lo, &hi));  // too far
+    }
+  }
+  double lo, hi;
+  EXPECT_FALSE(NearbyDistance({0, 85}).Bounds({0, 85.001}, &lo, &hi));  // near a pole
+  EXPECT_FALSE(NearbyDistance({0, -80.01}).Bounds({0, -80.01}, &lo, &hi));
+  EXPECT_FALSE(NearbyDistance({0, 30}).Bounds({NAN, 30}, &lo, &hi));
+}
 
 TEST(PolygonContains, WithHolesAndBoundary) {
   // 10 x 10 square with a 4 x 4 hole in the middle, and a concave "U" shape.

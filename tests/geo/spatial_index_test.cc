@@ -277,6 +277,18 @@ TEST_P(SpatialIndexRandom, MatchesBruteForce) {
       const auto got = Keys(index, q);
       ASSERT_FALSE(HasDuplicates(got)) << "query " << i;
       ASSERT_EQ(Sorted(got), expected) << "query " << i;
+      // Collect reports the same keys, each with the box it was inserted under.
+      std::vector<SpatialIndex::Hit> hits;
+      index.Collect(q, &hits);
+      std::vector<uint64_t> collected;
+      for (const auto& h : hits) {
+        collected.push_back(h.key);
+        const BoundingBox& b = truth.at(h.key);
+        ASSERT_TRUE(h.box.min_lon == b.min_lon && h.box.min_lat == b.min_lat &&
+                    h.box.max_lon == b.max_lon && h.box.max_lat == b.max_lat)
+            << "query " << i;
+      }
+      ASSERT_EQ(Sorted(collected), expected) << "query " << i;
     }
   };
   check(300);
