@@ -238,19 +238,14 @@ void MqttBridge::OnMessage(const std::string& topic, const std::string& payload,
     Count(MessageResult::kRetained);
     return;
   }
-  TimeMs now = clock_->Now();
-  MessageResult why = MessageResult::kWritten;
-  auto w = MessageToWriteOps(devices_, topic, payload, now, &why);
-  if (!w.ok()) {
-    Count(why);
-    Log(why, topic, w.status());
-    return;
-  }
+  // Only queued here: this callback runs on the MQTT client's one network thread, which
+  // must keep reading, or the broker drops messages for us once its queue for this client
+  // is full (Mosquitto: 1,000 messages by default). The worker decodes them.
+  const TimeMs now = clock_->Now();
   {
     std::lock_guard lock(mu_);
     if (queue_.size() < options_.max_queue) {
-      queued_ops_ += w->ops.size();
-      queue_.push_back(Queued{topic, payload, now, std::move(w).value()});
+      queue_.push_back(Queued{topic, payload, now, {}});
       queue_gauge_->Set(static_cast<double>(queue_.size()));
       queue_cv_.notify_one();
       return;
@@ -267,27 +262,44 @@ void MqttBridge::WorkerLoop() {
     queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) break;  // stopping, and everything is written
     state_cv_.wait(lock, [&] { return in_flight_ < std::max<size_t>(1, options_.max_in_flight); });
-    if (!stopping_ && queued_ops_ < max_batch && options_.linger_ms > 0) {
+    if (!stopping_ && queue_.size() < max_batch && options_.linger_ms > 0) {
       queue_cv_.wait_for(lock, std::chrono::milliseconds(options_.linger_ms),
-                         [&] { return stopping_ || queued_ops_ >= max_batch; });
+                         [&] { return stopping_ || queue_.size() >= max_batch; });
     }
     Batch b;
-    size_t ops = 0;
-    while (!queue_.empty()) {
-      size_t n = queue_.front().write.ops.size();
-      if (ops > 0 && ops + n > max_batch) break;
-      ops += n;
-      queued_ops_ -= n;
-      b.op_counts.push_back(n);
+    while (!queue_.empty() && b.msgs.size() < max_batch) {
       b.msgs.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
     queue_gauge_->Set(static_cast<double>(queue_.size()));
+    lock.unlock();
+    Decode(&b);
+    lock.lock();
+    if (b.msgs.empty()) continue;  // none decoded (each counted and logged)
     ++in_flight_;
     lock.unlock();
     WriteBatch(std::move(b));
     lock.lock();
   }
+}
+
+void MqttBridge::Decode(Batch* batch) {
+  size_t keep = 0;
+  for (size_t i = 0; i < batch->msgs.size(); ++i) {
+    Queued& q = batch->msgs[i];
+    MessageResult why = MessageResult::kWritten;
+    auto w = MessageToWriteOps(devices_, q.topic, q.payload, q.received, &why);
+    if (!w.ok()) {
+      Count(why);
+      Log(why, q.topic, w.status());
+      continue;
+    }
+    q.write = std::move(w).value();
+    batch->op_counts.push_back(q.write.ops.size());
+    if (i != keep) batch->msgs[keep] = std::move(q);
+    ++keep;
+  }
+  batch->msgs.resize(keep);
 }
 
 std::vector<WriteOp> MqttBridge::BuildOps(Batch* batch, bool decode_again) {

@@ -165,7 +165,7 @@ struct MqttBridgeOptions {
   std::string url;  // e.g. tcp://127.0.0.1:1883
   std::string client_id = "citybrain";
   size_t max_queue = 100000;      // messages waiting to be written; beyond: dropped
-  size_t max_batch = 1000;        // operations per broker write
+  size_t max_batch = 1000;        // messages per broker write
   int linger_ms = 5;              // wait this long for a batch to fill
   size_t max_in_flight = 4;       // broker writes awaiting their commit
   int connect_timeout_ms = 5000;  // Start fails after this
@@ -189,10 +189,10 @@ struct MqttStats {
   bool connected = false;
 };
 
-// Bridges an MQTT broker to the ContextBroker. Messages are decoded on Paho's callback
-// thread and queued (bounded: when full they are dropped and counted, since Paho has
-// already acknowledged them); one worker thread writes them in batches of up to
-// max_batch operations, with up to max_in_flight writes awaiting their group commit.
+// Bridges an MQTT broker to the ContextBroker. Messages are queued on Paho's callback
+// thread (bounded: when full they are dropped and counted, since Paho has already
+// acknowledged them); one worker thread decodes them and writes them in batches of up to
+// max_batch messages, with up to max_in_flight writes awaiting their group commit.
 // Reconnects automatically and subscribes again on every (re)connection.
 // Thread-safety: see the file comment.
 class MqttBridge {
@@ -225,6 +225,8 @@ class MqttBridge {
   class LogLimiter;
 
   void OnMessage(const std::string& topic, const std::string& payload, bool retained);
+  // Decodes the batch's messages (on the worker); drops, counts and logs the bad ones.
+  void Decode(Batch* batch);
   void OnConnected();
   void Subscribe();
   void Count(MessageResult r, uint64_t n = 1);
@@ -260,7 +262,6 @@ class MqttBridge {
   std::condition_variable queue_cv_;  // queue non-empty, or stopping
   std::condition_variable state_cv_;  // subscribed (or refused), or a write finished
   std::deque<Queued> queue_;
-  size_t queued_ops_ = 0;
   bool subscribed_ = false;
   bool subscribe_failed_ = false;
   bool stopping_ = false;
