@@ -296,8 +296,8 @@ Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options, ui
     size_t pos = 0;
     uint64_t number = seg.first;
     while (pos < data.size()) {
-      // A frame that does not read whole and intact ends the journal when it is the last
-      // thing written; anywhere else it means lost data.
+      // The first frame that does not read whole, intact and next in number ends the
+      // segment (see below for what may follow it).
       std::string problem;
       bool unused = false;  // what follows is an old frame of a reused file, not a torn write
       uint32_t length = 0;

@@ -23,14 +23,15 @@
 //
 // Reuse. A segment whose frames are all applied is renamed `<database>-spare-<old first>`
 // (up to two are kept) and becomes a later segment by a second rename. Appending to a new
-// file changes its size, so every fdatasync also waits for a file-system journal commit,
-// itself held up by the database's own writes: ~4 ms instead of ~0.3 ms measured here
-// (bench/analysis.md). Writing over a reused file's blocks avoids that. A reused file
-// still holds old frames after the new ones: every append also writes an end marker (a
-// zero header) after its frame, which the next frame overwrites, so reading stops there;
-// old frames carry lower numbers besides. A segment that ends early is accepted only when the next one continues with
-// the next number. (Until the first segment is dropped there is no spare: the first 16 MiB
-// after an open are appended to a new file.)
+// file changes its size, so each fdatasync also commits the file system's own journal;
+// writing over a reused file's blocks does not (dd oflag=dsync here: ~0.1–0.3 ms per write
+// over a file against ~0.2–0.9 ms appending; fdatasyncs that wait behind other writes to
+// the disk stay slow either way, see bench/analysis.md). A reused file still holds old
+// frames after the new ones: every append also writes an end marker (a zero header) after
+// its frame, which the next frame overwrites, so reading stops there; old frames carry
+// lower numbers besides. A segment that ends early is accepted only when the next one
+// continues with the next number. (Until the first segment is dropped there is no spare:
+// the first 16 MiB after an open are appended to a new file.)
 //
 // Thread-safety: Append() is called by one thread at a time (the store's writer);
 // DropThrough() may run concurrently with it, from another thread.
