@@ -11,7 +11,25 @@
 #include "app/server.h"
 #include "core/json.h"
 
+#ifdef CITYBRAIN_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
 namespace {
+
+// The memory allocator the binary runs on, for `version` and the start-up log.
+std::string Allocator() {
+#ifdef CITYBRAIN_JEMALLOC
+  const char* v = nullptr;
+  size_t len = sizeof(v);
+  if (mallctl("version", &v, &len, nullptr, 0) == 0 && v != nullptr) {
+    return std::string("jemalloc ") + v;
+  }
+  return "jemalloc";
+#else
+  return "system malloc";
+#endif
+}
 
 // %j in a log pattern: the message as a JSON string (quoted and escaped), for JSON lines.
 class JsonMessageFlag final : public spdlog::custom_flag_formatter {
@@ -46,6 +64,7 @@ int Serve(const cb::app::ServerConfig& config) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // threads started below inherit the mask
+  spdlog::info("citybrain 0.1.0, allocator: {}", Allocator());
   cb::app::CityServer server(config);
   cb::Status st = server.Start();
   if (!st.ok()) {
@@ -99,6 +118,11 @@ int main(int argc, char** argv) {
                     "... or once the oldest has waited this long (0: default, 2000)")
       ->capture_default_str()
       ->check(CLI::Range(0, 600000));
+  serve->add_option("--apply-nice", config.apply_nice,
+                    "run the applier this much below the other threads' CPU priority "
+                    "(nice; 0 = same)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 19));
   serve->add_option("--max-body", config.max_body_bytes, "largest request body in bytes")
       ->capture_default_str();
   serve->add_option("--request-timeout", config.request_timeout_s,
@@ -114,7 +138,7 @@ int main(int argc, char** argv) {
   SetUpLogging(log_level, log_format);
 
   if (*version) {
-    std::puts("citybrain 0.1.0");
+    std::printf("citybrain 0.1.0 (allocator: %s)\n", Allocator().c_str());
     return 0;
   }
   if (*serve) return Serve(config);

@@ -21,6 +21,9 @@ struct ServerConfig {
   // busy entity's page once for more updates, at the cost of memory and longer applies.
   size_t apply_after_rows = 0;
   int apply_after_ms = 0;
+  // How much lower the applier thread's CPU priority is than the rest (nice, 0–19): busy
+  // moments go to acknowledging writes and answering reads; the applier catches up after.
+  int apply_nice = 10;
   size_t max_body_bytes = 8 * 1024 * 1024;
   int request_timeout_s = 30;
   std::string mqtt_url;              // e.g. tcp://127.0.0.1:1883; empty: no MQTT bridge

@@ -94,6 +94,11 @@ struct StoreOptions {
   // then. Large groups already share pages between their rows; journaling them too would
   // only write their rows twice.
   size_t direct_group_rows = 500;
+  // The applier thread runs at this nice value (0–19) above the rest of the process: the
+  // threads that acknowledge writes and answer reads come first, and the applier, whose work
+  // is already durable in the journal, catches up with the CPU left over (RocksDB lowers its
+  // compaction threads the same way). max_unapplied_rows still bounds how far it falls behind.
+  int applier_nice = 10;
 };
 
 struct StoreStats {

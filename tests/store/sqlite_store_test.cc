@@ -1,10 +1,14 @@
 // Tests of the SQLite store: opening and schema, entities, records, history queries, errors.
 
 #include <sqlite3.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -167,6 +171,60 @@ TEST_F(SqliteStoreTest, EmptyPathIsRejected) {
   auto store = OpenSqliteStore(StoreOptions{});
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), Code::kInvalidRequest);
+}
+
+TEST_F(SqliteStoreTest, ApplierNiceOutOfRangeIsRejected) {
+  for (int nice : {-1, 20}) {
+    StoreOptions options = Options(Durability::kProcess);
+    options.applier_nice = nice;
+    auto store = OpenSqliteStore(options);
+    ASSERT_FALSE(store.ok()) << nice;
+    EXPECT_EQ(store.status().code(), Code::kInvalidRequest);
+    EXPECT_FALSE(std::filesystem::exists(DbPath())) << "nothing is created for bad options";
+  }
+}
+
+// The nice value of this process's thread named `name` (field 19 of /proc/self/task/T/stat),
+// or nullopt when there is no such thread.
+std::optional<int> ThreadNice(const std::string& name) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string c;
+    std::getline(comm, c);
+    if (c != name) continue;
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    // Fields after the ")" that closes the thread's name: state is field 3, nice field 19.
+    std::istringstream rest(line.substr(line.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && rest >> field; ++i) {
+    }
+    return std::stoi(field);
+  }
+  return std::nullopt;
+}
+
+TEST_F(SqliteStoreTest, ApplierRunsAtTheConfiguredNiceAndOthersDoNot) {
+  const int own = getpriority(PRIO_PROCESS, 0);
+  for (int nice : {0, 7}) {
+    StoreOptions options = Options(Durability::kProcess);
+    options.applier_nice = nice;
+    auto store = ExpectOpened(OpenSqliteStore(options));
+    ASSERT_NE(store, nullptr);
+    // The applier sets its priority as it starts; it starts before Open returns, but give a
+    // slow machine a moment.
+    std::optional<int> applier;
+    for (int i = 0; i < 200; ++i) {
+      applier = ThreadNice("cb-store-apply");
+      if (applier == std::min(19, own + nice)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(applier.has_value());
+    EXPECT_EQ(*applier, std::min(19, own + nice));
+    EXPECT_EQ(ThreadNice("cb-store-write"), own);
+    store.reset();
+  }
 }
 
 // ---- entities ----
