@@ -322,8 +322,9 @@ run_suite() {
 
   RUN_DATE=$(date -u +"%Y-%m-%d %H:%M")
   COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-  DIRTY=$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -v '^??' | wc -l)
-  [ "$DIRTY" != 0 ] && COMMIT="$COMMIT (+ uncommitted changes in $DIRTY files)"
+  # grep finds nothing in a clean tree: not a failure (pipefail).
+  DIRTY=$(git -C "$ROOT" status --porcelain 2>/dev/null | { grep -v '^??' || true; } | wc -l)
+  if [ "$DIRTY" != 0 ]; then COMMIT="$COMMIT (+ uncommitted changes in $DIRTY files)"; fi
   # What the report needs besides results.txt (BENCH_REPORT_ONLY=1 reads it back).
   for v in RUN_DATE COMMIT SUITE_S LOAD_START LOAD_END LOAD_WAITED RSS0 RSS1 RSS2 ENTITIES_HELD \
            DB_BYTES MOSQ_DROPS SMALL LARGE QUICK SHORT UPDATE_S WAITQ; do
