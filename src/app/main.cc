@@ -17,6 +17,8 @@
 
 namespace {
 
+constexpr const char* kVersion = "citybrain 0.1.0";
+
 // The memory allocator the binary runs on, for `version` and the start-up log.
 std::string Allocator() {
 #ifdef CITYBRAIN_JEMALLOC
@@ -64,7 +66,7 @@ int Serve(const cb::app::ServerConfig& config) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // threads started below inherit the mask
-  spdlog::info("citybrain 0.1.0, allocator: {}", Allocator());
+  spdlog::info("{}, allocator: {}", kVersion, Allocator());
   cb::app::CityServer server(config);
   cb::Status st = server.Start();
   if (!st.ok()) {
@@ -138,7 +140,7 @@ int main(int argc, char** argv) {
   SetUpLogging(log_level, log_format);
 
   if (*version) {
-    std::printf("citybrain 0.1.0 (allocator: %s)\n", Allocator().c_str());
+    std::printf("%s (allocator: %s)\n", kVersion, Allocator().c_str());
     return 0;
   }
   if (*serve) return Serve(config);

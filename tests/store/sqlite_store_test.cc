@@ -8,8 +8,8 @@
 #include <map>
 #include <optional>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
