@@ -82,9 +82,12 @@ struct StoreOptions {
   // and waiting to be applied) before Submit refuses (back-pressure).
   size_t max_queue_rows = 1000000;
   // Committed rows are applied to the database in large transactions: as soon as this many
-  // wait, or when the oldest has waited apply_after_ms, or when a read needs them.
+  // wait, or when the oldest has waited apply_after_ms, or when a read needs them, or when
+  // no commit has come for apply_when_idle_ms (0: never): once writes pause, waiting longer
+  // shares no more pages, so the database catches up at once instead of at the timer.
   size_t apply_after_rows = 50000;
   int apply_after_ms = 2000;
+  int apply_when_idle_ms = 50;
   size_t max_apply_rows = 400000;     // rows per apply transaction at most
   // Past this many unapplied rows the writer waits for the applier before committing more:
   // acknowledgements slow down (back-pressure by latency) instead of memory growing.

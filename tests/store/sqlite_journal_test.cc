@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <limits>
 #include <map>
@@ -17,6 +19,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -261,6 +264,9 @@ class SqliteJournalTest : public StoreTest {
     options.max_unapplied_rows = max_unapplied_rows;
     // Every group goes through the journal: a direct group would wait for a held applier.
     options.direct_group_rows = std::numeric_limits<size_t>::max();
+    // Applies come from the row count, the timer and reads only (the idle apply has its
+    // own tests below).
+    options.apply_when_idle_ms = 0;
     SqliteTuning tuning;
     tuning.before_apply = std::move(before_apply);
     tuning.journal_segment_bytes = segment_bytes;
@@ -540,6 +546,51 @@ TEST_F(SqliteJournalTest, ReadsWaitForAcknowledgedWrites) {
     EXPECT_EQ(h->size(), 1u) << i;
   }
   EXPECT_EQ(Docs(*store).size(), 30u);
+}
+
+// Opens a store whose timer would wait a minute, so only the idle rule (or nothing) applies.
+std::unique_ptr<Store> OpenWithIdle(const std::string& path, int idle_ms) {
+  StoreOptions options;
+  options.path = path;
+  options.durability = Durability::kProcess;
+  options.direct_group_rows = std::numeric_limits<size_t>::max();
+  options.apply_after_ms = 60000;
+  options.apply_when_idle_ms = idle_ms;
+  return ExpectOpened(OpenSqliteStoreWithTuning(options, SqliteTuning{}));
+}
+
+// Polls the store's stats until `pred` holds or `limit` passes.
+bool StatsReach(Store& store, const std::function<bool(const StoreStats&)>& pred,
+                std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    if (pred(store.Stats())) return true;
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+TEST_F(SqliteJournalTest, WritesAreAppliedOnceTheyPause) {
+  auto store = OpenWithIdle(DbPath(), 20);
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "urn:i" + std::to_string(i);
+    ASSERT_TRUE(store->SubmitSync(Batch().Put(Entity(id, "T", "{}", 1)).Add(Hist(id, "x", i, "v"))).ok());
+  }
+  // No read asks for them and the timer is a minute away: only the pause applies them.
+  EXPECT_TRUE(StatsReach(
+      *store, [](const StoreStats& s) { return s.unapplied_rows == 0 && s.rows_applied == 10; },
+      std::chrono::seconds(30)));
+}
+
+TEST_F(SqliteJournalTest, IdleApplyCanBeTurnedOff) {
+  auto store = OpenWithIdle(DbPath(), 0);
+  ASSERT_TRUE(store->SubmitSync(Batch().Put(Entity("urn:o", "T", "{}", 1))).ok());
+  // Nothing but the minute's timer (or a read) would apply it: it is still waiting.
+  EXPECT_FALSE(StatsReach(
+      *store, [](const StoreStats& s) { return s.unapplied_rows == 0; },
+      std::chrono::milliseconds(300)));
+  EXPECT_EQ(store->Stats().applies, 0u);
+  EXPECT_EQ(Docs(*store).size(), 1u);  // a read still sees it
 }
 
 }  // namespace

@@ -800,6 +800,7 @@ void SqliteStore::ApplierLoop() {
     }
   }
   const auto delay = std::chrono::milliseconds(std::max(0, options_.apply_after_ms));
+  const auto idle = std::chrono::milliseconds(std::max(0, options_.apply_when_idle_ms));
   std::vector<Frame> frames;
   for (;;) {
     size_t rows = 0;
@@ -820,7 +821,12 @@ void SqliteStore::ApplierLoop() {
           apply_cv_.wait(lock);
           continue;
         }
-        const auto due = unapplied_.front().committed_at + delay;
+        // The newest frame's commit time moves on while commits keep coming; the wait
+        // below wakes at the idle deadline it saw and checks again.
+        const auto due =
+            idle.count() > 0 ? std::min(unapplied_.front().committed_at + delay,
+                                        unapplied_.back().committed_at + idle)
+                             : unapplied_.front().committed_at + delay;
         if (writer_stopped_ || apply_waiters_ > 0 || direct_waiting_ ||
             unapplied_rows_ >= options_.apply_after_rows || Clock::now() >= due) {
           break;
