@@ -121,9 +121,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 600000));
   serve->add_option("--apply-when-idle-ms", config.apply_when_idle_ms,
-                    "... or once no write has been committed for this long (0: never)")
+                    "... or once no write has been committed for this long (-1: default, 50; "
+                    "0: never)")
       ->capture_default_str()
-      ->check(CLI::Range(0, 600000));
+      ->check(CLI::Range(-1, 600000));
   serve->add_option("--apply-nice", config.apply_nice,
                     "run the applier this much below the other threads' CPU priority "
                     "(nice; 0 = same)")

@@ -88,7 +88,7 @@ Status CityServer::Start() {
     so.max_unapplied_rows = std::max(so.max_unapplied_rows, 2 * c.apply_after_rows);
   }
   if (c.apply_after_ms > 0) so.apply_after_ms = c.apply_after_ms;
-  so.apply_when_idle_ms = c.apply_when_idle_ms;
+  if (c.apply_when_idle_ms >= 0) so.apply_when_idle_ms = c.apply_when_idle_ms;
   so.applier_nice = c.apply_nice;
   auto st = store::OpenSqliteStore(so);
   if (!st.ok()) return st.status();

@@ -21,8 +21,9 @@ struct ServerConfig {
   // busy entity's page once for more updates, at the cost of memory and longer applies.
   size_t apply_after_rows = 0;
   int apply_after_ms = 0;
-  // ... or once no write has been committed for this long (0: only the two limits above).
-  int apply_when_idle_ms = 50;
+  // ... or once no write has been committed for this long (0: only the two limits above;
+  // -1: the store's default).
+  int apply_when_idle_ms = -1;
   // How much lower the applier thread's CPU priority is than the rest (nice, 0–19): busy
   // moments go to acknowledging writes and answering reads; the applier catches up after.
   int apply_nice = 10;
