@@ -1,8 +1,9 @@
 // cb_storage_baseline: the storage limit for the batch-upsert benchmark.
 //
 // Writes the rows the server writes for a batch upsert of the benchmark workload
-// (bench/workload.h) — per entity one upsert of its whole normalized document and 8
-// attribute-history rows (plus, the first time, its 8 series rows) — with no HTTP, no JSON
+// (bench/workload.h) — per entity one upsert of its whole normalized document and its 8
+// attribute instances as history rows, one per run of attributes observed at the same time
+// (plus, the first time, its history_entities and 8 series rows) — with no HTTP, no JSON
 // parsing and no in-memory broker, in batches of B entities:
 //
 //   --mode sqlite   raw SQLite through its C API: the store's schema (migrations.cc, copied),
@@ -42,6 +43,7 @@
 #include "context/ngsi_json.h"
 #include "core/json.h"
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 #include "workload.h"
 
@@ -178,9 +180,10 @@ int RunSqlite(const Args& a) {
       "INSERT INTO entities(id, type, doc, modified_at) VALUES(?1, ?2, ?3, ?4) "
       "ON CONFLICT(id) DO UPDATE SET type = excluded.type, doc = excluded.doc, "
       "modified_at = excluded.modified_at");
+  sqlite3_stmt* owner = prep("INSERT INTO history_entities(entity_id) VALUES(?1)");
   sqlite3_stmt* series = prep("INSERT INTO series(entity_id, attr) VALUES(?1, ?2)");
   sqlite3_stmt* hist = prep(
-      "INSERT INTO history(seq, epoch, series, observed_at, value) VALUES(?1, ?2, ?3, ?4, ?5)");
+      "INSERT INTO history(seq, epoch, owner, observed_at, instances) VALUES(?1, ?2, ?3, ?4, ?5)");
   sqlite3_stmt* widen = prep(
       "INSERT INTO history_epochs(epoch, min_observed_at, max_observed_at) VALUES(?1, ?2, ?3) "
       "ON CONFLICT(epoch) DO UPDATE SET "
@@ -192,8 +195,9 @@ int RunSqlite(const Args& a) {
     sqlite3_reset(s);
   };
 
-  // Series ids in memory (the store caches them too): entity i, attribute k.
-  std::vector<int64_t> series_id(count * cbbench::kAttrsPerEntity, 0);
+  // Entity numbers in memory (the store caches them too), 0 until the entity has history.
+  std::vector<int64_t> owner_id(count, 0);
+  std::string instances;
   int64_t seq = 1;
   const int64_t t0 = NowMs();
   BatchRows rows;
@@ -230,28 +234,40 @@ int RunSqlite(const Args& a) {
         sqlite3_bind_text(upsert, 3, rows.docs[j].data(), static_cast<int>(rows.docs[j].size()), SQLITE_STATIC);
         sqlite3_bind_int64(upsert, 4, now);
         step(upsert, "upsert entity");
-        for (int k = 0; k < cbbench::kAttrsPerEntity; ++k) {
-          int64_t& sid = series_id[i * cbbench::kAttrsPerEntity + k];
-          if (sid == 0) {
+        int64_t& oid = owner_id[i];
+        if (oid == 0) {
+          sqlite3_bind_text(owner, 1, rows.ids[j].data(), static_cast<int>(rows.ids[j].size()), SQLITE_STATIC);
+          step(owner, "insert history entity");
+          oid = sqlite3_last_insert_rowid(db);
+          for (int k = 0; k < cbbench::kAttrsPerEntity; ++k) {
             sqlite3_bind_text(series, 1, rows.ids[j].data(), static_cast<int>(rows.ids[j].size()), SQLITE_STATIC);
             sqlite3_bind_text(series, 2, cbbench::kAttrs[k].name, -1, SQLITE_STATIC);
             step(series, "insert series");
-            sid = sqlite3_last_insert_rowid(db);
           }
-          const size_t r = j * cbbench::kAttrsPerEntity + k;
+        }
+        // One history row per run of attributes observed at the same time, as the store
+        // writes them.
+        for (int k = 0; k < cbbench::kAttrsPerEntity;) {
+          const size_t r0 = j * cbbench::kAttrsPerEntity + k;
+          const int64_t t = rows.times[r0];
+          instances.clear();
+          for (; k < cbbench::kAttrsPerEntity && rows.times[j * cbbench::kAttrsPerEntity + k] == t; ++k) {
+            cb::store::AppendHistoryInstance(&instances, cbbench::kAttrs[k].name,
+                                             rows.values[j * cbbench::kAttrsPerEntity + k]);
+          }
           if ((seq >> 20) != epoch) {
             flush_epoch();
             epoch = seq >> 20;
           }
           sqlite3_bind_int64(hist, 1, seq);
           sqlite3_bind_int64(hist, 2, seq >> 20);
-          sqlite3_bind_int64(hist, 3, sid);
-          sqlite3_bind_int64(hist, 4, rows.times[r]);
-          sqlite3_bind_text(hist, 5, rows.values[r].data(), static_cast<int>(rows.values[r].size()), SQLITE_STATIC);
+          sqlite3_bind_int64(hist, 3, oid);
+          sqlite3_bind_int64(hist, 4, t);
+          sqlite3_bind_text(hist, 5, instances.data(), static_cast<int>(instances.size()), SQLITE_STATIC);
           step(hist, "insert history");
           ++seq;
-          epoch_min = std::min(epoch_min, rows.times[r]);
-          epoch_max = std::max(epoch_max, rows.times[r]);
+          epoch_min = std::min(epoch_min, t);
+          epoch_max = std::max(epoch_max, t);
         }
       }
       flush_epoch();
@@ -271,7 +287,7 @@ int RunSqlite(const Args& a) {
               << " p99_ms=" << Fmt(Percentile(txn_ms, 99), 3) << " durability="
               << (fsync ? "fsync" : "process") << std::endl;
   }
-  for (sqlite3_stmt* s : {begin, commit, upsert, series, hist, widen}) sqlite3_finalize(s);
+  for (sqlite3_stmt* s : {begin, commit, upsert, owner, series, hist, widen}) sqlite3_finalize(s);
   sqlite3_close(db);
   std::cerr << "  database: " << std::filesystem::file_size(path) / 1e6 << " MB\n";
   return failures == 0 ? 0 : 1;

@@ -2,6 +2,8 @@
 // SqliteTuning), out-of-order times, deletes, rollbacks and reopening, checked against a
 // brute-force model of what QueryHistory must answer.
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <future>
 #include <memory>
@@ -281,6 +283,68 @@ TEST_F(SqliteHistoryTest, ReopeningWithOtherEpochSizesKeepsAnswersRight) {
   }
 }
 
+// The rows of the history table, through a raw connection: (observed_at, instances).
+std::vector<std::string> RawHistoryRows(const std::string& path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT observed_at, instances FROM history ORDER BY seq", -1,
+                               &s, nullptr),
+            SQLITE_OK);
+  std::vector<std::string> out;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    out.push_back(std::to_string(sqlite3_column_int64(s, 0)) + " " +
+                  reinterpret_cast<const char*>(sqlite3_column_text(s, 1)));
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+TEST_F(SqliteHistoryTest, AnUpdateOfSeveralAttributesIsOneRow) {
+  auto store = Open(kHistoryEpochBits);
+  WriteBatch b;
+  b.history.push_back(Hist("urn:a", "x", 7, R"({"value":1})"));
+  b.history.push_back(Hist("urn:a", "y", 7, R"({"value":"2,3:4"})"));  // netstring delimiters
+  b.history.push_back(Hist("urn:a", "温度", 7, R"({"value":"五"})"));   // lengths in bytes
+  b.history.push_back(Hist("urn:a", "z", 8, R"({"value":5})"));          // another time
+  b.history.push_back(Hist("urn:a", "z", 8, R"({"value":6})"));          // the same attribute
+  b.history.push_back(Hist("urn:b", "z", 8, R"({"value":7})"));          // another entity
+  ASSERT_TRUE(store->SubmitSync(std::move(b)).ok());
+  auto got = store->QueryHistory(Query("urn:a"));  // waits until the rows are applied
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(Show(*got),
+            "urn:a/x@7={\"value\":1} urn:a/y@7={\"value\":\"2,3:4\"} urn:a/z@8={\"value\":5} "
+            "urn:a/z@8={\"value\":6} urn:a/温度@7={\"value\":\"五\"} ");
+  EXPECT_EQ(RawHistoryRows(DbPath()),
+            (std::vector<std::string>{
+                "7 1:x,11:{\"value\":1},1:y,17:{\"value\":\"2,3:4\"},6:温度,15:{\"value\":\"五\"},",
+                "8 1:z,11:{\"value\":5},", "8 1:z,11:{\"value\":6},", "8 1:z,11:{\"value\":7},"}));
+}
+
+TEST_F(SqliteHistoryTest, LastNOfARarelyUpdatedAttributeReachesPastTheOthers) {
+  auto store = Open(/*epoch_bits=*/3);  // the rows span many epochs
+  HistoryModel model;
+  WriteBatch b;
+  b.history.push_back(Hist("urn:a", "rare", 1, "r1"));
+  for (TimeMs t = 2; t < 200; ++t) {
+    b.history.push_back(Hist("urn:a", "often", t, "o" + std::to_string(t)));
+    b.history.push_back(Hist("urn:a", "often2", t, "p" + std::to_string(t)));
+  }
+  for (const HistoryRow& h : b.history) model.Add(h);
+  ASSERT_TRUE(store->SubmitSync(std::move(b)).ok());
+  HistoryQuery q = Query("urn:a").LastN(2);
+  ExpectSame(*store, model, q);
+  q.attrs = {"rare", "often"};
+  ExpectSame(*store, model, q);
+  q.from = 1;
+  q.to = 150;
+  ExpectSame(*store, model, q);
+  q.last_n.reset();
+  q.limit = 3;
+  ExpectSame(*store, model, q);
+}
+
 // Random writes, deletes and reopenings, each followed by random queries compared with the
 // model.
 TEST_F(SqliteHistoryTest, RandomWorkloadMatchesTheModel) {
@@ -301,11 +365,16 @@ TEST_F(SqliteHistoryTest, RandomWorkloadMatchesTheModel) {
       b.delete_entities.push_back(entities[pick(4)]);
       model.DeleteEntity(b.delete_entities.back());
     }
-    const int rows = 1 + pick(12);
-    for (int i = 0; i < rows; ++i) {
-      b.history.push_back(
-          Hist(entities[pick(4)], attrs[pick(3)], pick(40), std::to_string(value++)));
-      model.Add(b.history.back());
+    // Updates of one to four attributes of an entity at one time (stored as one row), an
+    // attribute sometimes given twice (which starts another row).
+    const int updates = 1 + pick(6);
+    for (int u = 0; u < updates; ++u) {
+      const std::string& entity = entities[pick(4)];
+      const TimeMs t = pick(40);
+      for (int i = 0, n = 1 + pick(4); i < n; ++i) {
+        b.history.push_back(Hist(entity, attrs[pick(3)], t, std::to_string(value++)));
+        model.Add(b.history.back());
+      }
     }
     ASSERT_TRUE(store->SubmitSync(std::move(b)).ok());
     for (int k = 0; k < 10; ++k) {

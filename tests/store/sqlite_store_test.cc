@@ -123,6 +123,57 @@ TEST_F(SqliteStoreTest, SchemaVersionAndWalAreRecordedInTheFile) {
   EXPECT_EQ(RawPragma("user_version"), std::to_string(SqliteSchemaVersion()));
 }
 
+// A database written by a build with schema version 2 (one history row per attribute
+// instance): opening it migrates its history, which then answers as before and grows.
+TEST_F(SqliteStoreTest, Version2HistoryIsMigrated) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
+    // The tables of migrations 1 and 2 as they shipped, with a little data.
+    const char* v2 = R"sql(
+      CREATE TABLE entities(id TEXT PRIMARY KEY CHECK(id <> ''), type TEXT NOT NULL,
+        doc TEXT NOT NULL, modified_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE series(id INTEGER PRIMARY KEY, entity_id TEXT NOT NULL CHECK(entity_id <> ''),
+        attr TEXT NOT NULL CHECK(attr <> ''), UNIQUE(entity_id, attr));
+      CREATE TABLE history(seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL,
+        series INTEGER NOT NULL, observed_at INTEGER NOT NULL, value TEXT NOT NULL);
+      CREATE INDEX history_by_epoch_series_time ON history(epoch, series, observed_at);
+      CREATE TABLE history_epochs(epoch INTEGER PRIMARY KEY, min_observed_at INTEGER NOT NULL,
+        max_observed_at INTEGER NOT NULL);
+      CREATE TABLE records(kind TEXT NOT NULL CHECK(kind <> ''), key TEXT NOT NULL,
+        doc TEXT NOT NULL, PRIMARY KEY(kind, key)) WITHOUT ROWID;
+      CREATE TABLE store_state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO series(id, entity_id, attr) VALUES(1, 'urn:e1', 'a'), (2, 'urn:e1', '温度'),
+        (3, 'urn:e2', 'a');
+      INSERT INTO history(seq, epoch, series, observed_at, value) VALUES
+        (1, 0, 1, 10, '{"value":"1,2:3"}'), (2, 0, 2, 10, '{"value":"五"}'),
+        (3, 0, 3, 10, 'e2'), (4, 0, 1, 20, 'a20');
+      INSERT INTO history_epochs VALUES(0, 10, 20);
+      PRAGMA user_version = 2;
+    )sql";
+    ASSERT_EQ(sqlite3_exec(db, v2, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto store = Open();
+  EXPECT_EQ(RawPragma("user_version"), std::to_string(SqliteSchemaVersion()));
+  EXPECT_EQ(Brief(History(*store, Query("urn:e1"))),
+            (std::vector<std::string>{R"(a@10={"value":"1,2:3"})", "a@20=a20",
+                                      R"(温度@10={"value":"五"})"}));
+  EXPECT_EQ(Brief(History(*store, Query("urn:e2"))), std::vector<std::string>{"a@10=e2"});
+  // New rows continue after the migrated ones, in the same and in new series.
+  ASSERT_TRUE(store
+                  ->SubmitSync(Batch()
+                                   .Add(Hist("urn:e1", "a", 30, "a30"))
+                                   .Add(Hist("urn:e1", "b", 30, "b30")))
+                  .ok());
+  EXPECT_EQ(Brief(History(*store, Query("urn:e1").LastN(1))),
+            (std::vector<std::string>{"a@30=a30", "b@30=b30", R"(温度@10={"value":"五"})"}));
+  // Deleting an entity drops its migrated history too.
+  ASSERT_TRUE(store->SubmitSync(Batch().Delete("urn:e1")).ok());
+  EXPECT_TRUE(History(*store, Query("urn:e1")).empty());
+  EXPECT_EQ(Brief(History(*store, Query("urn:e2"))), std::vector<std::string>{"a@10=e2"});
+}
+
 TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefused) {
   Open().reset();
   sqlite3* db = nullptr;

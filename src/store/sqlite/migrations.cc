@@ -67,6 +67,38 @@ constexpr std::string_view kMigrations[] = {
         value INTEGER NOT NULL
       ) WITHOUT ROWID;
     )sql",
+    // 3: history rows hold all the instances of one entity observed at the same time (an
+    // update of six attributes is one row, not six), so an apply inserts a sixth of the rows
+    // and index entries. `series` stays the list of each entity's attributes with history
+    // (its ids are no longer referred to); `history_entities` numbers the entities for the
+    // index. `instances` is a sequence of netstrings, attribute then instance:
+    // "<bytes>:<attr>,<bytes>:<instance JSON>," for each attribute (see
+    // AppendHistoryInstance). The rows keep their seq, so the epochs stay as they were.
+    R"sql(
+      CREATE TABLE history_entities(
+        id INTEGER PRIMARY KEY,
+        entity_id TEXT NOT NULL UNIQUE CHECK(entity_id <> '')
+      );
+      INSERT INTO history_entities(entity_id) SELECT DISTINCT entity_id FROM series;
+
+      CREATE TABLE history_packed(
+        seq INTEGER PRIMARY KEY,
+        epoch INTEGER NOT NULL,
+        owner INTEGER NOT NULL,
+        observed_at INTEGER NOT NULL,
+        instances TEXT NOT NULL
+      );
+      INSERT INTO history_packed(seq, epoch, owner, observed_at, instances)
+        SELECT h.seq, h.epoch, o.id, h.observed_at,
+               length(CAST(s.attr AS BLOB)) || ':' || s.attr || ',' ||
+               length(CAST(h.value AS BLOB)) || ':' || h.value || ','
+        FROM history h
+        JOIN series s ON s.id = h.series
+        JOIN history_entities o ON o.entity_id = s.entity_id;
+      DROP TABLE history;
+      ALTER TABLE history_packed RENAME TO history;
+      CREATE INDEX history_by_epoch_owner_time ON history(epoch, owner, observed_at);
+    )sql",
 };
 
 Result<int> UserVersion(sqlite3* db) {

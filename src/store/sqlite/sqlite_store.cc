@@ -33,14 +33,18 @@
 // Reads use a small pool of read-only connections, each read on a consistent snapshot. In
 // WAL mode readers never block the writer and the writer never blocks them.
 //
-// History layout. Attribute history is append-mostly and arrives for very many series at
-// once (100k attribute updates a second touch 100k (entity, attribute) series). An index
-// ordered by series first would make every commit dirty about one index page per series,
+// History layout. Attribute history is append-mostly and arrives for very many entities at
+// once (100k attribute updates a second touch tens of thousands of entities). An index
+// ordered by entity first would make every commit dirty about one index page per entity,
 // a cost that grows with the data until each commit rewrites most of the index. So history
 // rows carry an arrival number (seq) and an epoch (seq >> 20), the index is ordered
-// (epoch, series, time), and a commit only touches the index pages of the current epoch.
-// A query visits the epochs whose time range can matter, newest or oldest first, and stops
-// as soon as no further epoch can change its answer. See migrations.cc for the tables.
+// (epoch, entity, time), and a commit only touches the index pages of the current epoch.
+// One row holds the instances of all the attributes of an entity observed at the same time
+// (an update of six attributes is one row and one index entry, not six), so applying costs
+// a B-tree insert per update rather than per attribute. A query visits the epochs whose
+// time range can matter, newest or oldest first, reads the entity's rows in time order,
+// and stops as soon as no further row or epoch can change its answer. See migrations.cc
+// for the tables.
 
 #include "store/sqlite/sqlite_store.h"
 
@@ -104,7 +108,36 @@ Status SqliteExec(sqlite3* db, std::string_view sql, std::string_view what) {
   return Status::Ok();
 }
 
+void AppendHistoryInstance(std::string* out, std::string_view attr, std::string_view instance) {
+  for (std::string_view part : {attr, instance}) {
+    out->append(std::to_string(part.size()));
+    out->push_back(':');
+    out->append(part);
+    out->push_back(',');
+  }
+}
+
 namespace {
+
+// Reads one netstring off the front of *in; false if it is malformed.
+bool NextNetstring(std::string_view* in, std::string_view* out) {
+  size_t i = 0, n = 0;
+  for (; i < in->size() && i < 19 && (*in)[i] >= '0' && (*in)[i] <= '9'; ++i) {
+    n = n * 10 + static_cast<size_t>((*in)[i] - '0');
+  }
+  if (i == 0 || in->size() - i < 2 || (*in)[i] != ':' || n > in->size() - i - 2 ||
+      (*in)[i + 1 + n] != ',') {
+    return false;
+  }
+  *out = in->substr(i + 1, n);
+  in->remove_prefix(i + 2 + n);
+  return true;
+}
+
+// Reads one (attribute, instance) pair written by AppendHistoryInstance off the front of *in.
+bool NextHistoryInstance(std::string_view* in, std::string_view* attr, std::string_view* value) {
+  return NextNetstring(in, attr) && NextNetstring(in, value);
+}
 
 constexpr int kBusyTimeoutMs = 5000;
 constexpr size_t kMaxIdleReaders = 4;
@@ -275,7 +308,11 @@ class SqliteStore final : public Store {
   void Close() override;
 
  private:
-  using EntitySeries = std::vector<std::pair<std::string, int64_t>>;  // (attr, series id)
+  // An entity's number in history_entities and the attributes it has history for.
+  struct HistoryOwner {
+    int64_t id = 0;  // 0: not loaded yet
+    std::vector<std::string> attrs;
+  };
   using Clock = std::chrono::steady_clock;
 
   struct Pending {
@@ -328,13 +365,12 @@ class SqliteStore final : public Store {
   Status ApplyBatch(const WriteBatch& batch, const std::vector<char>& keep_put, size_t* put_index);
   Status DeleteEntity(const std::string& id);
   Status AddHistory(const std::vector<HistoryRow>& rows);
-  // The id of the (entity, attribute) series, created when new. `cached` is the entity's
-  // entry in series_cache_.
-  Result<int64_t> SeriesId(const std::string& entity_id, const std::string& attr,
-                           EntitySeries* cached);
-  // Appends every (attribute, series id) of the entity to *out.
-  Status LoadEntitySeries(const std::string& entity_id, EntitySeries* out);
-  void ForgetSeries(const std::string& entity_id);
+  // Fills *owner (the entity's entry in owner_cache_) from the database when it is not
+  // loaded yet, numbering the entity if it has no history so far.
+  Status LoadOwner(const std::string& entity_id, HistoryOwner* owner);
+  // Registers `attr` in `series` if the entity had no history for it yet.
+  Status AddSeries(const std::string& entity_id, const std::string& attr, HistoryOwner* owner);
+  void ForgetOwner(const std::string& entity_id);
   void RollbackIfActive();
   // Waits until every frame committed before the call is applied to the database, so that
   // a read sees every acknowledged write.
@@ -358,15 +394,16 @@ class SqliteStore final : public Store {
   StmtPtr begin_, commit_, rollback_;
   StmtPtr upsert_entity_, delete_entity_;
   StmtPtr insert_series_, select_entity_series_, delete_entity_series_;
-  StmtPtr insert_history_, delete_series_history_, widen_epoch_;
+  StmtPtr insert_owner_, select_owner_, delete_owner_;
+  StmtPtr insert_history_, delete_owner_history_, widen_epoch_;
   StmtPtr upsert_record_, delete_record_, set_applied_;
-  // Applier state for history: the next seq, and a cache of series ids, entity id ->
-  // (attribute, series id) pairs. Entities that got a new series in the open transaction
-  // are listed in txn_new_series_ and dropped from the cache if it rolls back.
+  // Applier state for history: the next seq, and a cache of entity id -> HistoryOwner.
+  // Entities whose entry changed in the open transaction are listed in txn_new_owners_ and
+  // dropped from the cache if it rolls back.
   int64_t next_seq_ = 1;
-  std::unordered_map<std::string, EntitySeries> series_cache_;
-  size_t cached_series_ = 0;
-  std::vector<std::string> txn_new_series_;
+  std::unordered_map<std::string, HistoryOwner> owner_cache_;
+  size_t cached_attrs_ = 0;
+  std::vector<std::string> txn_new_owners_;
   std::thread writer_;
   std::thread applier_;
 
@@ -457,12 +494,16 @@ Status SqliteStore::Init() {
        "modified_at = excluded.modified_at"},
       {&delete_entity_, "DELETE FROM entities WHERE id = ?1"},
       {&insert_series_, "INSERT INTO series(entity_id, attr) VALUES(?1, ?2)"},
-      {&select_entity_series_, "SELECT id, attr FROM series WHERE entity_id = ?1"},
+      {&select_entity_series_, "SELECT attr FROM series WHERE entity_id = ?1"},
       {&delete_entity_series_, "DELETE FROM series WHERE entity_id = ?1"},
+      {&insert_owner_, "INSERT INTO history_entities(entity_id) VALUES(?1)"},
+      {&select_owner_, "SELECT id FROM history_entities WHERE entity_id = ?1"},
+      {&delete_owner_, "DELETE FROM history_entities WHERE id = ?1"},
       {&insert_history_,
-       "INSERT INTO history(seq, epoch, series, observed_at, value) VALUES(?1, ?2, ?3, ?4, ?5)"},
-      {&delete_series_history_,
-       "DELETE FROM history WHERE epoch IN (SELECT epoch FROM history_epochs) AND series = ?1"},
+       "INSERT INTO history(seq, epoch, owner, observed_at, instances) "
+       "VALUES(?1, ?2, ?3, ?4, ?5)"},
+      {&delete_owner_history_,
+       "DELETE FROM history WHERE epoch IN (SELECT epoch FROM history_epochs) AND owner = ?1"},
       {&widen_epoch_,
        "INSERT INTO history_epochs(epoch, min_observed_at, max_observed_at) VALUES(?1, ?2, ?3) "
        "ON CONFLICT(epoch) DO UPDATE SET "
@@ -913,14 +954,14 @@ Status SqliteStore::ApplyFrames(const std::vector<Frame>& frames, bool* busy) {
   *busy = false;
   sqlite3* w = writer_db_.get();
   const int64_t seq_at_begin = next_seq_;
-  txn_new_series_.clear();
+  txn_new_owners_.clear();
   // Undoes the transaction, in the database and in the applier's own state.
   auto rollback = [&](Status st) {
     *busy = (sqlite3_extended_errcode(w) & 0xff) == SQLITE_BUSY;
     RollbackIfActive();
     next_seq_ = seq_at_begin;
-    for (const std::string& entity_id : txn_new_series_) ForgetSeries(entity_id);
-    txn_new_series_.clear();
+    for (const std::string& entity_id : txn_new_owners_) ForgetOwner(entity_id);
+    txn_new_owners_.clear();
     return st;
   };
   // An entity put twice in these frames is written once, with its last document: the
@@ -961,7 +1002,7 @@ Status SqliteStore::ApplyFrames(const std::vector<Frame>& frames, bool* busy) {
   }
   if (st.ok()) st = Run(w, commit_.get(), "commit");
   if (!st.ok()) return rollback(st);
-  txn_new_series_.clear();
+  txn_new_owners_.clear();
   return Status::Ok();
 }
 
@@ -985,56 +1026,79 @@ Status SqliteStore::ApplyBatch(const WriteBatch& b, const std::vector<char>& kee
   return Status::Ok();
 }
 
-Status SqliteStore::LoadEntitySeries(const std::string& entity_id, EntitySeries* out) {
+Status SqliteStore::LoadOwner(const std::string& entity_id, HistoryOwner* owner) {
+  if (owner->id != 0) return Status::Ok();
+  sqlite3* w = writer_db_.get();
+  {
+    sqlite3_stmt* s = select_owner_.get();
+    ResetOnExit reset(s);
+    int rc = BindAll(s, std::string_view(entity_id));
+    if (rc == SQLITE_OK) rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+      owner->id = sqlite3_column_int64(s, 0);
+    } else if (rc != SQLITE_DONE) {
+      return SqliteStatus(w, rc, "read entity history owner");
+    }
+  }
+  if (owner->id == 0) {
+    CB_RETURN_IF_ERROR(Run(w, insert_owner_.get(), "insert history", entity_id));
+    owner->id = sqlite3_last_insert_rowid(w);
+    txn_new_owners_.push_back(entity_id);
+    return Status::Ok();  // a new entity has no series yet
+  }
   sqlite3_stmt* s = select_entity_series_.get();
   ResetOnExit reset(s);
   int rc = BindAll(s, std::string_view(entity_id));
   while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    out->emplace_back(ColumnText(s, 1), sqlite3_column_int64(s, 0));
+    owner->attrs.push_back(ColumnText(s, 0));
     rc = SQLITE_OK;
   }
-  if (rc != SQLITE_DONE) return SqliteStatus(writer_db_.get(), rc, "read entity history series");
+  if (rc != SQLITE_DONE) return SqliteStatus(w, rc, "read entity history series");
+  cached_attrs_ += owner->attrs.size();
   return Status::Ok();
+}
+
+Status SqliteStore::AddSeries(const std::string& entity_id, const std::string& attr,
+                              HistoryOwner* owner) {
+  for (const std::string& a : owner->attrs) {
+    if (a == attr) return Status::Ok();
+  }
+  CB_RETURN_IF_ERROR(Run(writer_db_.get(), insert_series_.get(), "insert history", entity_id, attr));
+  txn_new_owners_.push_back(entity_id);
+  owner->attrs.push_back(attr);
+  ++cached_attrs_;
+  return Status::Ok();
+}
+
+void SqliteStore::ForgetOwner(const std::string& entity_id) {
+  if (auto it = owner_cache_.find(entity_id); it != owner_cache_.end()) {
+    cached_attrs_ -= it->second.attrs.size();
+    owner_cache_.erase(it);
+  }
 }
 
 Status SqliteStore::DeleteEntity(const std::string& id) {
   sqlite3* w = writer_db_.get();
-  EntitySeries series;
-  CB_RETURN_IF_ERROR(LoadEntitySeries(id, &series));
-  for (const auto& [attr, series_id] : series) {
-    CB_RETURN_IF_ERROR(Run(w, delete_series_history_.get(), "delete entity history", series_id));
+  int64_t owner = 0;
+  if (auto it = owner_cache_.find(id); it != owner_cache_.end()) owner = it->second.id;
+  if (owner == 0) {
+    sqlite3_stmt* s = select_owner_.get();
+    ResetOnExit reset(s);
+    int rc = BindAll(s, std::string_view(id));
+    if (rc == SQLITE_OK) rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+      owner = sqlite3_column_int64(s, 0);
+    } else if (rc != SQLITE_DONE) {
+      return SqliteStatus(w, rc, "read entity history owner");
+    }
   }
-  ForgetSeries(id);
-  CB_RETURN_IF_ERROR(Run(w, delete_entity_series_.get(), "delete entity history", id));
+  ForgetOwner(id);
+  if (owner != 0) {
+    CB_RETURN_IF_ERROR(Run(w, delete_owner_history_.get(), "delete entity history", owner));
+    CB_RETURN_IF_ERROR(Run(w, delete_owner_.get(), "delete entity history", owner));
+    CB_RETURN_IF_ERROR(Run(w, delete_entity_series_.get(), "delete entity history", id));
+  }
   return Run(w, delete_entity_.get(), "delete entity", id);
-}
-
-Result<int64_t> SqliteStore::SeriesId(const std::string& entity_id, const std::string& attr,
-                                      EntitySeries* cached) {
-  // An entity's cache entry, once filled, lists all its series: the first miss reads them
-  // all in one query (they sit together in the series index), so an update of several
-  // attributes costs one lookup, and a series missing from a filled entry is new.
-  if (cached->empty()) {
-    CB_RETURN_IF_ERROR(LoadEntitySeries(entity_id, cached));
-    cached_series_ += cached->size();
-  }
-  for (const auto& [a, id] : *cached) {
-    if (a == attr) return id;
-  }
-  sqlite3* w = writer_db_.get();
-  CB_RETURN_IF_ERROR(Run(w, insert_series_.get(), "insert history", entity_id, attr));
-  const int64_t id = sqlite3_last_insert_rowid(w);
-  txn_new_series_.push_back(entity_id);
-  cached->emplace_back(attr, id);
-  ++cached_series_;
-  return id;
-}
-
-void SqliteStore::ForgetSeries(const std::string& entity_id) {
-  if (auto it = series_cache_.find(entity_id); it != series_cache_.end()) {
-    cached_series_ -= it->second.size();
-    series_cache_.erase(it);
-  }
 }
 
 Status SqliteStore::AddHistory(const std::vector<HistoryRow>& rows) {
@@ -1046,32 +1110,53 @@ Status SqliteStore::AddHistory(const std::vector<HistoryRow>& rows) {
     TimeMs min, max;
   };
   std::vector<EpochRange> ranges;
-  // A bound on memory for stores with very many series: start over (a cache miss costs
-  // one lookup).
-  if (cached_series_ >= (1u << 22)) {
-    series_cache_.clear();
-    cached_series_ = 0;
+  // A bound on memory for stores with very many entities: start over (a miss costs two
+  // lookups).
+  if (owner_cache_.size() + cached_attrs_ >= (1u << 22)) {
+    owner_cache_.clear();
+    cached_attrs_ = 0;
   }
-  const std::string* entity = nullptr;  // rows of one entity usually come together
-  EntitySeries* cached = nullptr;
-  for (const HistoryRow& h : rows) {
-    if (entity == nullptr || *entity != h.entity_id) {
-      entity = &h.entity_id;
-      cached = &series_cache_[h.entity_id];
-    }
-    Result<int64_t> series = SeriesId(h.entity_id, h.attr, cached);
-    if (!series.ok()) return series.status();
+  // One row per run of instances of the same entity and time (the attributes of one
+  // update); an attribute seen again starts a new row, so each keeps its own seq.
+  thread_local std::string instances;
+  std::vector<std::string_view> row_attrs;
+  const HistoryRow* first = nullptr;  // the first instance of the row being built
+  HistoryOwner* owner = nullptr;      // its entity's cache entry
+  auto flush = [&]() -> Status {
+    if (first == nullptr) return Status::Ok();
     const int64_t seq = next_seq_++;
     const int64_t epoch = seq >> tuning_.history_epoch_bits;
-    CB_RETURN_IF_ERROR(Run(w, insert_history_.get(), "insert history", seq, epoch, *series,
-                           static_cast<int64_t>(h.observed_at), h.value));
+    CB_RETURN_IF_ERROR(Run(w, insert_history_.get(), "insert history", seq, epoch, owner->id,
+                           static_cast<int64_t>(first->observed_at),
+                           std::string_view(instances)));
     if (ranges.empty() || ranges.back().epoch != epoch) {
-      ranges.push_back({epoch, h.observed_at, h.observed_at});
+      ranges.push_back({epoch, first->observed_at, first->observed_at});
     } else {
-      ranges.back().min = std::min(ranges.back().min, h.observed_at);
-      ranges.back().max = std::max(ranges.back().max, h.observed_at);
+      ranges.back().min = std::min(ranges.back().min, first->observed_at);
+      ranges.back().max = std::max(ranges.back().max, first->observed_at);
     }
+    first = nullptr;
+    return Status::Ok();
+  };
+  for (const HistoryRow& h : rows) {
+    const bool same_entity = first != nullptr && first->entity_id == h.entity_id;
+    if (!same_entity || first->observed_at != h.observed_at ||
+        std::find(row_attrs.begin(), row_attrs.end(), h.attr) != row_attrs.end()) {
+      CB_RETURN_IF_ERROR(flush());
+      if (!same_entity) {
+        owner = &owner_cache_[h.entity_id];
+        CB_RETURN_IF_ERROR(LoadOwner(h.entity_id, owner));
+      }
+      first = &h;
+      instances.clear();
+      row_attrs.clear();
+    }
+    CB_RETURN_IF_ERROR(AddSeries(h.entity_id, h.attr, owner));
+    AppendHistoryInstance(&instances, h.attr, h.value);
+    row_attrs.push_back(h.attr);
   }
+  CB_RETURN_IF_ERROR(flush());
+  if (instances.capacity() > (size_t{1} << 20)) std::string().swap(instances);
   // Per batch, not per transaction: a later batch of the same group that deletes the
   // entity finds these rows through history_epochs.
   for (const EpochRange& r : ranges) {
@@ -1185,38 +1270,42 @@ Status SqliteStore::QueryHistoryInTransaction(ReadConnection* conn, const Histor
   sqlite3* db = conn->db();
   Status st;
 
-  // 1. The entity's series to read, in attribute order.
-  std::vector<std::pair<std::string, int64_t>> series;  // (attr, series id)
-  if (q.attrs.empty()) {
-    sqlite3_stmt* s =
-        conn->Statement("SELECT attr, id FROM series WHERE entity_id = ?1 ORDER BY attr", &st);
+  // 1. The entity's number and its attributes to read, in order.
+  int64_t owner = 0;
+  {
+    sqlite3_stmt* s = conn->Statement("SELECT id FROM history_entities WHERE entity_id = ?1", &st);
+    if (s == nullptr) return st;
+    ResetOnExit reset(s);
+    int rc = BindAll(s, std::string_view(q.entity_id));
+    if (rc == SQLITE_OK) rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+      owner = sqlite3_column_int64(s, 0);
+    } else if (rc != SQLITE_DONE) {
+      return SqliteStatus(db, rc, "query history");
+    }
+  }
+  if (owner == 0) return Status::Ok();
+  std::vector<std::string> attrs;  // sorted
+  {
+    sqlite3_stmt* s = conn->Statement("SELECT attr FROM series WHERE entity_id = ?1", &st);
     if (s == nullptr) return st;
     ResetOnExit reset(s);
     int rc = BindAll(s, std::string_view(q.entity_id));
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-      series.emplace_back(ColumnText(s, 0), sqlite3_column_int64(s, 1));
+      attrs.push_back(ColumnText(s, 0));
       rc = SQLITE_OK;
     }
     if (rc != SQLITE_DONE) return SqliteStatus(db, rc, "query history");
-  } else {
-    std::vector<std::string> attrs = q.attrs;
     std::sort(attrs.begin(), attrs.end());
-    attrs.erase(std::unique(attrs.begin(), attrs.end()), attrs.end());
-    sqlite3_stmt* s =
-        conn->Statement("SELECT id FROM series WHERE entity_id = ?1 AND attr = ?2", &st);
-    if (s == nullptr) return st;
-    for (std::string& attr : attrs) {
-      ResetOnExit reset(s);
-      int rc = BindAll(s, std::string_view(q.entity_id), std::string_view(attr));
-      if (rc == SQLITE_OK) rc = sqlite3_step(s);
-      if (rc == SQLITE_ROW) {
-        series.emplace_back(std::move(attr), sqlite3_column_int64(s, 0));
-      } else if (rc != SQLITE_DONE) {
-        return SqliteStatus(db, rc, "query history");
-      }
+    if (!q.attrs.empty()) {
+      std::vector<std::string> wanted = q.attrs;
+      std::sort(wanted.begin(), wanted.end());
+      std::erase_if(attrs, [&](const std::string& a) {
+        return !std::binary_search(wanted.begin(), wanted.end(), a);
+      });
     }
   }
-  if (series.empty()) return Status::Ok();
+  if (attrs.empty()) return Status::Ok();
 
   // 2. The epochs whose time range meets [from, to).
   struct Epoch {
@@ -1255,12 +1344,13 @@ Status SqliteStore::QueryHistoryInTransaction(ReadConnection* conn, const Histor
               [](const Epoch& a, const Epoch& b) { return a.min < b.min; });
   }
 
-  // 3. Each series: probe its rows epoch by epoch, keeping the best `want` in order.
-  std::string sql = "SELECT observed_at, seq, value FROM history WHERE epoch = ?1 AND series = ?2";
+  // 3. The entity's rows, epoch by epoch, each attribute keeping its best `want` instances
+  // in order. Without last_n an attribute may fill the whole answer, so `want` is the limit.
+  std::string sql =
+      "SELECT observed_at, seq, instances FROM history WHERE epoch = ?1 AND owner = ?2";
   if (q.from) sql += " AND observed_at >= ?3";
   if (q.to) sql += " AND observed_at < ?4";
-  sql += newest_first ? " ORDER BY observed_at DESC, seq DESC LIMIT ?5"
-                      : " ORDER BY observed_at, seq LIMIT ?5";
+  sql += newest_first ? " ORDER BY observed_at DESC, seq DESC" : " ORDER BY observed_at, seq";
   sqlite3_stmt* probe = conn->Statement(sql, &st);
   if (probe == nullptr) return st;
 
@@ -1273,45 +1363,64 @@ Status SqliteStore::QueryHistoryInTransaction(ReadConnection* conn, const Histor
     if (a.t != b.t) return newest_first ? a.t > b.t : a.t < b.t;
     return newest_first ? a.seq > b.seq : a.seq < b.seq;
   };
-  std::vector<Instance> kept;
-  for (const auto& [attr, series_id] : series) {
-    if (out->size() >= q.limit) break;
-    // With last_n the cap applies to the answer in its final (ascending) order: fetch the
-    // last N, then keep the oldest of them that fit.
-    const size_t room = q.limit - out->size();
-    const size_t want = q.last_n ? *q.last_n : room;
-    kept.clear();
-    for (const Epoch& e : epochs) {
-      if (kept.size() >= want) {
-        const TimeMs edge = kept.back().t;  // the worst instance kept so far
-        if (newest_first ? e.max < edge : e.min > edge) break;
+  const size_t want = q.last_n ? *q.last_n : q.limit;
+  if (want == 0) return Status::Ok();
+  std::vector<std::vector<Instance>> kept(attrs.size());
+  std::vector<size_t> old_size(attrs.size()), added(attrs.size());
+  for (const Epoch& e : epochs) {
+    // Done when every attribute has `want` instances that this epoch cannot beat.
+    bool done = true;
+    for (const std::vector<Instance>& k : kept) {
+      if (k.size() < want || (newest_first ? e.max >= k.back().t : e.min <= k.back().t)) {
+        done = false;
+        break;
       }
-      ResetOnExit reset(probe);
-      int rc = BindAll(probe, e.epoch, series_id);
-      if (rc == SQLITE_OK && q.from) rc = sqlite3_bind_int64(probe, 3, *q.from);
-      if (rc == SQLITE_OK && q.to) rc = sqlite3_bind_int64(probe, 4, *q.to);
-      if (rc == SQLITE_OK) {
-        rc = sqlite3_bind_int64(probe, 5, static_cast<int64_t>(std::min<size_t>(want, INT64_MAX)));
-      }
-      const size_t old_size = kept.size();
-      while (rc == SQLITE_OK && (rc = sqlite3_step(probe)) == SQLITE_ROW) {
-        kept.push_back(Instance{sqlite3_column_int64(probe, 0), sqlite3_column_int64(probe, 1),
-                                ColumnText(probe, 2)});
-        rc = SQLITE_OK;
-      }
-      if (rc != SQLITE_DONE) return SqliteStatus(db, rc, "query history");
-      // Both runs are in order: merge them and keep the best `want`.
-      std::inplace_merge(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(old_size),
-                         kept.end(), before);
-      if (kept.size() > want)
-        kept.erase(kept.begin() + static_cast<std::ptrdiff_t>(want), kept.end());
     }
-    // The answer is in ascending time.
-    if (newest_first) std::reverse(kept.begin(), kept.end());
-    if (kept.size() > room)
-      kept.erase(kept.begin() + static_cast<std::ptrdiff_t>(room), kept.end());
-    for (Instance& i : kept) {
-      out->push_back(HistoryRow{q.entity_id, attr, i.t, std::move(i.value)});
+    if (done) break;
+    for (size_t i = 0; i < attrs.size(); ++i) old_size[i] = kept[i].size();
+    std::fill(added.begin(), added.end(), 0);
+    size_t full = 0;  // attributes with `want` instances from this epoch: the rest are worse
+    ResetOnExit reset(probe);
+    int rc = BindAll(probe, e.epoch, owner);
+    if (rc == SQLITE_OK && q.from) rc = sqlite3_bind_int64(probe, 3, *q.from);
+    if (rc == SQLITE_OK && q.to) rc = sqlite3_bind_int64(probe, 4, *q.to);
+    while (full < attrs.size() && rc == SQLITE_OK && (rc = sqlite3_step(probe)) == SQLITE_ROW) {
+      rc = SQLITE_OK;
+      const TimeMs t = sqlite3_column_int64(probe, 0);
+      const int64_t seq = sqlite3_column_int64(probe, 1);
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(probe, 2));
+      std::string_view rest(p != nullptr ? p : "", static_cast<size_t>(sqlite3_column_bytes(probe, 2)));
+      std::string_view attr, value;
+      while (!rest.empty()) {
+        if (!NextHistoryInstance(&rest, &attr, &value)) {
+          return Status::Internal("store: query history: a history row of " + q.entity_id +
+                                  " (seq " + std::to_string(seq) + ") is malformed");
+        }
+        auto it = std::lower_bound(attrs.begin(), attrs.end(), attr);
+        if (it == attrs.end() || *it != attr) continue;
+        const size_t i = static_cast<size_t>(it - attrs.begin());
+        if (added[i] == want) continue;
+        kept[i].push_back(Instance{t, seq, std::string(value)});
+        if (++added[i] == want) ++full;
+      }
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_DONE) return SqliteStatus(db, rc, "query history");
+    // Both runs of each attribute are in order: merge them and keep the best `want`.
+    for (size_t i = 0; i < attrs.size(); ++i) {
+      std::vector<Instance>& k = kept[i];
+      std::inplace_merge(k.begin(), k.begin() + static_cast<std::ptrdiff_t>(old_size[i]),
+                         k.end(), before);
+      if (k.size() > want) k.erase(k.begin() + static_cast<std::ptrdiff_t>(want), k.end());
+    }
+  }
+  // The answer: by attribute, each in ascending time, cut at the limit.
+  for (size_t i = 0; i < attrs.size() && out->size() < q.limit; ++i) {
+    std::vector<Instance>& k = kept[i];
+    if (newest_first) std::reverse(k.begin(), k.end());
+    const size_t room = q.limit - out->size();
+    if (k.size() > room) k.erase(k.begin() + static_cast<std::ptrdiff_t>(room), k.end());
+    for (Instance& inst : k) {
+      out->push_back(HistoryRow{q.entity_id, attrs[i], inst.t, std::move(inst.value)});
     }
   }
   return Status::Ok();
@@ -1356,8 +1465,8 @@ void SqliteStore::Close() {
   }
   for (StmtPtr* s :
        {&begin_, &commit_, &rollback_, &upsert_entity_, &delete_entity_, &insert_series_,
-        &select_entity_series_, &delete_entity_series_, &insert_history_,
-        &delete_series_history_, &widen_epoch_, &upsert_record_, &delete_record_,
+        &select_entity_series_, &delete_entity_series_, &insert_owner_, &select_owner_,
+        &delete_owner_, &insert_history_, &delete_owner_history_, &widen_epoch_, &upsert_record_, &delete_record_,
         &set_applied_}) {
     s->reset();
   }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "core/status.h"
@@ -33,6 +34,10 @@ struct SqliteTuning {
   // a hook that blocks leaves committed batches in the journal only.
   std::function<void()> before_apply;
 };
+
+// Appends one attribute instance to a history row's `instances` text (migration 3): two
+// netstrings, "<bytes>:<attr>,<bytes>:<instance>,".
+void AppendHistoryInstance(std::string* out, std::string_view attr, std::string_view instance);
 
 // OpenSqliteStore with non-default tuning.
 Result<std::unique_ptr<Store>> OpenSqliteStoreWithTuning(const StoreOptions& options,
