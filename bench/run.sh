@@ -421,8 +421,9 @@ columns give the cores each used on average during the run (1.00 = one core busy
 observedAt and unitCode; district), 1 Relationship (refDevice) and 1 GeoProperty
 (location, a Point spread over a 38 km × 33 km city) — 8 attributes, ${REQ_BYTES:-?} bytes
 per entity as sent, ${DOC_BYTES:-?} bytes as stored. Batch upserts carry $BATCH entities
-(800 attribute updates) per request over $BATCH_CONNS connections. Each attribute update
-writes the entity's document and one history row (durable, fsync).
+(800 attribute updates) per request over $BATCH_CONNS connections. Each entity update
+writes the entity's document and its attribute instances to the history, one row per group
+of attributes observed at the same time (durable, fsync).
 
 ## Summary
 
