@@ -132,6 +132,12 @@ WriteOutcome ContextBroker::ApplyLocked(WriteOp& op, TimeMs now, Applied* applie
   // Publishes the new version; its document and history rows are rendered after the lock.
   auto publish = [&](std::shared_ptr<Entity> ne, Change::Kind kind, std::vector<std::string> attrs,
                      bool history) {
+    if (Status st = ValidateLocked(*ne); !st.ok()) {
+      out.status = std::move(st);
+      out.updated.clear();
+      out.created = false;
+      return;
+    }
     ne->modified_at = now;
     EntityPtr snapshot = std::move(ne);
     PutLocked(snapshot, old);
@@ -139,8 +145,9 @@ WriteOutcome ContextBroker::ApplyLocked(WriteOp& op, TimeMs now, Applied* applie
     applied->changes.push_back({kind, std::move(snapshot), std::move(attrs)});
   };
   auto finish = [&](std::shared_ptr<Entity> ne, Change::Kind kind) {
-    stats_.attrs_written += out.updated.size();
+    const size_t written = out.updated.size();
     publish(std::move(ne), kind, out.updated, true);
+    if (out.status.ok()) stats_.attrs_written += written;
   };
 
   auto create = [&]() {
@@ -611,6 +618,29 @@ bool ContextBroker::IndexCandidatesLocked(const EntityQuery& q, size_t type_size
 
 Result<std::vector<store::HistoryRow>> ContextBroker::History(const store::HistoryQuery& q) const {
   return store_->QueryHistory(q);
+}
+
+void ContextBroker::SetValidator(std::string type, EntityValidator validator) {
+  std::unique_lock lock(mu_);
+  if (validator) {
+    validators_[std::move(type)] = std::move(validator);
+  } else {
+    validators_.erase(type);
+  }
+}
+
+Status ContextBroker::ValidateLocked(const Entity& e) const {
+  if (validators_.empty()) return Status::Ok();
+  const EntityLookup lookup = [this](const std::string& id) -> const Entity* {
+    const Slot* s = slot_of_id_.Find(id);
+    return s == nullptr ? nullptr : s->entity.get();
+  };
+  for (const std::string& t : e.types) {
+    auto it = validators_.find(t);
+    if (it == validators_.end()) continue;
+    CB_RETURN_IF_ERROR(it->second(e, lookup));
+  }
+  return Status::Ok();
 }
 
 void ContextBroker::AddListener(ChangeListener* l) {

@@ -54,6 +54,15 @@ class ChangeListener {
   virtual void OnChanges(const std::vector<Change>& changes) = 0;
 };
 
+// Finds an entity by id among those the broker holds, including the writes applied
+// earlier in the same call; nullptr when absent.
+using EntityLookup = std::function<const Entity*(const std::string& id)>;
+// Checks a new or changed entity of one type before the broker takes it: another module's
+// rules for its own entity types (a Zone's polygon and parent, say). Runs under the broker's
+// write lock: it must be quick and must not call the broker (use `lookup` instead). An error
+// fails the operation with that status and changes nothing.
+using EntityValidator = std::function<Status(const Entity& entity, const EntityLookup& lookup)>;
+
 // A single write operation. Batch endpoints send many in one call.
 struct WriteOp {
   enum class Kind {
@@ -162,6 +171,9 @@ class ContextBroker {
   Result<std::vector<store::HistoryRow>> History(const store::HistoryQuery& q) const;
 
   void AddListener(ChangeListener* l);
+  // Registers the validator of entities of `type` (one per type; an empty function removes
+  // it). Its owner removes it before going away.
+  void SetValidator(std::string type, EntityValidator validator);
   void RemoveListener(ChangeListener* l);
   BrokerStats Stats() const;
 
@@ -176,6 +188,8 @@ class ContextBroker {
   // Hands the batch of write number `seq` to the store once every earlier number has been.
   void SubmitInOrder(uint64_t seq, store::WriteBatch batch, store::DoneCallback done);
   void PutLocked(EntityPtr e, const Entity* before);
+  // The registered validators' verdict on a new version of an entity.
+  Status ValidateLocked(const Entity& e) const;
   void RemoveLocked(const std::string& id);
   // Whether every entity has one of `types` (false for none), so a query needs not check them.
   bool EveryEntityHasOneOfLocked(const std::vector<std::string>& types) const;
@@ -204,6 +218,7 @@ class ContextBroker {
   bool submitting_ = false;                // a thread is handing batches to the store
   std::map<uint64_t, ReadyBatch> ready_;   // rendered, waiting for earlier numbers
 
+  std::map<std::string, EntityValidator, std::less<>> validators_;  // set before serving
   std::mutex listeners_mu_;
   std::vector<ChangeListener*> listeners_;
 };

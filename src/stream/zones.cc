@@ -96,6 +96,13 @@ const Zone* ZoneIndex::Find(const std::string& id) const {
   return it == zones_.end() ? nullptr : &it->second.zone;
 }
 
+std::vector<const Zone*> ZoneIndex::All() const {
+  std::vector<const Zone*> out;
+  out.reserve(zones_.size());
+  for (const auto& [id, slot] : zones_) out.push_back(&slot.zone);
+  return out;
+}
+
 std::vector<std::string> ZoneIndex::Ancestors(const std::string& id) const {
   std::vector<std::string> out;
   const Zone* z = Find(id);

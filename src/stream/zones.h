@@ -52,6 +52,8 @@ class ZoneIndex {
   Status Remove(const std::string& id);
 
   const Zone* Find(const std::string& id) const;
+  // Every zone, in id order.
+  std::vector<const Zone*> All() const;
   size_t size() const { return zones_.size(); }
   // The zone's parent, grandparent, ... (nearest first); empty for unknown zones.
   std::vector<std::string> Ancestors(const std::string& id) const;

@@ -199,6 +199,46 @@ TEST_F(BrokerTest, ListenersHearDurableChangesInOrder) {
   EXPECT_EQ(l.seen[2].kind, Change::Kind::kDeleted);
 }
 
+TEST_F(BrokerTest, ValidatorsRefuseBadEntitiesOfTheirTypeAndSeeEarlierWritesOfTheCall) {
+  // Lots need a total, and a lot named by refSibling must exist.
+  broker_->SetValidator("OffStreetParking", [](const Entity& e, const EntityLookup& lookup) {
+    if (e.Find("totalSpotNumber") == nullptr) return Status::BadRequestData("no totalSpotNumber");
+    if (const Attribute* s = e.Find("refSibling")) {
+      if (lookup(s->value.as_string()) == nullptr) return Status::BadRequestData("no sibling");
+    }
+    return Status::Ok();
+  });
+  RecordingListener l;
+  broker_->AddListener(&l);
+  std::vector<WriteOp> ops;
+  ops.push_back(Op(WriteOp::Kind::kCreate, kLot));
+  ops.push_back(Op(WriteOp::Kind::kCreate, R"({"id":"urn:ngsi-ld:OffStreetParking:b","type":"OffStreetParking",
+      "totalSpotNumber":10,"refSibling":{"type":"Relationship","object":"urn:ngsi-ld:OffStreetParking:a"}})"));
+  ops.push_back(Op(WriteOp::Kind::kCreate, R"({"id":"urn:ngsi-ld:OffStreetParking:c","type":"OffStreetParking",
+      "totalSpotNumber":10,"refSibling":{"type":"Relationship","object":"urn:ngsi-ld:OffStreetParking:zz"}})"));
+  ops.push_back(Op(WriteOp::Kind::kCreate, R"({"id":"urn:ngsi-ld:OffStreetParking:d","type":"OffStreetParking"})"));
+  ops.push_back(Op(WriteOp::Kind::kCreate, R"({"id":"urn:ngsi-ld:Other:e","type":"Other"})"));
+  auto out = Write(std::move(ops));
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_TRUE(out[0].status.ok());
+  EXPECT_TRUE(out[1].status.ok()) << out[1].status.ToString();  // sees a, created just before
+  EXPECT_EQ(out[2].status.message(), "no sibling");
+  EXPECT_FALSE(out[2].created);
+  EXPECT_EQ(out[3].status.code(), Code::kBadRequestData);
+  EXPECT_TRUE(out[4].status.ok());  // other types are not checked
+  // Updates are checked too: deleting the required attribute is refused.
+  WriteOp drop;
+  drop.kind = WriteOp::Kind::kDeleteAttr;
+  drop.entity.id = "urn:ngsi-ld:OffStreetParking:a";
+  drop.attr_name = "totalSpotNumber";
+  EXPECT_EQ(WriteOne(drop).status.message(), "no totalSpotNumber");
+  broker_->RemoveListener(&l);
+  EXPECT_EQ(l.seen.size(), 3u);  // a, b, e: nothing of the refused ones
+  EXPECT_EQ(broker_->Get("urn:ngsi-ld:OffStreetParking:c"), nullptr);
+  EXPECT_EQ(broker_->Get("urn:ngsi-ld:OffStreetParking:d"), nullptr);
+  EXPECT_NE(broker_->Get("urn:ngsi-ld:OffStreetParking:a")->Find("totalSpotNumber"), nullptr);
+}
+
 TEST_F(BrokerTest, QueriesUseTypeGeoAndQ) {
   std::vector<WriteOp> ops;
   for (int i = 0; i < 50; ++i) {

@@ -1,0 +1,375 @@
+#include "stream/situation_engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <climits>
+#include <utility>
+
+namespace cb::stream {
+namespace {
+
+constexpr std::string_view kZoneType = "Zone";
+constexpr std::string_view kCountAttr = "peopleCount";
+constexpr std::string_view kPlanAttr = "tierPlan";
+
+// The counter's place: its location (a Point; the first point of other shapes) and refZone.
+bool CounterPlaceOf(const context::Entity& e, std::optional<geo::LonLat>* location,
+                    std::string* ref_zone) {
+  if (const context::Attribute* l = e.Find("location"); l != nullptr && l->geometry != nullptr) {
+    *location = l->geometry->FirstPoint();
+  }
+  if (const context::Attribute* r = e.Find("refZone");
+      r != nullptr && r->kind == context::AttrKind::kRelationship && r->value.is_string()) {
+    *ref_zone = r->value.as_string();
+  }
+  return true;
+}
+
+std::string PlanOf(const context::Entity& e) {
+  const context::Attribute* p = e.Find(kPlanAttr);
+  return p != nullptr && p->value.is_string() ? p->value.as_string() : std::string();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SituationEngine>> SituationEngine::Create(context::ContextBroker* broker,
+                                                                 const Clock* clock,
+                                                                 std::vector<TierPlan> plans,
+                                                                 SituationOptions options) {
+  std::map<std::string, TierPlan> by_id;
+  for (TierPlan& p : plans) {
+    if (p.measure() != kCountAttr) {
+      return Status::BadRequestData("tier plan " + p.id() + ": measure " + p.measure() +
+                                    " is not supported yet (supported: peopleCount)");
+    }
+    const std::string id = p.id();
+    if (!by_id.emplace(id, std::move(p)).second) {
+      return Status::BadRequestData("tier plan " + id + " is defined twice");
+    }
+  }
+  return std::unique_ptr<SituationEngine>(
+      new SituationEngine(broker, clock, std::move(by_id), options));
+}
+
+SituationEngine::SituationEngine(context::ContextBroker* broker, const Clock* clock,
+                                 std::map<std::string, TierPlan> plans, SituationOptions options)
+    : broker_(broker),
+      clock_(clock),
+      plans_(std::move(plans)),
+      options_(options),
+      crowd_(&zones_, options.crowd),
+      ledger_(options.utc_offset_minutes) {}
+
+SituationEngine::~SituationEngine() { Stop(); }
+
+Status SituationEngine::ValidateZone(const context::Entity& e, const context::EntityLookup& lookup,
+                                     const std::map<std::string, TierPlan>& plans) {
+  auto zone = ZoneIndex::FromEntity(e);
+  if (!zone.ok()) return zone.status();
+  auto bad = [&](const std::string& what) {
+    return Status::BadRequestData("zone " + e.id + ": " + what);
+  };
+  if (zone->area.type != geo::GeometryType::kPolygon &&
+      zone->area.type != geo::GeometryType::kMultiPolygon) {
+    return bad("location must be a Polygon or MultiPolygon");
+  }
+  if (zone->capacity && !(*zone->capacity > 0)) return bad("capacity must be a positive number");
+  if (!zone->parent_id.empty()) {
+    std::string up = zone->parent_id;
+    for (int depth = 0; !up.empty(); ++depth) {
+      if (up == e.id) return bad("refParent " + zone->parent_id + " lies inside this zone");
+      const context::Entity* p = lookup(up);
+      if (p == nullptr || !p->HasType(kZoneType)) {
+        return bad(up == zone->parent_id ? "refParent " + up + " is not a defined Zone"
+                                         : "an ancestor, " + up + ", is not a defined Zone");
+      }
+      if (depth > 64) return bad("the parent chain is longer than 64 zones");
+      const context::Attribute* next = p->Find("refParent");
+      up = next != nullptr && next->value.is_string() ? next->value.as_string() : std::string();
+    }
+  }
+  if (const context::Attribute* p = e.Find(kPlanAttr)) {
+    if (!p->value.is_string()) return bad("tierPlan must be the id of a tier plan");
+    if (plans.count(p->value.as_string()) == 0) {
+      std::string known;
+      for (const auto& [id, plan] : plans) known += (known.empty() ? "" : ", ") + id;
+      return bad("tierPlan " + p->value.as_string() + " is not loaded (loaded: " +
+                 (known.empty() ? "none" : known) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Status SituationEngine::Start(bool run_thread) {
+  broker_->SetValidator(std::string(kZoneType),
+                        [plans = &plans_](const context::Entity& e, const context::EntityLookup& l) {
+                          return ValidateZone(e, l, *plans);
+                        });
+  broker_->AddListener(this);
+  {
+    std::lock_guard<std::mutex> run(run_mu_);
+    listening_ = true;
+  }
+  // What the broker held before: zones (parents before children, in passes), then counters.
+  context::EntityQuery zq;
+  zq.types = {std::string(kZoneType)};
+  zq.limit = SIZE_MAX;
+  auto zones = broker_->Query(zq);
+  if (!zones.ok()) return zones.status();
+  context::EntityQuery cq;
+  cq.attrs = {std::string(kCountAttr)};
+  cq.limit = SIZE_MAX;
+  auto counters = broker_->Query(cq);
+  if (!counters.ok()) return counters.status();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<context::EntityPtr> left = zones->entities;
+    while (!left.empty()) {
+      std::vector<context::EntityPtr> later;
+      for (const context::EntityPtr& e : left) {
+        auto z = ZoneIndex::FromEntity(*e);
+        if (z.ok() && !z->parent_id.empty() && zones_.Find(z->parent_id) == nullptr) {
+          later.push_back(e);
+          continue;
+        }
+        ApplyEntityLocked(*e, false, nullptr);
+      }
+      if (later.size() == left.size()) {
+        // Parents missing (removed while a child stayed): take them as top-level zones.
+        for (const context::EntityPtr& e : later) {
+          spdlog::warn("zone {}: its parent is not defined; counted as a top-level zone", e->id);
+          auto z = ZoneIndex::FromEntity(*e);
+          if (!z.ok()) continue;
+          z->parent_id.clear();
+          if (Status st = zones_.Put(std::move(z).value()); !st.ok()) {
+            spdlog::warn("zone {} not loaded: {}", e->id, st.ToString());
+          }
+        }
+        break;
+      }
+      left = std::move(later);
+    }
+    for (const context::EntityPtr& e : counters->entities) ApplyEntityLocked(*e, false, nullptr);
+  }
+  spdlog::info("situation: {} zones, {} people counters, {} tier plans", zones->entities.size(),
+               counters->entities.size(), plans_.size());
+  if (run_thread) thread_ = std::thread([this] { CycleLoop(); });
+  return Status::Ok();
+}
+
+void SituationEngine::Stop() {
+  {
+    std::lock_guard<std::mutex> run(run_mu_);
+    stopping_ = true;
+  }
+  run_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  bool was_listening;
+  {
+    std::lock_guard<std::mutex> run(run_mu_);
+    was_listening = listening_;
+    listening_ = false;
+  }
+  if (was_listening) {
+    broker_->RemoveListener(this);
+    broker_->SetValidator(std::string(kZoneType), nullptr);
+  }
+}
+
+void SituationEngine::CycleLoop() {
+  std::unique_lock<std::mutex> run(run_mu_);
+  while (!stopping_) {
+    run.unlock();
+    RunCycles(clock_->Now());
+    run.lock();
+    run_cv_.wait_for(run, std::chrono::milliseconds(options_.tick_ms), [this] { return stopping_; });
+  }
+}
+
+void SituationEngine::OnChanges(const std::vector<context::Change>& changes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const context::Change& c : changes) {
+    ApplyEntityLocked(*c.entity, c.kind == context::Change::Kind::kDeleted, &c.attrs);
+  }
+}
+
+void SituationEngine::ApplyEntityLocked(const context::Entity& e, bool deleted,
+                                        const std::vector<std::string>* attrs) {
+  if (e.HasType(kZoneType)) {
+    if (deleted) {
+      // Its child zones stay, as top-level zones (their refParent names a zone gone).
+      for (const Zone* child : zones_.All()) {
+        if (child->parent_id != e.id) continue;
+        Zone detached = *child;
+        detached.parent_id.clear();
+        (void)zones_.Put(std::move(detached));
+      }
+      (void)zones_.Remove(e.id);
+      tracked_.erase(e.id);
+    } else {
+      auto zone = ZoneIndex::FromEntity(e);
+      Status st = zone.ok() ? zones_.Put(std::move(zone).value()) : zone.status();
+      if (!st.ok()) spdlog::warn("zone {} not taken: {}", e.id, st.ToString());
+      const std::string plan = st.ok() ? PlanOf(e) : std::string();
+      auto it = tracked_.find(e.id);
+      if (plan.empty() || plans_.count(plan) == 0) {
+        if (it != tracked_.end()) tracked_.erase(it);
+      } else if (it == tracked_.end() || it->second.plan_id != plan) {
+        // A new plan starts from no level.
+        Tracked t;
+        t.plan_id = plan;
+        t.tracker = std::make_unique<TierTracker>(&plans_.at(plan), e.id);
+        tracked_[e.id] = std::move(t);
+      }
+    }
+    counters_dirty_ = true;
+  }
+  const bool counter = counters_.count(e.id) > 0 || e.Find(kCountAttr) != nullptr;
+  if (!counter) return;
+  if (deleted || e.Find(kCountAttr) == nullptr) {
+    crowd_.RemoveCounter(e.id);
+    counters_.erase(e.id);
+    return;
+  }
+  CounterPlace place;
+  CounterPlaceOf(e, &place.location, &place.ref_zone);
+  auto it = counters_.find(e.id);
+  if (it == counters_.end() || it->second.location != place.location ||
+      it->second.ref_zone != place.ref_zone) {
+    counters_[e.id] = std::move(place);
+    PlaceCounterLocked(e.id);
+  }
+  const bool count_written =
+      attrs == nullptr || std::find(attrs->begin(), attrs->end(), kCountAttr) != attrs->end();
+  if (!count_written) return;
+  const context::Attribute* a = e.Find(kCountAttr);
+  if (!a->value.is_number()) return;
+  const TimeMs at = a->observed_at != kNoTime ? a->observed_at : e.modified_at;
+  crowd_.Observe(e.id, at, a->value.as_double());
+}
+
+void SituationEngine::PlaceCounterLocked(const std::string& id) {
+  const CounterPlace& p = counters_.at(id);
+  auto zones = zones_.ZonesOfSensor(p.location, p.ref_zone);
+  if (!zones.ok()) {
+    spdlog::debug("people counter {}: {}", id, zones.status().ToString());
+    crowd_.SetCounterZones(id, {});
+    return;
+  }
+  crowd_.SetCounterZones(id, std::move(zones).value());
+}
+
+void SituationEngine::RunCycles(TimeMs now) {
+  std::vector<LevelChange> decided;
+  std::vector<LevelChangeListener*> listeners;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (counters_dirty_) {
+      for (const auto& [id, place] : counters_) PlaceCounterLocked(id);
+      counters_dirty_ = false;
+    }
+    for (auto& [zone_id, t] : tracked_) {
+      if (t.next_due == kNoTime) t.next_due = now;
+      if (now < t.next_due) continue;
+      const TierPlan& plan = plans_.at(t.plan_id);
+      const ZoneCrowd c = crowd_.Cycle(zone_id, now);
+      const int before = t.tracker->level();
+      if (t.last_cycle != kNoTime) ledger_.Record(zone_id, before, t.last_cycle, now);
+      std::optional<LevelChange> change = t.tracker->Decide(now, c.count);
+      if (t.level_since == kNoTime || change) t.level_since = now;
+      t.last_cycle = now;
+      t.next_due += plan.cycle_ms();
+      if (t.next_due <= now) t.next_due = now + plan.cycle_ms();  // after a stall: no burst
+      if (change) {
+        decided.push_back(*change);
+        changes_.push_back(std::move(*change));
+        while (changes_.size() > options_.kept_changes) changes_.pop_front();
+      }
+    }
+    if (!decided.empty()) listeners = listeners_;
+  }
+  for (const LevelChange& c : decided) {
+    for (LevelChangeListener* l : listeners) l->OnLevelChange(c);
+  }
+}
+
+void SituationEngine::AddListener(LevelChangeListener* l) {
+  std::lock_guard<std::mutex> lock(mu_);
+  listeners_.push_back(l);
+}
+
+void SituationEngine::RemoveListener(LevelChangeListener* l) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase(listeners_, l);
+}
+
+std::vector<const TierPlan*> SituationEngine::Plans() const {
+  std::vector<const TierPlan*> out;
+  for (const auto& [id, p] : plans_) out.push_back(&p);
+  return out;
+}
+
+const TierPlan* SituationEngine::Plan(const std::string& id) const {
+  auto it = plans_.find(id);
+  return it == plans_.end() ? nullptr : &it->second;
+}
+
+ZoneStatus SituationEngine::StatusLocked(const Zone& z, TimeMs now) const {
+  ZoneStatus s;
+  s.zone = z;
+  s.ancestors = zones_.Ancestors(z.id);
+  s.crowd = crowd_.Snapshot(z.id, now);
+  if (auto it = tracked_.find(z.id); it != tracked_.end()) {
+    s.plan_id = it->second.plan_id;
+    s.level = it->second.tracker->level();
+    s.level_since = it->second.level_since;
+    s.last_cycle = it->second.last_cycle;
+  }
+  return s;
+}
+
+std::optional<ZoneStatus> SituationEngine::ZoneState(const std::string& zone_id) const {
+  const TimeMs now = clock_->Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  const Zone* z = zones_.Find(zone_id);
+  if (z == nullptr) return std::nullopt;
+  return StatusLocked(*z, now);
+}
+
+std::vector<ZoneStatus> SituationEngine::AllZones() const {
+  const TimeMs now = clock_->Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ZoneStatus> out;
+  for (const Zone* z : zones_.All()) out.push_back(StatusLocked(*z, now));
+  return out;
+}
+
+std::vector<LevelChange> SituationEngine::RecentChanges(const std::string& zone_id,
+                                                        size_t limit) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<LevelChange> out;
+  for (auto it = changes_.rbegin(); it != changes_.rend() && out.size() < limit; ++it) {
+    if (zone_id.empty() || it->zone_id == zone_id) out.push_back(*it);
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+int64_t SituationEngine::DaysAtOrAbove(const std::string& zone_id, int level, int64_t first_day,
+                                       int64_t last_day) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ledger_.DaysAtOrAbove(zone_id, level, first_day, last_day);
+}
+
+std::map<int, int64_t> SituationEngine::Day(const std::string& zone_id, int64_t day) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ledger_.Day(zone_id, day);
+}
+
+int64_t SituationEngine::DayOf(TimeMs t) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ledger_.DayOf(t);
+}
+
+}  // namespace cb::stream

@@ -1,0 +1,144 @@
+// SituationEngine: the live picture of the city's zones, fed by the context broker. It
+// keeps the zones (NGSI-LD entities of type Zone) in a ZoneIndex, the people counters
+// (entities with a `peopleCount` Property) in a CrowdIndex, and runs each zone's tier plan
+// (the Zone's `tierPlan` Property names it) on the plan's decision cycle. Every level
+// change is kept (the most recent ones) and handed to the LevelChangeListeners; the time
+// spent at each level is accounted per zone and local day.
+//
+// Flow: the broker calls OnChanges after each commit (zones and counters update at once);
+// a thread calls RunCycles every tick (one second), which decides the zones whose cycle is
+// due. Tests may instead drive RunCycles themselves with their own clock.
+//
+// Definition errors are refused before the broker takes the entity (SetValidator): a Zone
+// needs a Polygon or MultiPolygon location, a positive capacity if any, a parent that is an
+// existing Zone and not itself or one of its descendants, and a tierPlan that is loaded.
+//
+// Thread-safety: all public methods are thread-safe (one mutex). LevelChangeListeners are
+// called on the cycle thread, outside the lock, in the order the changes were decided.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "context/broker.h"
+#include "core/time.h"
+#include "stream/crowd_index.h"
+#include "stream/tier_plan.h"
+#include "stream/zones.h"
+
+namespace cb::stream {
+
+class LevelChangeListener {
+ public:
+  virtual ~LevelChangeListener() = default;
+  virtual void OnLevelChange(const LevelChange& change) = 0;
+};
+
+struct SituationOptions {
+  CrowdOptions crowd;
+  int utc_offset_minutes = 0;  // where local days begin, for the time-at-level figures
+  int64_t tick_ms = 1000;      // how often the cycle thread looks for due cycles
+  size_t kept_changes = 1000;  // level changes kept for GET …/level-changes
+};
+
+// What the engine knows of one zone now.
+struct ZoneStatus {
+  Zone zone;
+  std::vector<std::string> ancestors;  // parent first
+  ZoneCrowd crowd;                     // at the time asked
+  std::string plan_id;                 // empty: no plan
+  int level = 0;
+  TimeMs level_since = kNoTime;        // when the current level began (kNoTime: never decided)
+  TimeMs last_cycle = kNoTime;
+};
+
+class SituationEngine final : public context::ChangeListener {
+ public:
+  // `plans`: the tier plans zones may name. Only plans on `peopleCount` are supported yet.
+  static Result<std::unique_ptr<SituationEngine>> Create(context::ContextBroker* broker,
+                                                         const Clock* clock,
+                                                         std::vector<TierPlan> plans,
+                                                         SituationOptions options = {});
+  ~SituationEngine() override;
+  SituationEngine(const SituationEngine&) = delete;
+  SituationEngine& operator=(const SituationEngine&) = delete;
+
+  // Installs the Zone validator, listens to the broker, reads the zones and counters it
+  // already holds, and (with `run_thread`) starts the cycle thread.
+  Status Start(bool run_thread = true);
+  // Stops the thread and the listening. Idempotent.
+  void Stop();
+
+  void OnChanges(const std::vector<context::Change>& changes) override;
+  // Decides every zone whose cycle is due at `now`.
+  void RunCycles(TimeMs now);
+
+  void AddListener(LevelChangeListener* l);
+  void RemoveListener(LevelChangeListener* l);
+
+  std::vector<const TierPlan*> Plans() const;
+  const TierPlan* Plan(const std::string& id) const;
+  std::optional<ZoneStatus> ZoneState(const std::string& zone_id) const;
+  std::vector<ZoneStatus> AllZones() const;
+  // The most recent level changes, newest last; `zone_id` empty: every zone.
+  std::vector<LevelChange> RecentChanges(const std::string& zone_id, size_t limit) const;
+  // Local days in [first_day, last_day] the zone spent at `level` or worse, and the
+  // milliseconds per level of one day (LevelTimeLedger).
+  int64_t DaysAtOrAbove(const std::string& zone_id, int level, int64_t first_day,
+                        int64_t last_day) const;
+  std::map<int, int64_t> Day(const std::string& zone_id, int64_t day) const;
+  int64_t DayOf(TimeMs t) const;
+
+  // The Zone rules, as the broker's validator applies them.
+  static Status ValidateZone(const context::Entity& e, const context::EntityLookup& lookup,
+                                 const std::map<std::string, TierPlan>& plans);
+
+ private:
+  struct Tracked {
+    std::string plan_id;
+    std::unique_ptr<TierTracker> tracker;
+    TimeMs next_due = kNoTime;
+    TimeMs last_cycle = kNoTime;
+    TimeMs level_since = kNoTime;
+  };
+  struct CounterPlace {
+    std::optional<geo::LonLat> location;
+    std::string ref_zone;
+  };
+  SituationEngine(context::ContextBroker* broker, const Clock* clock,
+                  std::map<std::string, TierPlan> plans, SituationOptions options);
+  void ApplyEntityLocked(const context::Entity& e, bool deleted, const std::vector<std::string>* attrs);
+  void PlaceCounterLocked(const std::string& id);
+  ZoneStatus StatusLocked(const Zone& z, TimeMs now) const;
+  void CycleLoop();
+
+  context::ContextBroker* broker_;
+  const Clock* clock_;
+  const std::map<std::string, TierPlan> plans_;
+  const SituationOptions options_;
+
+  mutable std::mutex mu_;
+  ZoneIndex zones_;
+  CrowdIndex crowd_;
+  std::map<std::string, CounterPlace> counters_;
+  bool counters_dirty_ = false;  // zones changed: counters' zones are recomputed next cycle
+  std::map<std::string, Tracked> tracked_;  // zone id -> its plan's tracker
+  LevelTimeLedger ledger_;
+  std::deque<LevelChange> changes_;
+  std::vector<LevelChangeListener*> listeners_;
+
+  std::mutex run_mu_;
+  std::condition_variable run_cv_;
+  bool stopping_ = false;
+  bool listening_ = false;
+  std::thread thread_;
+};
+
+}  // namespace cb::stream

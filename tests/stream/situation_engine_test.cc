@@ -1,0 +1,273 @@
+// Tests of the situation engine on a real broker and store: Zone definitions refused with
+// reasons, counters placed in zones, the Hubin plan deciding levels on a manual clock,
+// restart from stored entities, and zones or counters moving and going.
+
+#include "stream/situation_engine.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "context/ngsi_json.h"
+#include "gtest/gtest.h"
+#include "store/store.h"
+#include "../store/store_test_util.h"
+
+namespace cb::stream {
+namespace {
+
+constexpr TimeMs kT0 = 1795428000000;  // 2026-11-23T08:00:00Z
+constexpr TimeMs kMin = 60000;
+
+TierPlan Hubin() {
+  std::ifstream in(std::string(CITYBRAIN_SOURCE_DIR) + "/examples/tier-plans/hubin-fountain.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  return *TierPlan::FromJson(*ParseJson(text.str()));
+}
+
+class Recorder : public LevelChangeListener {
+ public:
+  void OnLevelChange(const LevelChange& c) override { seen.push_back(c); }
+  std::vector<LevelChange> seen;
+};
+
+class SituationEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { OpenBroker(); }
+  void TearDown() override {
+    engine_.reset();
+    broker_.reset();
+    store_.reset();
+  }
+  // (Re)opens the store and the broker on the test's directory.
+  void OpenBroker() {
+    engine_.reset();
+    broker_.reset();
+    store_.reset();
+    store::StoreOptions options;
+    options.path = dir_.path() + "/db";
+    options.durability = store::Durability::kProcess;
+    store_ = store::testing::ExpectOpened(store::OpenSqliteStore(options));
+    broker_ = std::make_unique<context::ContextBroker>(store_.get(), &clock_);
+    ASSERT_TRUE(broker_->Load().ok());
+  }
+  void StartEngine() {
+    std::vector<TierPlan> plans;
+    plans.push_back(Hubin());
+    auto e = SituationEngine::Create(broker_.get(), &clock_, std::move(plans),
+                                     SituationOptions{.crowd = {}, .utc_offset_minutes = 480});
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    engine_ = std::move(e).value();
+    ASSERT_TRUE(engine_->Start(/*run_thread=*/false).ok());
+    engine_->AddListener(&recorder_);
+  }
+  // Upserts entities given as JSON; returns each one's status.
+  std::vector<Status> Upsert(const std::vector<std::string>& entities) {
+    std::vector<context::WriteOp> ops;
+    for (const std::string& text : entities) {
+      auto e = context::ParseEntity(*ParseJson(text));
+      EXPECT_TRUE(e.ok()) << e.status().ToString() << "\n" << text;
+      context::WriteOp op;
+      op.kind = context::WriteOp::Kind::kUpsertUpdate;
+      op.entity = std::move(e).value();
+      ops.push_back(std::move(op));
+    }
+    auto [st, out] = broker_->WriteSync(std::move(ops));
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    std::vector<Status> statuses;
+    for (auto& o : out) statuses.push_back(o.status);
+    return statuses;
+  }
+  void Delete(const std::string& id) {
+    context::WriteOp op;
+    op.kind = context::WriteOp::Kind::kDeleteEntity;
+    op.entity.id = id;
+    std::vector<context::WriteOp> ops;
+    ops.push_back(std::move(op));
+    ASSERT_TRUE(broker_->WriteSync(std::move(ops)).second[0].status.ok());
+  }
+  static std::string ZoneJson(const std::string& id, double lon0, double lat0, double lon1,
+                              double lat1, const std::string& extra = "") {
+    std::ostringstream s;
+    s.precision(10);
+    s << R"({"id":")" << id << R"(","type":"Zone","location":{"type":"GeoProperty","value":)"
+      << R"({"type":"Polygon","coordinates":[[[)" << lon0 << "," << lat0 << "],[" << lon1 << ","
+      << lat0 << "],[" << lon1 << "," << lat1 << "],[" << lon0 << "," << lat1 << "],[" << lon0
+      << "," << lat0 << "]]]}}" << extra << "}";
+    return s.str();
+  }
+  static std::string Counter(const std::string& id, double lon, double lat, double count,
+                             TimeMs at, const std::string& extra = "") {
+    std::ostringstream s;
+    s.precision(10);
+    s << R"({"id":")" << id << R"(","type":"CrowdFlowObserved","peopleCount":{"type":"Property","value":)"
+      << count << R"(,"observedAt":")" << FormatIso8601(at) << R"("},"location":{"type":"GeoProperty","value":{"type":"Point","coordinates":[)"
+      << lon << "," << lat << "]}}" << extra << "}";
+    return s.str();
+  }
+
+  store::testing::TempDir dir_;
+  ManualClock clock_{kT0};
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<context::ContextBroker> broker_;
+  std::unique_ptr<SituationEngine> engine_;
+  Recorder recorder_;
+};
+
+const char* kPlaza = "urn:ngsi-ld:Zone:fountain-plaza";
+const char* kHubin = "urn:ngsi-ld:Zone:hubin";
+
+TEST_F(SituationEngineTest, BadZonesAreRefusedWhenDefined) {
+  StartEngine();
+  // A parent and its child in one batch: the child sees the parent.
+  auto ok = Upsert({ZoneJson(kHubin, 120.15, 30.24, 120.18, 30.27),
+                    ZoneJson(kPlaza, 120.160, 30.250, 120.162, 30.252,
+                             R"(,"refParent":{"type":"Relationship","object":"urn:ngsi-ld:Zone:hubin"},"tierPlan":"hubin-fountain","capacity":12000)")});
+  EXPECT_TRUE(ok[0].ok()) << ok[0].ToString();
+  EXPECT_TRUE(ok[1].ok()) << ok[1].ToString();
+  const struct {
+    std::string entity;
+    std::string reason;
+  } cases[] = {
+      {ZoneJson("urn:ngsi-ld:Zone:x", 0, 0, 1, 1, R"(,"refParent":{"type":"Relationship","object":"urn:ngsi-ld:Zone:nope"})"),
+       "refParent urn:ngsi-ld:Zone:nope is not a defined Zone"},
+      {ZoneJson(kHubin, 120.15, 30.24, 120.18, 30.27, R"(,"refParent":{"type":"Relationship","object":"urn:ngsi-ld:Zone:fountain-plaza"})"),
+       "refParent urn:ngsi-ld:Zone:fountain-plaza lies inside this zone"},
+      {ZoneJson("urn:ngsi-ld:Zone:x", 0, 0, 1, 1, R"(,"tierPlan":"no-such-plan")"),
+       "tierPlan no-such-plan is not loaded (loaded: hubin-fountain)"},
+      {ZoneJson("urn:ngsi-ld:Zone:x", 0, 0, 1, 1, R"(,"capacity":0)"), "capacity must be a positive number"},
+      {R"({"id":"urn:ngsi-ld:Zone:x","type":"Zone","location":{"type":"Point","coordinates":[1,1]}})",
+       "must be a Polygon or MultiPolygon"},
+      {R"({"id":"urn:ngsi-ld:Zone:x","type":"Zone"})", "location must be a GeoProperty"},
+  };
+  for (const auto& c : cases) {
+    auto st = Upsert({c.entity});
+    ASSERT_FALSE(st[0].ok()) << c.reason;
+    EXPECT_EQ(st[0].code(), Code::kBadRequestData);
+    EXPECT_NE(st[0].message().find(c.reason), std::string::npos) << st[0].message();
+  }
+  EXPECT_EQ(broker_->Get("urn:ngsi-ld:Zone:x"), nullptr);
+  EXPECT_EQ(broker_->Get(kHubin)->Find("refParent"), nullptr);  // unchanged
+  EXPECT_EQ(engine_->AllZones().size(), 2u);
+}
+
+TEST_F(SituationEngineTest, CountersDriveTheHubinPlan) {
+  StartEngine();
+  ASSERT_TRUE(Upsert({ZoneJson(kHubin, 120.15, 30.24, 120.18, 30.27),
+                      ZoneJson(kPlaza, 120.160, 30.250, 120.162, 30.252,
+                               R"(,"refParent":{"type":"Relationship","object":"urn:ngsi-ld:Zone:hubin"},"tierPlan":"hubin-fountain","capacity":12000)")})[1]
+                  .ok());
+  // Two counters in the plaza, one elsewhere in the district, one placed by refZone.
+  auto counts = [&](double a, double b, double c, double d, TimeMs at) {
+    auto st = Upsert({Counter("urn:ngsi-ld:CrowdFlowObserved:a", 120.1605, 30.2505, a, at),
+                      Counter("urn:ngsi-ld:CrowdFlowObserved:b", 120.1615, 30.2515, b, at),
+                      Counter("urn:ngsi-ld:CrowdFlowObserved:c", 120.17, 30.26, c, at),
+                      Counter("urn:ngsi-ld:CrowdFlowObserved:d", 121.0, 31.0, d, at,
+                              R"(,"refZone":{"type":"Relationship","object":"urn:ngsi-ld:Zone:fountain-plaza"})")});
+    for (const Status& s : st) ASSERT_TRUE(s.ok()) << s.ToString();
+  };
+  std::vector<int> levels;
+  // The evening: a surge past 10,000, then the square empties.
+  const double plaza_a[] = {300, 2000, 4000, 6000, 6000, 3000, 1000, 200, 100, 100, 100};
+  for (int i = 0; i < 11; ++i) {
+    const TimeMs at = kT0 + i * kMin;
+    clock_.Set(at + 1000);
+    counts(plaza_a[i], plaza_a[i] / 2, 50, plaza_a[i] / 2, at);
+    engine_->RunCycles(at + 1000);
+    levels.push_back(engine_->ZoneState(kPlaza)->level);
+  }
+  // plaza = a + b + d = 2a: 600, 4000, 8000, 12000, 12000, 6000, 2000, 400, 200, 200, 200
+  EXPECT_EQ(levels, (std::vector<int>{0, 3, 2, 1, 1, 1, 1, 0, 0, 0, 0}));  // 400 < 900: straight to 0
+  ASSERT_EQ(recorder_.seen.size(), 4u);
+  EXPECT_EQ(recorder_.seen[2].to, 1);
+  EXPECT_EQ(recorder_.seen[2].level->actions.en.substr(0, 14), "Hard isolation");
+  EXPECT_EQ(recorder_.seen[3].from, 1);
+  EXPECT_EQ(recorder_.seen[3].to, 0);
+  EXPECT_EQ(engine_->RecentChanges(kPlaza, 10).size(), 4u);
+  EXPECT_EQ(engine_->RecentChanges(kPlaza, 1)[0].to, 0);
+  EXPECT_TRUE(engine_->RecentChanges(kHubin, 10).empty());  // no plan there
+
+  ZoneStatus plaza = *engine_->ZoneState(kPlaza);
+  EXPECT_EQ(plaza.crowd.counters, 3u);
+  EXPECT_DOUBLE_EQ(*plaza.crowd.count, 200);
+  EXPECT_NEAR(*plaza.crowd.capacity_ratio, 200.0 / 12000, 1e-12);
+  EXPECT_EQ(plaza.ancestors, std::vector<std::string>{kHubin});
+  EXPECT_EQ(plaza.plan_id, "hubin-fountain");
+  ZoneStatus hubin = *engine_->ZoneState(kHubin);
+  EXPECT_EQ(hubin.crowd.counters, 4u);  // the district counts its plaza's counters too
+  EXPECT_DOUBLE_EQ(*hubin.crowd.count, 250);
+  EXPECT_EQ(hubin.level, 0);
+  // Level 1 lasted 4 cycles (minutes 3–7) today, local time.
+  const int64_t today = engine_->DayOf(kT0);
+  EXPECT_EQ(engine_->Day(kPlaza, today).at(1), 4 * kMin);
+  EXPECT_EQ(engine_->DaysAtOrAbove(kPlaza, 1, today, today), 1);
+  EXPECT_EQ(engine_->DaysAtOrAbove(kPlaza, 1, today + 1, today + 9), 0);
+}
+
+TEST_F(SituationEngineTest, RestartPicksUpStoredZonesAndCounters) {
+  {
+    StartEngine();
+    // Ids chosen so the child sorts before its parent.
+    ASSERT_TRUE(Upsert({ZoneJson("urn:ngsi-ld:Zone:b-parent", 120.15, 30.24, 120.18, 30.27)})[0].ok());
+    ASSERT_TRUE(Upsert({ZoneJson("urn:ngsi-ld:Zone:a-child", 120.160, 30.250, 120.162, 30.252,
+                                 R"(,"refParent":{"type":"Relationship","object":"urn:ngsi-ld:Zone:b-parent"},"tierPlan":"hubin-fountain")")})[0]
+                    .ok());
+    ASSERT_TRUE(Upsert({Counter("urn:ngsi-ld:CrowdFlowObserved:a", 120.161, 30.251, 7000, kT0)})[0].ok());
+  }
+  OpenBroker();
+  StartEngine();
+  engine_->RunCycles(kT0 + 1000);
+  ZoneStatus child = *engine_->ZoneState("urn:ngsi-ld:Zone:a-child");
+  EXPECT_EQ(child.ancestors, std::vector<std::string>{"urn:ngsi-ld:Zone:b-parent"});
+  EXPECT_DOUBLE_EQ(*child.crowd.count, 7000);
+  EXPECT_EQ(child.level, 2);
+}
+
+TEST_F(SituationEngineTest, ZonesAndCountersMoveAndGo) {
+  StartEngine();
+  ASSERT_TRUE(Upsert({ZoneJson(kHubin, 120.15, 30.24, 120.18, 30.27),
+                      ZoneJson(kPlaza, 120.160, 30.250, 120.162, 30.252,
+                               R"(,"refParent":{"type":"Relationship","object":"urn:ngsi-ld:Zone:hubin"})")})[1]
+                  .ok());
+  ASSERT_TRUE(Upsert({Counter("urn:ngsi-ld:CrowdFlowObserved:a", 120.161, 30.251, 10, kT0)})[0].ok());
+  engine_->RunCycles(kT0);
+  EXPECT_EQ(engine_->ZoneState(kPlaza)->crowd.counters, 1u);
+  // The plaza moves away from the counter: it is counted elsewhere from the next cycle.
+  ASSERT_TRUE(Upsert({ZoneJson(kPlaza, 120.170, 30.260, 120.172, 30.262,
+                               R"(,"refParent":{"type":"Relationship","object":"urn:ngsi-ld:Zone:hubin"})")})[0]
+                  .ok());
+  engine_->RunCycles(kT0 + kMin);
+  EXPECT_EQ(engine_->ZoneState(kPlaza)->crowd.counters, 0u);
+  EXPECT_EQ(engine_->ZoneState(kHubin)->crowd.counters, 1u);
+  // The counter moves into the plaza.
+  ASSERT_TRUE(Upsert({Counter("urn:ngsi-ld:CrowdFlowObserved:a", 120.171, 30.261, 20, kT0 + kMin)})[0].ok());
+  EXPECT_DOUBLE_EQ(*engine_->ZoneState(kPlaza)->crowd.count, 20);
+  // The district goes: the plaza stays, as a top-level zone.
+  Delete(kHubin);
+  EXPECT_FALSE(engine_->ZoneState(kHubin).has_value());
+  EXPECT_TRUE(engine_->ZoneState(kPlaza)->ancestors.empty());
+  // The counter goes.
+  Delete("urn:ngsi-ld:CrowdFlowObserved:a");
+  EXPECT_EQ(engine_->ZoneState(kPlaza)->crowd.counters, 0u);
+}
+
+TEST(SituationEngineCreateTest, UnsupportedMeasuresAndRepeatedPlansAreRefused) {
+  auto plan = [](const std::string& id, const std::string& measure) {
+    return *TierPlan::FromJson(*ParseJson(
+        R"({"id":")" + id + R"(","name":{"zh-CN":"a","en":"b"},"measure":")" + measure +
+        R"(","levels":[{"level":1,"threshold":1,"name":{"zh-CN":"a","en":"b"},"actions":{"zh-CN":"a","en":"b"},"departments":["d"]}]})"));
+  };
+  std::vector<TierPlan> twice{plan("p", "peopleCount"), plan("p", "peopleCount")};
+  EXPECT_NE(SituationEngine::Create(nullptr, nullptr, twice).status().message().find(
+                "tier plan p is defined twice"),
+            std::string::npos);
+  std::vector<TierPlan> other{plan("q", "parkingIndex")};
+  EXPECT_NE(SituationEngine::Create(nullptr, nullptr, other).status().message().find(
+                "measure parkingIndex is not supported yet"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace cb::stream
