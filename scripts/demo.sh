@@ -17,7 +17,8 @@ MQTT_PORT= scripts/mosquitto.sh start "$DATA/mqtt"
 MQTT_PORT=$(cat "$DATA/mqtt/mosquitto.port")
 
 "$BIN" serve --data "$DATA" --port "$PORT" \
-  --mqtt "tcp://127.0.0.1:$MQTT_PORT" --mqtt-devices examples/demo-devices.json &
+  --mqtt "tcp://127.0.0.1:$MQTT_PORT" --mqtt-devices examples/demo-devices.json \
+  --tier-plans examples/tier-plans --utc-offset 480 &
 SERVER=$!
 cleanup() {
   kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
@@ -38,6 +39,8 @@ echo "CityBrain demo city is running."
 echo "  API:      http://127.0.0.1:$PORT/ngsi-ld/v1/entities?type=Zone   (header X-Api-Key: see $DATA/admin.key)"
 echo "  health:   http://127.0.0.1:$PORT/health"
 echo "  metrics:  http://127.0.0.1:$PORT/metrics"
+echo "  zones:    http://127.0.0.1:$PORT/api/v1/situation/zones   (crowd index and tier level per zone)"
+echo "  levels:   http://127.0.0.1:$PORT/api/v1/situation/level-changes"
 echo "  MQTT:     127.0.0.1:$MQTT_PORT  topic /json/hubin-demo/<device>/attrs"
 echo "  example:  curl -g -H \"X-Api-Key: \$(cat $DATA/admin.key)\" 'http://127.0.0.1:$PORT/ngsi-ld/v1/entities?type=OffStreetParking&georel=near;maxDistance==500&geometry=Point&coordinates=[120.17,30.253]&options=keyValues'"
 echo "Ctrl-C to stop."
@@ -49,7 +52,9 @@ while kill -0 "$SERVER" 2>/dev/null; do
   phase=$(( t % 120 ))
   wave=$(( phase < 60 ? phase : 120 - phase ))   # 0..60..0
   for i in 1 2 3 4 5 6; do
-    count=$(( 200 + wave * (40 + i * 15) + RANDOM % 150 ))
+    # The fountain plaza (counters 1 and 2) passes 10,000 people at the show's peak.
+    if (( i <= 2 )); then k=$(( 90 + i * 15 )); else k=$(( 40 + i * 15 )); fi
+    count=$(( 200 + wave * k + RANDOM % 150 ))
     mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "/json/hubin-demo/counter-$i/attrs" \
       -m "{\"peopleCount\": $count}" || true
   done

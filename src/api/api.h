@@ -93,3 +93,23 @@ class EntityStream final : public context::ChangeListener {
 void AddEntityStreamRoutes(Router* router, EntityStream* stream);
 
 }  // namespace cb::api
+
+// ---- Situational awareness.
+
+namespace cb::stream {
+class SituationEngine;
+}  // namespace cb::stream
+
+namespace cb::api {
+
+// /api/v1/situation (Permission::kContextRead), see docs/api.md:
+//   GET zones                         every zone: crowd figures and tier level
+//   GET zones/{zoneId}                one zone (404 when not defined)
+//   GET zones/{zoneId}/level-changes  its recent level changes (?limit=, default 100)
+//   GET zones/{zoneId}/level-days     ?level=1&from=YYYY-MM-DD&to=YYYY-MM-DD: local days at
+//                                     that level or worse, and time per level per day
+//   GET level-changes                 recent changes of every zone
+//   GET tier-plans                    the loaded plans
+void AddSituationRoutes(Router* router, stream::SituationEngine* engine);
+
+}  // namespace cb::api

@@ -138,6 +138,13 @@ int main(int argc, char** argv) {
   serve->add_option("--mqtt", config.mqtt_url, "MQTT broker URL, e.g. tcp://127.0.0.1:1883");
   serve->add_option("--mqtt-devices", config.mqtt_provisioning,
                     "device provisioning file (JSON) for the MQTT bridge");
+  serve->add_option("--tier-plans", config.tier_plans_dir,
+                    "directory of tier plan files (*.json; default: DATA/tier-plans when present)");
+  serve->add_option("--utc-offset", config.utc_offset_minutes,
+                    "minutes east of UTC where local days begin, for time-at-level figures "
+                    "(480 for China)")
+      ->capture_default_str()
+      ->check(CLI::Range(-840, 840));
 
   auto* version = app.add_subcommand("version", "print the version");
 

@@ -19,6 +19,7 @@
 #include "core/metrics.h"
 #include "security/auth.h"
 #include "store/store.h"
+#include "stream/situation_engine.h"
 
 namespace cb::app {
 
@@ -39,6 +40,7 @@ struct CityServer::Impl {
   std::unique_ptr<api::Notifier> notifier;
   std::unique_ptr<api::EntityStream> entity_stream;
   std::unique_ptr<ingest::MqttBridge> mqtt;
+  std::unique_ptr<stream::SituationEngine> situation;
 };
 
 CityServer::CityServer(ServerConfig config) : impl_(std::make_unique<Impl>()) {
@@ -48,6 +50,34 @@ CityServer::CityServer(ServerConfig config) : impl_(std::make_unique<Impl>()) {
 CityServer::~CityServer() { Stop(); }
 
 namespace {
+
+// The tier plans of `dir` (every *.json file, in name order); none when it does not exist
+// and `required` is false.
+Result<std::vector<stream::TierPlan>> LoadTierPlans(const std::string& dir, bool required) {
+  std::vector<stream::TierPlan> plans;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    if (required) return Status::BadRequestData("tier plans: " + dir + " is not a directory");
+    return plans;
+  }
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const fs::path& f : files) {
+    std::ifstream in(f);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto json = ParseJson(text);
+    if (!json.ok()) {
+      return Status::BadRequestData(f.string() + ": " + json.status().message());
+    }
+    auto plan = stream::TierPlan::FromJson(*json);
+    if (!plan.ok()) return Status::BadRequestData(f.string() + ": " + plan.status().message());
+    plans.push_back(std::move(plan).value());
+  }
+  return plans;
+}
 
 Status LockDataDir(const std::string& dir, int* fd) {
   std::string path = dir + "/LOCK";
@@ -172,6 +202,20 @@ Status CityServer::Start() {
     return out;
   });
 
+  {
+    const bool given = !c.tier_plans_dir.empty();
+    auto plans = LoadTierPlans(given ? c.tier_plans_dir : c.data_dir + "/tier-plans", given);
+    if (!plans.ok()) return plans.status();
+    stream::SituationOptions so;
+    so.utc_offset_minutes = c.utc_offset_minutes;
+    auto engine = stream::SituationEngine::Create(s.broker.get(), SystemClock::Instance(),
+                                                  std::move(plans).value(), so);
+    if (!engine.ok()) return engine.status();
+    s.situation = std::move(engine).value();
+    CB_RETURN_IF_ERROR(s.situation->Start());
+    api::AddSituationRoutes(&s.router, s.situation.get());
+  }
+
   if (!c.mqtt_url.empty()) {
     ingest::DeviceTable devices;
     if (!c.mqtt_provisioning.empty()) {
@@ -219,6 +263,10 @@ void CityServer::Stop() {
   if (s.mqtt) {
     s.mqtt->Stop();  // writes what it has queued before the store closes
     s.mqtt.reset();
+  }
+  if (s.situation) {
+    s.situation->Stop();
+    s.situation.reset();
   }
   // ---- BEGIN subscriptions: deliver what is queued, persist delivery status ----
   if (s.subscriptions) {

@@ -31,6 +31,9 @@ struct ServerConfig {
   int request_timeout_s = 30;
   std::string mqtt_url;              // e.g. tcp://127.0.0.1:1883; empty: no MQTT bridge
   std::string mqtt_provisioning;     // JSON file of devices (see docs/configuration.md)
+  // Tier plans: every *.json file of this directory (empty: data_dir/tier-plans, if any).
+  std::string tier_plans_dir;
+  int utc_offset_minutes = 0;        // where local days begin, for time-at-level figures
 };
 
 class CityServer {

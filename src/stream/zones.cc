@@ -60,8 +60,11 @@ Result<Zone> ZoneIndex::FromEntity(const context::Entity& e) {
   }
   z.area = *location->geometry;
   if (const context::Attribute* name = e.Find("name")) {
-    if (!name->value.is_string()) return Bad(e.id, "name must be a text");
-    z.name = name->value.as_string();
+    const bool language_map = name->kind == context::AttrKind::kLanguageProperty;
+    if (!name->value.is_string() && !language_map) {
+      return Bad(e.id, "name must be a text or a LanguageProperty");
+    }
+    z.name = name->value;
   }
   if (const context::Attribute* parent = e.Find("refParent")) {
     if (parent->kind != context::AttrKind::kRelationship || !parent->value.is_string()) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "context/entity.h"
+#include "core/json.h"
 #include "core/status.h"
 #include "geo/geometry.h"
 #include "geo/spatial_index.h"
@@ -27,7 +28,7 @@ namespace cb::stream {
 
 struct Zone {
   std::string id;         // e.g. urn:ngsi-ld:Zone:hubin-fountain
-  std::string name;
+  JsonValue name;          // a text, or a languageMap {"zh-CN": …, "en": …}; null when unnamed
   std::string parent_id;  // empty for a top-level zone
   geo::Geometry area;     // Polygon or MultiPolygon, validated
   double area_m2 = 0;
@@ -44,7 +45,7 @@ class ZoneIndex {
   // parent chain would loop back to the zone. Nothing changes on error.
   Status Put(Zone zone);
   // A zone from its NGSI-LD entity (type Zone): location (GeoProperty, Polygon or
-  // MultiPolygon), name (Property, optional), refParent (Relationship, optional), capacity
+  // MultiPolygon), name (a text Property or a LanguageProperty, optional), refParent (Relationship, optional), capacity
   // (Property, a positive number, optional); the area is computed. kBadRequestData naming
   // the attribute otherwise.
   static Result<Zone> FromEntity(const context::Entity& entity);

@@ -148,10 +148,19 @@ TEST(ZoneFromEntityTest, NgsiLdZonesAndTheirErrors) {
         [[[[120.16,30.25],[120.17,30.25],[120.17,30.26],[120.16,30.25]]],
          [[[120.18,30.25],[120.19,30.25],[120.19,30.26],[120.18,30.25]]]]}}})");
   ASSERT_TRUE(z.ok()) << z.status().ToString();
-  EXPECT_EQ(z->name, "喷泉广场 Fountain plaza");
+  EXPECT_EQ(z->name, JsonValue("喷泉广场 Fountain plaza"));
   EXPECT_EQ(z->parent_id, "urn:ngsi-ld:Zone:hubin");
   EXPECT_EQ(z->capacity, 12000);
   EXPECT_EQ(z->area.type, geo::GeometryType::kMultiPolygon);
+  auto named = parse(R"({"id":"urn:ngsi-ld:Zone:hubin","type":"Zone",
+      "name":{"type":"LanguageProperty","languageMap":{"zh-CN":"湖滨街道","en":"Hubin sub-district"}},
+      "location":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}})");
+  ASSERT_TRUE(named.ok()) << named.status().ToString();
+  EXPECT_EQ(named->name.Find("zh-CN")->as_string(), "湖滨街道");
+  EXPECT_NE(parse(R"({"id":"urn:ngsi-ld:Zone:a","type":"Zone","name":5,
+      "location":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}})").status().message().find(
+                "name must be a text or a LanguageProperty"),
+            std::string::npos);
   // Polygons are validated when the entity is parsed: unclosed and self-intersecting rings.
   EXPECT_EQ(parse(R"({"id":"urn:ngsi-ld:Zone:a","type":"Zone","location":{"type":"GeoProperty",
       "value":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}}})").status().code(),

@@ -1,0 +1,213 @@
+// /api/v1/situation: the zones' live figures and tier levels from stream::SituationEngine.
+
+#include "api/api.h"
+#include "api/ngsi_common.h"
+#include "api/problem.h"
+#include "stream/situation_engine.h"
+
+namespace cb::api {
+namespace {
+
+using stream::LevelChange;
+using stream::SituationEngine;
+using stream::ZoneStatus;
+
+void WriteText(JsonWriter* w, const stream::LocalizedText& t) {
+  w->BeginObject().Key("zh-CN").String(t.zh_cn).Key("en").String(t.en).EndObject();
+}
+
+void WriteOptional(JsonWriter* w, std::string_view key, const std::optional<double>& v) {
+  w->Key(key);
+  if (v) {
+    w->Double(*v);
+  } else {
+    w->Null();
+  }
+}
+
+void WriteTime(JsonWriter* w, std::string_view key, TimeMs t) {
+  w->Key(key);
+  if (t == kNoTime) {
+    w->Null();
+  } else {
+    w->String(FormatIso8601(t));
+  }
+}
+
+// The level's name, actions and departments (nulls for no level).
+void WriteLevelDetails(JsonWriter* w, const stream::TierLevel* level) {
+  if (level == nullptr) {
+    w->Key("levelName").Null().Key("actions").Null().Key("departments").Null();
+    return;
+  }
+  w->Key("levelName");
+  WriteText(w, level->name);
+  w->Key("actions");
+  WriteText(w, level->actions);
+  w->Key("departments").BeginArray();
+  for (const std::string& d : level->departments) w->String(d);
+  w->EndArray();
+}
+
+void WriteZone(JsonWriter* w, const SituationEngine& engine, const ZoneStatus& s) {
+  w->BeginObject().Key("id").String(s.zone.id).Key("name").Value(s.zone.name);
+  w->Key("parent");
+  if (s.zone.parent_id.empty()) {
+    w->Null();
+  } else {
+    w->String(s.zone.parent_id);
+  }
+  w->Key("ancestors").BeginArray();
+  for (const std::string& a : s.ancestors) w->String(a);
+  w->EndArray();
+  w->Key("areaM2").Double(s.zone.area_m2);
+  WriteOptional(w, "capacity", s.zone.capacity);
+  const stream::ZoneCrowd& c = s.crowd;
+  w->Key("crowd").BeginObject();
+  WriteTime(w, "at", c.at);
+  WriteOptional(w, "count", c.count);
+  w->Key("freshSum").Double(c.fresh_sum);
+  w->Key("counters").Int(static_cast<int64_t>(c.counters));
+  w->Key("freshCounters").Int(static_cast<int64_t>(c.fresh_counters));
+  w->Key("coverage").Double(c.coverage);
+  WriteOptional(w, "densityPerM2", c.density_per_m2);
+  WriteOptional(w, "capacityRatio", c.capacity_ratio);
+  WriteOptional(w, "trendPerMin", c.trend_per_min);
+  w->EndObject();
+  w->Key("tier");
+  if (s.plan_id.empty()) {
+    w->Null();
+  } else {
+    const stream::TierPlan* plan = engine.Plan(s.plan_id);
+    w->BeginObject().Key("plan").String(s.plan_id).Key("level").Int(s.level);
+    WriteTime(w, "since", s.level_since);
+    WriteTime(w, "lastCycle", s.last_cycle);
+    WriteLevelDetails(w, plan != nullptr ? plan->Find(s.level) : nullptr);
+    w->EndObject();
+  }
+  w->EndObject();
+}
+
+void WriteChange(JsonWriter* w, const LevelChange& c) {
+  w->BeginObject()
+      .Key("zone").String(c.zone_id)
+      .Key("plan").String(c.plan_id)
+      .Key("from").Int(c.from)
+      .Key("to").Int(c.to)
+      .Key("escalation").Bool(c.escalation());
+  WriteTime(w, "at", c.at);
+  w->Key("value").Double(c.value);
+  WriteLevelDetails(w, c.level);
+  w->EndObject();
+}
+
+HttpResponse Json(std::string body) { return JsonResponse(200, std::move(body), false); }
+
+// A local date "YYYY-MM-DD" as days since 1970-01-01.
+Result<int64_t> ParseDay(const std::string* v, std::string_view name) {
+  if (v == nullptr) return Status::BadRequestData(std::string(name) + " is required (YYYY-MM-DD)");
+  if (v->size() != 10) return Status::BadRequestData(std::string(name) + " must be a date, YYYY-MM-DD");
+  auto t = ParseIso8601(*v + "T00:00:00Z");
+  if (!t.ok()) return Status::BadRequestData(std::string(name) + " must be a date, YYYY-MM-DD");
+  return *t / 86400000;
+}
+
+std::string FormatDay(int64_t day) { return FormatIso8601(day * 86400000).substr(0, 10); }
+
+}  // namespace
+
+void AddSituationRoutes(Router* router, SituationEngine* engine) {
+  const std::string base = "/api/v1/situation";
+  router->Add("GET", base + "/zones", security::Permission::kContextRead,
+              [engine](HttpRequest&, Responder respond) {
+                std::string out;
+                JsonWriter w(&out);
+                w.BeginArray();
+                for (const ZoneStatus& s : engine->AllZones()) WriteZone(&w, *engine, s);
+                w.EndArray();
+                respond(Json(std::move(out)));
+              });
+  router->Add("GET", base + "/zones/{zoneId}", security::Permission::kContextRead,
+              [engine](HttpRequest& req, Responder respond) {
+                auto s = engine->ZoneState(req.params["zoneId"]);
+                if (!s) {
+                  return respond(ProblemResponse(
+                      Status::NotFound("zone " + req.params["zoneId"] + " is not defined")));
+                }
+                std::string out;
+                JsonWriter w(&out);
+                WriteZone(&w, *engine, *s);
+                respond(Json(std::move(out)));
+              });
+  auto changes = [engine](const std::string& zone, HttpRequest& req, Responder respond) {
+    auto limit = ParseCount(req.Query("limit"), "limit", 100, 1000);
+    if (!limit.ok()) return respond(Fail(limit.status()));
+    std::string out;
+    JsonWriter w(&out);
+    w.BeginArray();
+    for (const LevelChange& c : engine->RecentChanges(zone, *limit)) WriteChange(&w, c);
+    w.EndArray();
+    respond(Json(std::move(out)));
+  };
+  router->Add("GET", base + "/level-changes", security::Permission::kContextRead,
+              [changes](HttpRequest& req, Responder respond) {
+                changes("", req, std::move(respond));
+              });
+  router->Add("GET", base + "/zones/{zoneId}/level-changes", security::Permission::kContextRead,
+              [engine, changes](HttpRequest& req, Responder respond) {
+                const std::string zone = req.params["zoneId"];
+                if (!engine->ZoneState(zone)) {
+                  return respond(ProblemResponse(Status::NotFound("zone " + zone + " is not defined")));
+                }
+                changes(zone, req, std::move(respond));
+              });
+  router->Add(
+      "GET", base + "/zones/{zoneId}/level-days", security::Permission::kContextRead,
+      [engine](HttpRequest& req, Responder respond) {
+        const std::string zone = req.params["zoneId"];
+        auto s = engine->ZoneState(zone);
+        if (!s) return respond(ProblemResponse(Status::NotFound("zone " + zone + " is not defined")));
+        auto level = ParseCount(req.Query("level"), "level", 1, 99);
+        if (!level.ok() || *level == 0) {
+          return respond(ProblemResponse(
+              Status::BadRequestData("level must be a whole number from 1 (most severe) to 99")));
+        }
+        auto from = ParseDay(req.Query("from"), "from");
+        if (!from.ok()) return respond(ProblemResponse(from.status()));
+        auto to = ParseDay(req.Query("to"), "to");
+        if (!to.ok()) return respond(ProblemResponse(to.status()));
+        if (*to < *from) return respond(ProblemResponse(Status::BadRequestData("to is before from")));
+        if (*to - *from > 3660) {
+          return respond(ProblemResponse(Status::BadRequestData("at most ten years at a time")));
+        }
+        std::string out;
+        JsonWriter w(&out);
+        w.BeginObject()
+            .Key("zone").String(zone)
+            .Key("level").Int(static_cast<int64_t>(*level))
+            .Key("from").String(FormatDay(*from))
+            .Key("to").String(FormatDay(*to))
+            .Key("days").Int(engine->DaysAtOrAbove(zone, static_cast<int>(*level), *from, *to))
+            .Key("perDay").BeginArray();
+        for (int64_t d = *from; d <= *to; ++d) {
+          std::map<int, int64_t> day = engine->Day(zone, d);
+          if (day.empty()) continue;
+          w.BeginObject().Key("date").String(FormatDay(d)).Key("msAtLevel").BeginObject();
+          for (const auto& [l, ms] : day) w.Key(std::to_string(l)).Int(ms);
+          w.EndObject().EndObject();
+        }
+        w.EndArray().EndObject();
+        respond(Json(std::move(out)));
+      });
+  router->Add("GET", base + "/tier-plans", security::Permission::kContextRead,
+              [engine](HttpRequest&, Responder respond) {
+                std::string out;
+                JsonWriter w(&out);
+                w.BeginArray();
+                for (const stream::TierPlan* p : engine->Plans()) w.Value(p->ToJson());
+                w.EndArray();
+                respond(Json(std::move(out)));
+              });
+}
+
+}  // namespace cb::api

@@ -1,0 +1,208 @@
+// The situation API against the real server: tier plans loaded from a directory, Zone
+// definitions checked when written, counters posted over NGSI-LD moving a zone's level on
+// the plan's cycle, the level changes and days at level, bad requests, and a restart.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "core/json.h"
+#include "core/time.h"
+#include "test_server.h"
+
+namespace cb::testing {
+namespace {
+
+JsonValue Json(const std::string& s) {
+  auto r = ParseJson(s);
+  EXPECT_TRUE(r.ok()) << s;
+  return r.ok() ? std::move(r).value() : JsonValue();
+}
+
+// A plan decided every second that leaves a level after one cycle below it.
+const char* kFastPlan = R"({"id":"fast","name":{"zh-CN":"快速","en":"Fast"},"measure":"peopleCount",
+  "cycleSeconds":1,"exitCycles":1,"exitMarginRatio":0.1,"levels":[
+  {"level":3,"threshold":100,"name":{"zh-CN":"三级","en":"Level 3"},"actions":{"zh-CN":"巡逻","en":"Patrol"},"departments":["police"]},
+  {"level":2,"threshold":500,"name":{"zh-CN":"二级","en":"Level 2"},"actions":{"zh-CN":"护栏","en":"Barriers"},"departments":["police","transport"]},
+  {"level":1,"threshold":1000,"name":{"zh-CN":"一级","en":"Level 1"},"actions":{"zh-CN":"隔离","en":"Isolation"},"departments":["police"]}]})";
+
+const char* kZone = R"({"id":"urn:ngsi-ld:Zone:plaza","type":"Zone","name":"Fountain plaza",
+  "tierPlan":"fast","capacity":{"type":"Property","value":2000},
+  "location":{"type":"GeoProperty","value":{"type":"Polygon","coordinates":
+  [[[120.160,30.250],[120.162,30.250],[120.162,30.252],[120.160,30.252],[120.160,30.250]]]}}})";
+
+std::string Counter(const std::string& id, double count) {
+  return R"({"id":"urn:ngsi-ld:CrowdFlowObserved:)" + id +
+         R"(","type":"CrowdFlowObserved","peopleCount":{"type":"Property","value":)" +
+         std::to_string(count) + R"(,"observedAt":")" +
+         FormatIso8601(SystemClock::Instance()->Now()) +
+         R"("},"location":{"type":"GeoProperty","value":{"type":"Point","coordinates":[120.161,30.251]}}})";
+}
+
+class SituationApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    plans_ = MakeTempDir("citybrain-plans");
+    std::ofstream(plans_ + "/fast.json") << kFastPlan;
+    std::filesystem::copy_file(std::string(CITYBRAIN_SOURCE_DIR) + "/examples/tier-plans/hubin-fountain.json",
+                               plans_ + "/hubin-fountain.json");
+    server_ = std::make_unique<ServerProcess>(
+        "", std::vector<std::string>{"--tier-plans", plans_, "--utc-offset", "480"});
+    ASSERT_TRUE(server_->Start()) << server_->Log();
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(plans_);
+  }
+  // Polls GET `target` until `done` holds for its JSON (at most 10 s).
+  JsonValue WaitFor(HttpClient& c, const std::string& target,
+                    const std::function<bool(const JsonValue&)>& done) {
+    JsonValue last;
+    for (int i = 0; i < 200; ++i) {
+      Response r = c.Get(target);
+      EXPECT_EQ(r.status, 200) << r.body;
+      last = Json(r.body);
+      if (done(last)) return last;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "timed out waiting on " << target << ": " << last.Dump();
+    return last;
+  }
+  static int Level(const JsonValue& zone) {
+    const JsonValue* tier = zone.Find("tier");
+    return tier != nullptr && tier->is_object() ? static_cast<int>(tier->Find("level")->as_int()) : -1;
+  }
+
+  std::string plans_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(SituationApiTest, CountersMoveAZoneThroughItsPlan) {
+  HttpClient c = server_->Client();
+  Response plans = c.Get("/api/v1/situation/tier-plans");
+  ASSERT_EQ(plans.status, 200);
+  ASSERT_EQ(Json(plans.body).as_array().size(), 2u);
+  EXPECT_EQ(Json(plans.body).as_array()[0].Find("id")->as_string(), "fast");
+
+  ASSERT_EQ(c.Post("/ngsi-ld/v1/entities", kZone).status, 201);
+  ASSERT_EQ(c.Post("/ngsi-ld/v1/entityOperations/upsert",
+                   "[" + Counter("a", 300) + "," + Counter("b", 350) + "]").status, 201);
+  const std::string zone = "/api/v1/situation/zones/urn:ngsi-ld:Zone:plaza";
+  JsonValue z = WaitFor(c, zone, [](const JsonValue& v) { return Level(v) == 2; });
+  EXPECT_EQ(z.Find("crowd")->Find("count")->as_double(), 650);
+  EXPECT_EQ(z.Find("crowd")->Find("counters")->as_int(), 2);
+  EXPECT_DOUBLE_EQ(z.Find("crowd")->Find("capacityRatio")->as_double(), 0.325);
+  EXPECT_EQ(z.Find("tier")->Find("actions")->Find("en")->as_string(), "Barriers");
+  EXPECT_EQ(z.Find("name")->as_string(), "Fountain plaza");
+  EXPECT_TRUE(z.Find("parent")->is_null());
+
+  // The square empties: one cycle below the line and the level goes.
+  ASSERT_EQ(c.Post("/ngsi-ld/v1/entityOperations/upsert",
+                   "[" + Counter("a", 10) + "," + Counter("b", 10) + "]").status, 204);
+  WaitFor(c, zone, [](const JsonValue& v) { return Level(v) == 0; });
+  JsonValue changes = Json(c.Get(zone + "/level-changes").body);
+  ASSERT_EQ(changes.as_array().size(), 2u);
+  EXPECT_EQ(changes.as_array()[0].Find("to")->as_int(), 2);
+  EXPECT_TRUE(changes.as_array()[0].Find("escalation")->as_bool());
+  EXPECT_EQ(changes.as_array()[0].Find("departments")->as_array().size(), 2u);
+  EXPECT_EQ(changes.as_array()[1].Find("to")->as_int(), 0);
+  EXPECT_TRUE(changes.as_array()[1].Find("actions")->is_null());
+  EXPECT_EQ(Json(c.Get("/api/v1/situation/level-changes?limit=1").body).as_array().size(), 1u);
+
+  // Today (China time) had time at level 2.
+  const std::string today =
+      FormatIso8601(SystemClock::Instance()->Now() + 8 * 3600000).substr(0, 10);
+  JsonValue days = Json(c.Get(zone + "/level-days?level=2&from=" + today + "&to=" + today).body);
+  EXPECT_EQ(days.Find("days")->as_int(), 1) << days.Dump();
+  EXPECT_GT(days.Find("perDay")->as_array()[0].Find("msAtLevel")->Find("2")->as_int(), 0);
+
+  // All zones at once.
+  JsonValue all = Json(c.Get("/api/v1/situation/zones").body);
+  ASSERT_EQ(all.as_array().size(), 1u);
+
+  // A restart keeps the zone, its counters and their readings.
+  server_->Stop();
+  ASSERT_TRUE(server_->Start()) << server_->Log();
+  HttpClient again = server_->Client();
+  JsonValue after = WaitFor(again, zone, [](const JsonValue& v) { return Level(v) == 0; });
+  EXPECT_EQ(after.Find("crowd")->Find("counters")->as_int(), 2);
+  EXPECT_EQ(after.Find("crowd")->Find("count")->as_double(), 20);
+}
+
+TEST_F(SituationApiTest, BadRequestsGetProblemDetailsAndChangeNothing) {
+  HttpClient c = server_->Client();
+  // A zone naming a plan that is not loaded is refused when written.
+  std::string bad = kZone;
+  bad.replace(bad.find("\"fast\""), 6, "\"nope\"");
+  Response r = c.Post("/ngsi-ld/v1/entities", bad);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("tierPlan nope is not loaded (loaded: fast, hubin-fountain)"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(c.Get("/ngsi-ld/v1/entities/urn:ngsi-ld:Zone:plaza").status, 404);
+  EXPECT_EQ(c.Get("/api/v1/situation/zones/urn:ngsi-ld:Zone:plaza").status, 404);
+
+  ASSERT_EQ(c.Post("/ngsi-ld/v1/entities", kZone).status, 201);
+  const std::string days = "/api/v1/situation/zones/urn:ngsi-ld:Zone:plaza/level-days";
+  const struct {
+    std::string query;
+    int status;
+    std::string detail;
+  } cases[] = {
+      {"?level=1&to=2026-01-01", 400, "from is required"},
+      {"?level=1&from=2026-1-1&to=2026-01-01", 400, "from must be a date"},
+      {"?level=1&from=2026-02-30&to=2026-03-01", 400, "from must be a date"},
+      {"?level=0&from=2026-01-01&to=2026-01-02", 400, "level must be"},
+      {"?level=1&from=2026-01-02&to=2026-01-01", 400, "to is before from"},
+      {"?level=1&from=2000-01-01&to=2026-01-01", 400, "at most ten years"},
+  };
+  for (const auto& k : cases) {
+    Response e = c.Get(days + k.query);
+    EXPECT_EQ(e.status, k.status) << k.query << " " << e.body;
+    EXPECT_NE(e.body.find(k.detail), std::string::npos) << k.query << " " << e.body;
+    EXPECT_EQ(e.Header("Content-Type"), "application/json");
+  }
+  EXPECT_EQ(c.Get("/api/v1/situation/zones/urn:ngsi-ld:Zone:nope/level-days?from=2026-01-01&to=2026-01-01").status, 404);
+  EXPECT_EQ(c.Get("/api/v1/situation/zones/urn:ngsi-ld:Zone:nope/level-changes").status, 404);
+  EXPECT_EQ(c.Get("/api/v1/situation/level-changes?limit=5000").status, 403);
+  // Credentials are needed.
+  EXPECT_EQ(c.Request(http::verb::get, "/api/v1/situation/zones", "", "application/json", {}, false)
+                .status,
+            401);
+}
+
+// The demo district loads as scripts/demo.sh loads it, and its plaza runs the Hubin plan.
+TEST(SituationDemoTest, TheDemoDistrictLoadsWithTheExamplePlans) {
+  ServerProcess server("", {"--tier-plans", std::string(CITYBRAIN_SOURCE_DIR) + "/examples/tier-plans",
+                            "--utc-offset", "480"});
+  ASSERT_TRUE(server.Start()) << server.Log();
+  HttpClient c = server.Client();
+  std::ifstream f(std::string(CITYBRAIN_SOURCE_DIR) + "/examples/demo-city.json");
+  std::string city((std::istreambuf_iterator<char>(f)), {});
+  Response r = c.Post("/ngsi-ld/v1/entityOperations/upsert?options=update", city);
+  ASSERT_EQ(r.status, 201) << r.body;
+  JsonValue zones = Json(c.Get("/api/v1/situation/zones").body);
+  ASSERT_EQ(zones.as_array().size(), 4u);
+  JsonValue plaza = Json(c.Get("/api/v1/situation/zones/urn:ngsi-ld:Zone:fountain-plaza").body);
+  EXPECT_EQ(plaza.Find("tier")->Find("plan")->as_string(), "hubin-fountain");
+  EXPECT_EQ(plaza.Find("name")->Find("en")->as_string(), "Lake-side fountain plaza");
+  EXPECT_EQ(plaza.Find("crowd")->Find("counters")->as_int(), 2);
+}
+
+TEST(SituationStartTest, ABrokenPlanFileStopsTheStartWithItsReason) {
+  const std::string plans = MakeTempDir("citybrain-plans");
+  std::ofstream(plans + "/broken.json") << R"({"id":"b","name":{"zh-CN":"a","en":"b"},"measure":"peopleCount","levels":[]})";
+  ServerProcess server("", {"--tier-plans", plans});
+  EXPECT_FALSE(server.Start());
+  EXPECT_NE(server.Log().find("broken.json: tier plan: levels must be a non-empty array"),
+            std::string::npos)
+      << server.Log();
+  std::filesystem::remove_all(plans);
+}
+
+}  // namespace
+}  // namespace cb::testing
