@@ -110,6 +110,12 @@ namespace cb::api {
 //                                     that level or worse, and time per level per day
 //   GET level-changes                 recent changes of every zone
 //   GET tier-plans                    the loaded plans
-void AddSituationRoutes(Router* router, stream::SituationEngine* engine);
+//   GET parking/lots                  every car park: index and status
+//   GET parking/destination           ?poi=<id> or ?lon=&lat=, ?radius= (500): the car parks
+//                                     in range and their combined index
+//   GET parking/guidance              same, plus ?limit= (3): the car parks with room, best first
+// `broker` resolves points of interest.
+void AddSituationRoutes(Router* router, stream::SituationEngine* engine,
+                        context::ContextBroker* broker);
 
 }  // namespace cb::api

@@ -1,5 +1,7 @@
 // /api/v1/situation: the zones' live figures and tier levels from stream::SituationEngine.
 
+#include <cstdlib>
+
 #include "api/api.h"
 #include "api/ngsi_common.h"
 #include "api/problem.h"
@@ -114,9 +116,69 @@ Result<int64_t> ParseDay(const std::string* v, std::string_view name) {
 
 std::string FormatDay(int64_t day) { return FormatIso8601(day * 86400000).substr(0, 10); }
 
+void WriteLot(JsonWriter* w, const stream::LotState& l, bool with_distance) {
+  w->BeginObject()
+      .Key("id").String(l.id)
+      .Key("location").BeginArray().Double(l.location.lon).Double(l.location.lat).EndArray()
+      .Key("total").Double(l.total)
+      .Key("occupied").Double(l.occupied)
+      .Key("available").Double(l.available())
+      .Key("index").Double(l.index())
+      .Key("status").String(stream::LotStatusName(l.status));
+  WriteTime(w, "at", l.at);
+  w->Key("fresh").Bool(l.fresh);
+  if (with_distance) w->Key("distanceM").Double(l.distance_m);
+  w->EndObject();
+}
+
+// The destination of a parking query: ?poi=<entity id> (its location), or ?lon=&lat=; and
+// ?radius= in metres (default 500, at most 5,000).
+struct Destination {
+  geo::LonLat center;
+  double radius_m = 500;
+};
+
+Result<double> ParseNumber(const std::string* v, std::string_view name, double lo, double hi) {
+  if (v == nullptr) return Status::BadRequestData(std::string(name) + " is required");
+  char* end = nullptr;
+  const double d = std::strtod(v->c_str(), &end);
+  if (v->empty() || end != v->c_str() + v->size() || !(d >= lo && d <= hi)) {
+    return Status::BadRequestData(std::string(name) + " must be a number from " +
+                                  JsonValue(lo).Dump() + " to " + JsonValue(hi).Dump());
+  }
+  return d;
+}
+
+Result<Destination> ParseDestination(context::ContextBroker* broker, HttpRequest& req) {
+  Destination d;
+  if (const std::string* poi = req.Query("poi")) {
+    context::EntityPtr e = broker->Get(*poi);
+    if (!e) return Status::NotFound("point of interest " + *poi + " not found");
+    const context::Attribute* loc = e->Find("location");
+    if (loc == nullptr || loc->geometry == nullptr) {
+      return Status::BadRequestData("point of interest " + *poi + " has no location");
+    }
+    d.center = loc->geometry->FirstPoint();
+  } else if (req.Query("lon") != nullptr || req.Query("lat") != nullptr) {
+    auto lon = ParseNumber(req.Query("lon"), "lon", -180, 180);
+    if (!lon.ok()) return lon.status();
+    auto lat = ParseNumber(req.Query("lat"), "lat", -90, 90);
+    if (!lat.ok()) return lat.status();
+    d.center = {*lon, *lat};
+  } else {
+    return Status::BadRequestData("give the destination: poi=<entity id>, or lon= and lat=");
+  }
+  if (const std::string* r = req.Query("radius")) {
+    auto radius = ParseNumber(r, "radius", 1, 5000);
+    if (!radius.ok()) return radius.status();
+    d.radius_m = *radius;
+  }
+  return d;
+}
+
 }  // namespace
 
-void AddSituationRoutes(Router* router, SituationEngine* engine) {
+void AddSituationRoutes(Router* router, SituationEngine* engine, context::ContextBroker* broker) {
   const std::string base = "/api/v1/situation";
   router->Add("GET", base + "/zones", security::Permission::kContextRead,
               [engine](HttpRequest&, Responder respond) {
@@ -199,6 +261,49 @@ void AddSituationRoutes(Router* router, SituationEngine* engine) {
         w.EndArray().EndObject();
         respond(Json(std::move(out)));
       });
+  router->Add("GET", base + "/parking/lots", security::Permission::kContextRead,
+              [engine](HttpRequest&, Responder respond) {
+                std::string out;
+                JsonWriter w(&out);
+                w.BeginArray();
+                for (const stream::LotState& l : engine->ParkingLots()) WriteLot(&w, l, false);
+                w.EndArray();
+                respond(Json(std::move(out)));
+              });
+  router->Add("GET", base + "/parking/destination", security::Permission::kContextRead,
+              [engine, broker](HttpRequest& req, Responder respond) {
+                auto d = ParseDestination(broker, req);
+                if (!d.ok()) return respond(ProblemResponse(d.status()));
+                stream::DestinationParking p = engine->ParkingFor(d->center, d->radius_m);
+                std::string out;
+                JsonWriter w(&out);
+                w.BeginObject()
+                    .Key("center").BeginArray().Double(p.center.lon).Double(p.center.lat).EndArray()
+                    .Key("radiusM").Double(p.radius_m)
+                    .Key("total").Double(p.total)
+                    .Key("occupied").Double(p.occupied)
+                    .Key("available").Double(p.available());
+                WriteOptional(&w, "index", p.index());
+                w.Key("staleLots").Int(static_cast<int64_t>(p.stale_lots)).Key("lots").BeginArray();
+                for (const stream::LotState& l : p.lots) WriteLot(&w, l, true);
+                w.EndArray().EndObject();
+                respond(Json(std::move(out)));
+              });
+  router->Add("GET", base + "/parking/guidance", security::Permission::kContextRead,
+              [engine, broker](HttpRequest& req, Responder respond) {
+                auto d = ParseDestination(broker, req);
+                if (!d.ok()) return respond(ProblemResponse(d.status()));
+                auto limit = ParseCount(req.Query("limit"), "limit", 3, 100);
+                if (!limit.ok()) return respond(Fail(limit.status()));
+                std::string out;
+                JsonWriter w(&out);
+                w.BeginArray();
+                for (const stream::LotState& l : engine->ParkingGuidance(d->center, d->radius_m, *limit)) {
+                  WriteLot(&w, l, true);
+                }
+                w.EndArray();
+                respond(Json(std::move(out)));
+              });
   router->Add("GET", base + "/tier-plans", security::Permission::kContextRead,
               [engine](HttpRequest&, Responder respond) {
                 std::string out;

@@ -213,7 +213,7 @@ Status CityServer::Start() {
     if (!engine.ok()) return engine.status();
     s.situation = std::move(engine).value();
     CB_RETURN_IF_ERROR(s.situation->Start());
-    api::AddSituationRoutes(&s.router, s.situation.get());
+    api::AddSituationRoutes(&s.router, s.situation.get(), s.broker.get());
   }
 
   if (!c.mqtt_url.empty()) {

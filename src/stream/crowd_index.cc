@@ -30,7 +30,8 @@ void CrowdIndex::RemoveCounter(const std::string& counter_id) {
   it->second.zones.clear();
 }
 
-ReadingOutcome CrowdIndex::Observe(const std::string& counter_id, TimeMs observed_at, double count) {
+ReadingOutcome CrowdIndex::Observe(const std::string& counter_id, TimeMs observed_at, double count,
+                                   bool replaces_same_time) {
   auto outcome = [this](ReadingOutcome o) {
     ++outcomes_[static_cast<int>(o)];
     return o;
@@ -40,7 +41,9 @@ ReadingOutcome CrowdIndex::Observe(const std::string& counter_id, TimeMs observe
   if (it == counters_.end()) return outcome(ReadingOutcome::kUnknownCounter);
   Counter& c = it->second;
   if (c.observed_at != kNoTime) {
-    if (observed_at == c.observed_at) return outcome(ReadingOutcome::kDuplicate);
+    if (observed_at == c.observed_at && !replaces_same_time) {
+      return outcome(ReadingOutcome::kDuplicate);
+    }
     if (observed_at < c.observed_at) return outcome(ReadingOutcome::kLate);
   }
   c.observed_at = observed_at;

@@ -71,7 +71,10 @@ class CrowdIndex {
   // (ZoneIndex::ZonesOfSensor). Its latest reading is kept.
   void SetCounterZones(const std::string& counter_id, std::vector<std::string> zone_ids);
   void RemoveCounter(const std::string& counter_id);
-  ReadingOutcome Observe(const std::string& counter_id, TimeMs observed_at, double count);
+  // `replaces_same_time`: a reading at the time of the counter's latest replaces it instead
+  // of being a duplicate (for readings timed by the server on arrival, not by the device).
+  ReadingOutcome Observe(const std::string& counter_id, TimeMs observed_at, double count,
+                         bool replaces_same_time = false);
 
   // The zone's figures at `now`.
   ZoneCrowd Snapshot(const std::string& zone_id, TimeMs now) const;

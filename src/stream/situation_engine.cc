@@ -12,6 +12,7 @@ namespace {
 constexpr std::string_view kZoneType = "Zone";
 constexpr std::string_view kCountAttr = "peopleCount";
 constexpr std::string_view kPlanAttr = "tierPlan";
+constexpr std::string_view kCarParkType = "OffStreetParking";
 
 // The counter's place: its location (a Point; the first point of other shapes) and refZone.
 bool CounterPlaceOf(const context::Entity& e, std::optional<geo::LonLat>* location,
@@ -59,6 +60,7 @@ SituationEngine::SituationEngine(context::ContextBroker* broker, const Clock* cl
       plans_(std::move(plans)),
       options_(options),
       crowd_(&zones_, options.crowd),
+      parking_(options.parking),
       ledger_(options.utc_offset_minutes) {}
 
 SituationEngine::~SituationEngine() { Stop(); }
@@ -122,6 +124,11 @@ Status SituationEngine::Start(bool run_thread) {
   cq.limit = SIZE_MAX;
   auto counters = broker_->Query(cq);
   if (!counters.ok()) return counters.status();
+  context::EntityQuery pq;
+  pq.types = {std::string(kCarParkType)};
+  pq.limit = SIZE_MAX;
+  auto car_parks = broker_->Query(pq);
+  if (!car_parks.ok()) return car_parks.status();
   {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<context::EntityPtr> left = zones->entities;
@@ -151,9 +158,11 @@ Status SituationEngine::Start(bool run_thread) {
       left = std::move(later);
     }
     for (const context::EntityPtr& e : counters->entities) ApplyEntityLocked(*e, false, nullptr);
+    for (const context::EntityPtr& e : car_parks->entities) ApplyEntityLocked(*e, false, nullptr);
   }
-  spdlog::info("situation: {} zones, {} people counters, {} tier plans", zones->entities.size(),
-               counters->entities.size(), plans_.size());
+  spdlog::info("situation: {} zones, {} people counters, {} car parks, {} tier plans",
+               zones->entities.size(), counters->entities.size(), car_parks->entities.size(),
+               plans_.size());
   if (run_thread) thread_ = std::thread([this] { CycleLoop(); });
   return Status::Ok();
 }
@@ -225,6 +234,7 @@ void SituationEngine::ApplyEntityLocked(const context::Entity& e, bool deleted,
     }
     counters_dirty_ = true;
   }
+  if (e.HasType(kCarParkType)) ApplyCarParkLocked(e, deleted, attrs);
   const bool counter = counters_.count(e.id) > 0 || e.Find(kCountAttr) != nullptr;
   if (!counter) return;
   if (deleted || e.Find(kCountAttr) == nullptr) {
@@ -245,8 +255,51 @@ void SituationEngine::ApplyEntityLocked(const context::Entity& e, bool deleted,
   if (!count_written) return;
   const context::Attribute* a = e.Find(kCountAttr);
   if (!a->value.is_number()) return;
-  const TimeMs at = a->observed_at != kNoTime ? a->observed_at : e.modified_at;
-  crowd_.Observe(e.id, at, a->value.as_double());
+  const bool device_time = a->observed_at != kNoTime;  // else timed by arrival, as above
+  crowd_.Observe(e.id, device_time ? a->observed_at : e.modified_at, a->value.as_double(),
+                 /*replaces_same_time=*/!device_time);
+}
+
+void SituationEngine::ApplyCarParkLocked(const context::Entity& e, bool deleted,
+                                         const std::vector<std::string>* attrs) {
+  if (deleted) {
+    parking_.Remove(e.id);
+    return;
+  }
+  auto number = [&](std::string_view name) -> const context::Attribute* {
+    const context::Attribute* a = e.Find(name);
+    return a != nullptr && a->value.is_number() ? a : nullptr;
+  };
+  const context::Attribute* total = number("totalSpotNumber");
+  const context::Attribute* occupied = number("occupiedSpotNumber");
+  const context::Attribute* available = number("availableSpotNumber");
+  const context::Attribute* location = e.Find("location");
+  if (total == nullptr || (occupied == nullptr && available == nullptr) || location == nullptr ||
+      location->geometry == nullptr) {
+    return;  // not enough to count it yet
+  }
+  const context::Attribute* reading = occupied != nullptr ? occupied : available;
+  if (attrs != nullptr) {
+    static constexpr std::string_view kRead[] = {"totalSpotNumber", "occupiedSpotNumber",
+                                                 "availableSpotNumber", "location"};
+    if (std::none_of(attrs->begin(), attrs->end(), [](const std::string& a) {
+          return std::find(std::begin(kRead), std::end(kRead), a) != std::end(kRead);
+        })) {
+      return;
+    }
+  }
+  const double spaces = total->value.as_double();
+  const double taken =
+      occupied != nullptr ? occupied->value.as_double() : spaces - available->value.as_double();
+  // Without observedAt the reading is timed by its arrival: a later write at the same
+  // millisecond is a new reading, not a repeat.
+  const bool device_time = reading->observed_at != kNoTime;
+  const TimeMs at = device_time ? reading->observed_at : e.modified_at;
+  const ReadingOutcome o = parking_.Observe(e.id, location->geometry->FirstPoint(), spaces, taken,
+                                            at, /*replaces_same_time=*/!device_time);
+  if (o == ReadingOutcome::kInvalid) {
+    spdlog::debug("car park {}: reading refused (total {}, occupied {})", e.id, spaces, taken);
+  }
 }
 
 void SituationEngine::PlaceCounterLocked(const std::string& id) {
@@ -370,6 +423,25 @@ std::map<int, int64_t> SituationEngine::Day(const std::string& zone_id, int64_t 
 int64_t SituationEngine::DayOf(TimeMs t) const {
   std::lock_guard<std::mutex> lock(mu_);
   return ledger_.DayOf(t);
+}
+
+std::vector<LotState> SituationEngine::ParkingLots() const {
+  const TimeMs now = clock_->Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  return parking_.Lots(now);
+}
+
+DestinationParking SituationEngine::ParkingFor(geo::LonLat center, double radius_m) const {
+  const TimeMs now = clock_->Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  return parking_.ForDestination(center, radius_m, now);
+}
+
+std::vector<LotState> SituationEngine::ParkingGuidance(geo::LonLat center, double radius_m,
+                                                       size_t limit) const {
+  const TimeMs now = clock_->Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  return parking_.Guidance(center, radius_m, now, limit);
 }
 
 }  // namespace cb::stream

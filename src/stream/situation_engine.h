@@ -1,6 +1,8 @@
 // SituationEngine: the live picture of the city's zones, fed by the context broker. It
 // keeps the zones (NGSI-LD entities of type Zone) in a ZoneIndex, the people counters
-// (entities with a `peopleCount` Property) in a CrowdIndex, and runs each zone's tier plan
+// (entities with a `peopleCount` Property) in a CrowdIndex, the car parks
+// (OffStreetParking: totalSpotNumber, availableSpotNumber or occupiedSpotNumber, location)
+// in a ParkingIndex, and runs each zone's tier plan
 // (the Zone's `tierPlan` Property names it) on the plan's decision cycle. Every level
 // change is kept (the most recent ones) and handed to the LevelChangeListeners; the time
 // spent at each level is accounted per zone and local day.
@@ -30,6 +32,7 @@
 #include "context/broker.h"
 #include "core/time.h"
 #include "stream/crowd_index.h"
+#include "stream/parking_index.h"
 #include "stream/tier_plan.h"
 #include "stream/zones.h"
 
@@ -43,6 +46,7 @@ class LevelChangeListener {
 
 struct SituationOptions {
   CrowdOptions crowd;
+  ParkingOptions parking;
   int utc_offset_minutes = 0;  // where local days begin, for the time-at-level figures
   int64_t tick_ms = 1000;      // how often the cycle thread looks for due cycles
   size_t kept_changes = 1000;  // level changes kept for GET …/level-changes
@@ -96,6 +100,11 @@ class SituationEngine final : public context::ChangeListener {
   std::map<int, int64_t> Day(const std::string& zone_id, int64_t day) const;
   int64_t DayOf(TimeMs t) const;
 
+  // Car parks (ParkingIndex) as of now.
+  std::vector<LotState> ParkingLots() const;
+  DestinationParking ParkingFor(geo::LonLat center, double radius_m) const;
+  std::vector<LotState> ParkingGuidance(geo::LonLat center, double radius_m, size_t limit) const;
+
   // The Zone rules, as the broker's validator applies them.
   static Status ValidateZone(const context::Entity& e, const context::EntityLookup& lookup,
                                  const std::map<std::string, TierPlan>& plans);
@@ -116,6 +125,8 @@ class SituationEngine final : public context::ChangeListener {
                   std::map<std::string, TierPlan> plans, SituationOptions options);
   void ApplyEntityLocked(const context::Entity& e, bool deleted, const std::vector<std::string>* attrs);
   void PlaceCounterLocked(const std::string& id);
+  void ApplyCarParkLocked(const context::Entity& e, bool deleted,
+                          const std::vector<std::string>* attrs);
   ZoneStatus StatusLocked(const Zone& z, TimeMs now) const;
   void CycleLoop();
 
@@ -127,6 +138,7 @@ class SituationEngine final : public context::ChangeListener {
   mutable std::mutex mu_;
   ZoneIndex zones_;
   CrowdIndex crowd_;
+  ParkingIndex parking_;
   std::map<std::string, CounterPlace> counters_;
   bool counters_dirty_ = false;  // zones changed: counters' zones are recomputed next cycle
   std::map<std::string, Tracked> tracked_;  // zone id -> its plan's tracker

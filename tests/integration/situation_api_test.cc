@@ -191,6 +191,37 @@ TEST(SituationDemoTest, TheDemoDistrictLoadsWithTheExamplePlans) {
   EXPECT_EQ(plaza.Find("tier")->Find("plan")->as_string(), "hubin-fountain");
   EXPECT_EQ(plaza.Find("name")->Find("en")->as_string(), "Lake-side fountain plaza");
   EXPECT_EQ(plaza.Find("crowd")->Find("counters")->as_int(), 2);
+
+  // The hospital's parking: 4 car parks, 1,293 spaces within 500 m.
+  const std::string hospital = "poi=urn:ngsi-ld:PointOfInterest:hubin-hospital";
+  JsonValue d = Json(c.Get("/api/v1/situation/parking/destination?" + hospital).body);
+  EXPECT_EQ(d.Find("lots")->as_array().size(), 4u) << d.Dump();
+  EXPECT_EQ(d.Find("total")->as_double(), 1293);
+  EXPECT_EQ(d.Find("index")->as_double(), 0);
+  // Lot c fills up: it drops out of the guidance, and the index rises.
+  ASSERT_EQ(c.Patch("/ngsi-ld/v1/entities/urn:ngsi-ld:OffStreetParking:hubin-lot-c/attrs",
+                    R"({"availableSpotNumber":{"type":"Property","value":0}})").status, 204);
+  JsonValue g = Json(c.Get("/api/v1/situation/parking/guidance?" + hospital + "&limit=10").body);
+  ASSERT_EQ(g.as_array().size(), 3u) << g.Dump();
+  for (const JsonValue& lot : g.as_array()) {
+    EXPECT_NE(lot.Find("id")->as_string(), "urn:ngsi-ld:OffStreetParking:hubin-lot-c");
+  }
+  EXPECT_EQ(g.as_array()[0].Find("id")->as_string(), "urn:ngsi-ld:OffStreetParking:hubin-lot-a");  // nearest
+  d = Json(c.Get("/api/v1/situation/parking/destination?" + hospital).body);
+  EXPECT_DOUBLE_EQ(d.Find("index")->as_double(), 305.0 / 1293);
+  JsonValue lots = Json(c.Get("/api/v1/situation/parking/lots").body);
+  ASSERT_EQ(lots.as_array().size(), 4u);
+  EXPECT_EQ(lots.as_array()[2].Find("status")->as_string(), "full");
+  // By coordinates and radius; bad destinations.
+  EXPECT_EQ(Json(c.Get("/api/v1/situation/parking/destination?lon=120.17&lat=30.253&radius=100").body)
+                .Find("lots")->as_array().size(), 1u);
+  for (const char* bad : {"", "?lon=120.17", "?lon=200&lat=30", "?lon=x&lat=30",
+                          "?poi=urn:ngsi-ld:PointOfInterest:hubin-hospital&radius=0",
+                          "?poi=urn:ngsi-ld:PointOfInterest:hubin-hospital&radius=99999"}) {
+    Response r = c.Get(std::string("/api/v1/situation/parking/guidance") + bad);
+    EXPECT_EQ(r.status, 400) << bad << " " << r.body;
+  }
+  EXPECT_EQ(c.Get("/api/v1/situation/parking/destination?poi=urn:ngsi-ld:PointOfInterest:nope").status, 404);
 }
 
 TEST(SituationStartTest, ABrokenPlanFileStopsTheStartWithItsReason) {

@@ -68,7 +68,13 @@ TEST_F(CrowdIndexTest, LateAndDuplicateReadingsChangeNothing) {
   EXPECT_EQ(crowd_.Observe("nobody", 11 * kMin, 5), ReadingOutcome::kUnknownCounter);
   EXPECT_DOUBLE_EQ(*crowd_.Snapshot(plaza_, 11 * kMin).count, 200);
   EXPECT_EQ(crowd_.outcomes(ReadingOutcome::kAccepted), 2u);
-  EXPECT_EQ(crowd_.outcomes(ReadingOutcome::kDuplicate), 1u);
+  // Timed by the server on arrival, a second reading in the same millisecond replaces it.
+  EXPECT_EQ(crowd_.Observe("c2", 10 * kMin, 150, /*replaces_same_time=*/true),
+            ReadingOutcome::kAccepted);
+  EXPECT_DOUBLE_EQ(*crowd_.Snapshot(plaza_, 11 * kMin).count, 250);
+  EXPECT_EQ(crowd_.Observe("c2", 10 * kMin, 100, /*replaces_same_time=*/true),
+            ReadingOutcome::kAccepted);
+  EXPECT_EQ(crowd_.outcomes(ReadingOutcome::kDuplicate), 1u);  // (the accepted count is now 4)
   EXPECT_EQ(crowd_.outcomes(ReadingOutcome::kLate), 1u);
   EXPECT_EQ(crowd_.outcomes(ReadingOutcome::kInvalid), 2u);
   EXPECT_EQ(crowd_.outcomes(ReadingOutcome::kUnknownCounter), 1u);

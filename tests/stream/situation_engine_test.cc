@@ -56,8 +56,9 @@ class SituationEngineTest : public ::testing::Test {
   void StartEngine() {
     std::vector<TierPlan> plans;
     plans.push_back(Hubin());
-    auto e = SituationEngine::Create(broker_.get(), &clock_, std::move(plans),
-                                     SituationOptions{.crowd = {}, .utc_offset_minutes = 480});
+    SituationOptions options;
+    options.utc_offset_minutes = 480;
+    auto e = SituationEngine::Create(broker_.get(), &clock_, std::move(plans), options);
     ASSERT_TRUE(e.ok()) << e.status().ToString();
     engine_ = std::move(e).value();
     ASSERT_TRUE(engine_->Start(/*run_thread=*/false).ok());
@@ -251,6 +252,32 @@ TEST_F(SituationEngineTest, ZonesAndCountersMoveAndGo) {
   // The counter goes.
   Delete("urn:ngsi-ld:CrowdFlowObserved:a");
   EXPECT_EQ(engine_->ZoneState(kPlaza)->crowd.counters, 0u);
+}
+
+TEST_F(SituationEngineTest, CarParksFeedTheParkingIndex) {
+  StartEngine();
+  auto lot = [](const std::string& id, double lon, const std::string& spaces) {
+    return R"({"id":"urn:ngsi-ld:OffStreetParking:)" + id + R"(","type":"OffStreetParking",)" + spaces +
+           R"(,"location":{"type":"Point","coordinates":[)" + std::to_string(lon) + R"(,30.25]}})";
+  };
+  auto st = Upsert({lot("a", 120.1701, R"("totalSpotNumber":400,"availableSpotNumber":100)"),
+                    lot("b", 120.1702, R"("totalSpotNumber":100,"occupiedSpotNumber":95)"),
+                    lot("partial", 120.1703, R"("totalSpotNumber":100)")});
+  for (const Status& s : st) ASSERT_TRUE(s.ok()) << s.ToString();
+  const geo::LonLat here{120.17, 30.25};
+  DestinationParking d = engine_->ParkingFor(here, 500);
+  ASSERT_EQ(d.lots.size(), 2u);  // "partial" has no reading yet
+  EXPECT_EQ(d.occupied, 300 + 95);
+  EXPECT_EQ(d.lots[1].status, LotStatus::kAlmostFull);
+  ASSERT_TRUE(Upsert({lot("a", 120.1701, R"("availableSpotNumber":0)")})[0].ok());
+  EXPECT_EQ(engine_->ParkingLots()[0].status, LotStatus::kFull);
+  EXPECT_EQ(engine_->ParkingGuidance(here, 500, 5).size(), 1u);  // only b has room
+  Delete("urn:ngsi-ld:OffStreetParking:b");
+  EXPECT_TRUE(engine_->ParkingGuidance(here, 500, 5).empty());
+  // A restart reads the car parks back.
+  engine_.reset();
+  StartEngine();
+  EXPECT_EQ(engine_->ParkingLots().size(), 1u);
 }
 
 TEST(SituationEngineCreateTest, UnsupportedMeasuresAndRepeatedPlansAreRefused) {
