@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <utility>
 
 namespace cb::alerts {
@@ -170,13 +171,31 @@ Result<Alert> AlertBook::Raise(const AlertSpec& spec, TimeMs now) {
   return out;
 }
 
-Result<Alert> AlertBook::Acknowledge(const std::string& id, const std::string& who, TimeMs now) {
+Result<Alert> AlertBook::ChangeOne(const std::string& id,
+                                   const std::function<Status(Alert&)>& change) {
   Alert out;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = by_id_.find(id);
     if (it == by_id_.end()) return Status::NotFound("alert " + id + " not found");
     Alert& a = alerts_[it->second];
+    CB_RETURN_IF_ERROR(change(a));
+    out = a;
+  }
+  Notify({{out, out.history.back().what}});
+  return out;
+}
+
+void AlertBook::ResolveLocked(Alert& a, const std::string& who, std::string what, TimeMs now) {
+  a.state = AlertState::kResolved;
+  a.resolved_by = who;
+  a.cap_messages.push_back({NextIdentifierLocked(now), now, "Cancel", a.spec});
+  Record(a, now, std::move(what));
+  open_by_key_.erase(a.spec.key);
+}
+
+Result<Alert> AlertBook::Acknowledge(const std::string& id, const std::string& who, TimeMs now) {
+  return ChangeOne(id, [&](Alert& a) {
     if (a.state != AlertState::kActive) {
       return Status::Conflict("alert " + id + " is " + std::string(AlertStateName(a.state)) +
                               ", not active");
@@ -184,29 +203,18 @@ Result<Alert> AlertBook::Acknowledge(const std::string& id, const std::string& w
     a.state = AlertState::kAcknowledged;
     a.acknowledged_by = who;
     Record(a, now, "acknowledged by " + who);
-    out = a;
-  }
-  Notify({{out, out.history.back().what}});
-  return out;
+    return Status::Ok();
+  });
 }
 
 Result<Alert> AlertBook::Resolve(const std::string& id, const std::string& who, TimeMs now) {
-  Alert out;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = by_id_.find(id);
-    if (it == by_id_.end()) return Status::NotFound("alert " + id + " not found");
-    Alert& a = alerts_[it->second];
-    if (a.state == AlertState::kResolved) return Status::Conflict("alert " + id + " is already resolved");
-    a.state = AlertState::kResolved;
-    a.resolved_by = who;
-    a.cap_messages.push_back({NextIdentifierLocked(now), now, "Cancel", a.spec});
-    Record(a, now, "resolved by " + who);
-    open_by_key_.erase(a.spec.key);
-    out = a;
-  }
-  Notify({{out, out.history.back().what}});
-  return out;
+  return ChangeOne(id, [&](Alert& a) {
+    if (a.state == AlertState::kResolved) {
+      return Status::Conflict("alert " + id + " is already resolved");
+    }
+    ResolveLocked(a, who, "resolved by " + who, now);
+    return Status::Ok();
+  });
 }
 
 std::optional<Alert> AlertBook::ResolveKey(const std::string& key, TimeMs now) {
@@ -216,11 +224,7 @@ std::optional<Alert> AlertBook::ResolveKey(const std::string& key, TimeMs now) {
     auto open = open_by_key_.find(key);
     if (open == open_by_key_.end()) return std::nullopt;
     Alert& a = alerts_[open->second];
-    a.state = AlertState::kResolved;
-    a.resolved_by = "auto";
-    a.cap_messages.push_back({NextIdentifierLocked(now), now, "Cancel", a.spec});
-    Record(a, now, "resolved (auto: the condition cleared)");
-    open_by_key_.erase(open);
+    ResolveLocked(a, "auto", "resolved (auto: the condition cleared)", now);
     out = a;
   }
   Notify({{out, out.history.back().what}});

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -143,6 +144,9 @@ class AlertBook {
   // A new CAP identifier for a message sent at `at` (GB/T 35965.1 form when configured).
   std::string NextIdentifierLocked(TimeMs at);
   Alert& Record(Alert& a, TimeMs now, std::string what);
+  // Finds alert `id` and applies `change` to it under the lock; notifies on success.
+  Result<Alert> ChangeOne(const std::string& id, const std::function<Status(Alert&)>& change);
+  void ResolveLocked(Alert& a, const std::string& who, std::string what, TimeMs now);
   void Notify(const std::vector<std::pair<Alert, std::string>>& changes);
 
   const AlertOptions options_;
