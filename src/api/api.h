@@ -119,3 +119,22 @@ void AddSituationRoutes(Router* router, stream::SituationEngine* engine,
                         context::ContextBroker* broker);
 
 }  // namespace cb::api
+
+// ---- Alerts.
+
+namespace cb::alerts {
+class AlertBook;
+}  // namespace cb::alerts
+
+namespace cb::api {
+
+// /api/v1/alerts, see docs/api.md:
+//   GET  alerts?state=open|all        the alerts (open by default), in the order raised
+//   GET  alerts/{alertId}             one alert, with its history
+//   POST alerts/{alertId}/acknowledge 200, or 409 when it is not active (context:write)
+//   POST alerts/{alertId}/resolve     200, or 409 when already resolved (context:write)
+//   GET  alerts/{alertId}/cap         its latest CAP 1.2 message (?message=N for an earlier one)
+//   GET  alerts/cap                   an Atom feed of every alert's latest CAP message
+void AddAlertRoutes(Router* router, alerts::AlertBook* book, const Clock* clock);
+
+}  // namespace cb::api

@@ -145,6 +145,18 @@ int main(int argc, char** argv) {
                     "(480 for China)")
       ->capture_default_str()
       ->check(CLI::Range(-840, 840));
+  serve->add_option("--alert-ack-deadline", config.alert_ack_deadline_s,
+                    "seconds to acknowledge an alert before it escalates to the next role")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  serve->add_option("--alert-area-code", config.alert_area_code,
+                    "administrative area code (GB/T 2260, 6 digits) for CAP senders and "
+                    "GB/T 35965.1 identifiers")
+      ->check([](const std::string& v) {
+        return v.size() == 6 && v.find_first_not_of("0123456789") == std::string::npos
+                   ? std::string()
+                   : std::string("must be 6 digits");
+      });
 
   auto* version = app.add_subcommand("version", "print the version");
 

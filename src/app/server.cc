@@ -13,6 +13,7 @@
 #include "api/api.h"
 #include "api/http.h"
 #include "api/notifier.h"
+#include "app/alerting.h"
 #include "context/broker.h"
 #include "context/subscriptions.h"
 #include "ingest/mqtt_bridge.h"
@@ -41,6 +42,9 @@ struct CityServer::Impl {
   std::unique_ptr<api::EntityStream> entity_stream;
   std::unique_ptr<ingest::MqttBridge> mqtt;
   std::unique_ptr<stream::SituationEngine> situation;
+  std::unique_ptr<alerts::AlertBook> alerts;
+  std::unique_ptr<TierAlertBridge> tier_alerts;
+  std::unique_ptr<AlertEscalationClock> escalation;
 };
 
 CityServer::CityServer(ServerConfig config) : impl_(std::make_unique<Impl>()) {
@@ -212,8 +216,17 @@ Status CityServer::Start() {
                                                   std::move(plans).value(), so);
     if (!engine.ok()) return engine.status();
     s.situation = std::move(engine).value();
+    alerts::AlertOptions ao;
+    ao.ack_deadline_ms = int64_t{c.alert_ack_deadline_s} * 1000;
+    ao.area_code = c.alert_area_code;
+    s.alerts = std::make_unique<alerts::AlertBook>(ao);
+    s.tier_alerts = std::make_unique<TierAlertBridge>(s.situation.get(), s.alerts.get());
+    s.situation->AddListener(s.tier_alerts.get());
     CB_RETURN_IF_ERROR(s.situation->Start());
+    s.escalation = std::make_unique<AlertEscalationClock>(s.alerts.get(), SystemClock::Instance());
+    s.escalation->Start();
     api::AddSituationRoutes(&s.router, s.situation.get(), s.broker.get());
+    api::AddAlertRoutes(&s.router, s.alerts.get(), SystemClock::Instance());
   }
 
   if (!c.mqtt_url.empty()) {
@@ -268,6 +281,10 @@ void CityServer::Stop() {
     s.situation->Stop();
     s.situation.reset();
   }
+  if (s.escalation) s.escalation->Stop();
+  s.escalation.reset();
+  s.tier_alerts.reset();
+  s.alerts.reset();
   // ---- BEGIN subscriptions: deliver what is queued, persist delivery status ----
   if (s.subscriptions) {
     if (s.broker) s.broker->RemoveListener(s.subscriptions.get());

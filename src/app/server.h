@@ -34,6 +34,10 @@ struct ServerConfig {
   // Tier plans: every *.json file of this directory (empty: data_dir/tier-plans, if any).
   std::string tier_plans_dir;
   int utc_offset_minutes = 0;        // where local days begin, for time-at-level figures
+  // Alerts: acknowledge within this many seconds or the alert escalates; the CAP sender's
+  // administrative area code (GB/T 2260, 6 digits; empty: "citybrain" identifiers).
+  int alert_ack_deadline_s = 600;
+  std::string alert_area_code;
 };
 
 class CityServer {

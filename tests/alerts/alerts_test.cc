@@ -3,9 +3,6 @@
 
 #include "alerts/alerts.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "../cap_schema_check.h"
 #include "gtest/gtest.h"
 
 namespace cb::alerts {
@@ -146,21 +144,7 @@ TEST(AlertBookTest, GbtIdentifiersAndTheirSequence) {
   EXPECT_TRUE(ids.count("33010200000000_20261123180001_1"));
 }
 
-// Runs xmllint on `xml` against the CAP 1.2 schema; returns its exit status and output.
-int Xmllint(const std::string& xml, std::string* output) {
-  const std::string dir = std::filesystem::temp_directory_path() / ("cb-cap-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string file = dir + "/alert.xml";
-  std::ofstream(file) << xml;
-  const std::string cmd = "xmllint --noout --schema '" + std::string(CITYBRAIN_SOURCE_DIR) +
-                          "/tests/data/cap/cap12.xsd' '" + file + "' 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[512];
-  while (p != nullptr && fgets(buf, sizeof buf, p) != nullptr) *output += buf;
-  const int st = p != nullptr ? pclose(p) : -1;
-  std::filesystem::remove_all(dir);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+using ::cb::testing::CapSchemaCheck;
 
 TEST(CapTest, EveryMessageValidatesAgainstTheSchema) {
   for (const std::string area_code : {"", "330102"}) {
@@ -174,7 +158,7 @@ TEST(CapTest, EveryMessageValidatesAgainstTheSchema) {
     for (size_t i = 0; i < done.cap_messages.size(); ++i) {
       const std::string xml = RenderCap(done, o, i);
       std::string out;
-      EXPECT_EQ(Xmllint(xml, &out), 0) << out << "\n" << xml;
+      EXPECT_EQ(CapSchemaCheck(xml, &out), 0) << out << "\n" << xml;
       EXPECT_NE(out.find("validates"), std::string::npos) << out;
     }
     const std::string first = RenderCap(done, o, 0);
@@ -200,7 +184,7 @@ TEST(CapTest, EveryMessageValidatesAgainstTheSchema) {
   }
   // The check can fail: a message breaking the schema is caught.
   std::string out;
-  EXPECT_NE(Xmllint("<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\"><identifier>x</identifier></alert>", &out), 0);
+  EXPECT_NE(CapSchemaCheck("<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\"><identifier>x</identifier></alert>", &out), 0);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "core/json.h"
 #include "core/time.h"
+#include "../cap_schema_check.h"
 #include "test_server.h"
 
 namespace cb::testing {
@@ -173,6 +174,73 @@ TEST_F(SituationApiTest, BadRequestsGetProblemDetailsAndChangeNothing) {
   EXPECT_EQ(c.Request(http::verb::get, "/api/v1/situation/zones", "", "application/json", {}, false)
                 .status,
             401);
+}
+
+TEST_F(SituationApiTest, TierLevelsRaiseEscalateAndResolveAlerts) {
+  // Restart with a one-second acknowledgement deadline and an area code for CAP.
+  server_ = std::make_unique<ServerProcess>(
+      "", std::vector<std::string>{"--tier-plans", plans_, "--alert-ack-deadline", "1",
+                                   "--alert-area-code", "330102"});
+  ASSERT_TRUE(server_->Start()) << server_->Log();
+  HttpClient c = server_->Client();
+  ASSERT_EQ(c.Post("/ngsi-ld/v1/entities", kZone).status, 201);
+  ASSERT_EQ(c.Post("/ngsi-ld/v1/entityOperations/upsert",
+                   "[" + Counter("a", 300) + "," + Counter("b", 350) + "]").status, 201);
+  JsonValue open = WaitFor(c, "/api/v1/alerts", [](const JsonValue& v) {
+    return v.as_array().size() == 1 && v.as_array()[0].Find("escalation")->Find("step")->as_int() >= 1;
+  });
+  ASSERT_EQ(open.as_array().size(), 1u);
+  const JsonValue& a = open.as_array()[0];
+  const std::string id = a.Find("id")->as_string();
+  EXPECT_EQ(a.Find("levelName")->as_string(), "II");
+  EXPECT_EQ(a.Find("color")->as_string(), "orange");
+  EXPECT_EQ(a.Find("state")->as_string(), "active");
+  EXPECT_EQ(a.Find("headline")->Find("en")->as_string(), "Fountain plaza: Level 2");
+  EXPECT_EQ(a.Find("instruction")->Find("zh-CN")->as_string(), "护栏");
+  EXPECT_EQ(a.Find("identifier")->as_string().size(), 31u);
+  EXPECT_EQ(a.Find("identifier")->as_string().substr(0, 15), "33010200000000_");
+  EXPECT_EQ(a.Find("escalation")->Find("role")->Find("en")->as_string(), "shift leader");
+
+  // Acknowledged once; again is a conflict.
+  Response ack = c.Post("/api/v1/alerts/" + id + "/acknowledge", "");
+  ASSERT_EQ(ack.status, 200) << ack.body;
+  EXPECT_EQ(Json(ack.body).Find("state")->as_string(), "acknowledged");
+  Response again = c.Post("/api/v1/alerts/" + id + "/acknowledge", "");
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_EQ(again.Header("Content-Type"), "application/json");
+
+  // Its CAP message validates against the OASIS schema; the feed carries it.
+  Response cap = c.Get("/api/v1/alerts/" + id + "/cap");
+  ASSERT_EQ(cap.status, 200);
+  EXPECT_EQ(cap.Header("Content-Type"), "application/cap+xml");
+  std::string out;
+  EXPECT_EQ(CapSchemaCheck(cap.body, &out), 0) << out << cap.body;
+  Response feed = c.Get("/api/v1/alerts/cap");
+  EXPECT_EQ(feed.Header("Content-Type"), "application/atom+xml");
+  EXPECT_NE(feed.body.find(a.Find("identifier")->as_string()), std::string::npos) << feed.body;
+
+  // The square empties: the alert resolves itself, with a CAP Cancel.
+  ASSERT_EQ(c.Post("/ngsi-ld/v1/entityOperations/upsert",
+                   "[" + Counter("a", 10) + "," + Counter("b", 10) + "]").status, 204);
+  WaitFor(c, "/api/v1/alerts", [](const JsonValue& v) { return v.as_array().empty(); });
+  JsonValue done = Json(c.Get("/api/v1/alerts/" + id).body);
+  EXPECT_EQ(done.Find("state")->as_string(), "resolved");
+  EXPECT_EQ(done.Find("resolvedBy")->as_string(), "auto");
+  EXPECT_EQ(Json(c.Get("/api/v1/alerts?state=all").body).as_array().size(), 1u);
+  Response cancel = c.Get("/api/v1/alerts/" + id + "/cap");
+  EXPECT_NE(cancel.body.find("<msgType>Cancel</msgType>"), std::string::npos);
+  out.clear();
+  EXPECT_EQ(CapSchemaCheck(cancel.body, &out), 0) << out << cancel.body;
+  EXPECT_EQ(c.Get("/api/v1/alerts/" + id + "/cap?message=0").body.find("<msgType>Alert</msgType>") !=
+                std::string::npos,
+            true);
+
+  // Bad requests.
+  EXPECT_EQ(c.Post("/api/v1/alerts/" + id + "/resolve", "").status, 409);
+  EXPECT_EQ(c.Get("/api/v1/alerts?state=maybe").status, 400);
+  EXPECT_EQ(c.Get("/api/v1/alerts/urn:ngsi-ld:Alert:nope").status, 404);
+  EXPECT_EQ(c.Get("/api/v1/alerts/" + id + "/cap?message=7").status, 404);
+  EXPECT_EQ(c.Post("/api/v1/alerts/urn:ngsi-ld:Alert:nope/acknowledge", "").status, 404);
 }
 
 // The demo district loads as scripts/demo.sh loads it, and its plaza runs the Hubin plan.

@@ -1,0 +1,54 @@
+// Alerting wiring: tier level changes become alerts, and unacknowledged alerts escalate on
+// a clock. Lives in app/ because it joins two modules (stream → alerts) that know nothing
+// of each other.
+// Thread-safety: TierAlertBridge is called on the situation engine's cycle thread and is
+// safe from any thread; AlertEscalationClock runs its own thread between Start and Stop.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "alerts/alerts.h"
+#include "core/time.h"
+#include "stream/situation_engine.h"
+
+namespace cb::app {
+
+// A zone's tier level I–III (or worse, as IV) raises or updates its crowd alert; back to no
+// level resolves it. The alert carries the level's actions, departments and the zone's
+// polygon and names.
+class TierAlertBridge final : public stream::LevelChangeListener {
+ public:
+  TierAlertBridge(const stream::SituationEngine* engine, alerts::AlertBook* book)
+      : engine_(engine), book_(book) {}
+  void OnLevelChange(const stream::LevelChange& change) override;
+  // The alert a level change raises (for tests and the bridge).
+  static alerts::AlertSpec SpecFor(const stream::LevelChange& change, const stream::Zone* zone,
+                                   const stream::TierPlan* plan);
+
+ private:
+  const stream::SituationEngine* engine_;
+  alerts::AlertBook* book_;
+};
+
+// Calls AlertBook::EscalateDue every `tick_ms`.
+class AlertEscalationClock {
+ public:
+  AlertEscalationClock(alerts::AlertBook* book, const Clock* clock, int64_t tick_ms = 1000)
+      : book_(book), clock_(clock), tick_ms_(tick_ms) {}
+  ~AlertEscalationClock() { Stop(); }
+  void Start();
+  void Stop();
+
+ private:
+  alerts::AlertBook* book_;
+  const Clock* clock_;
+  int64_t tick_ms_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace cb::app
