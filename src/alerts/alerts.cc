@@ -1,8 +1,11 @@
 #include "alerts/alerts.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <tuple>
 #include <utility>
 
 namespace cb::alerts {
@@ -92,7 +95,210 @@ std::string_view LevelColor(int level) {
   return kColors[ClampLevel(level) - 1];
 }
 
-AlertBook::AlertBook(AlertOptions options) : options_(std::move(options)) {}
+AlertBook::AlertBook(AlertOptions options, store::Store* store)
+    : options_(std::move(options)), store_(store) {}
+
+namespace {
+
+constexpr std::string_view kRecordKind = "alert";
+
+JsonValue TextsJson(const Texts& t) {
+  JsonValue o = JsonValue::MakeObject();
+  o.Set("zh-CN", t.zh_cn);
+  o.Set("en", t.en);
+  return o;
+}
+
+JsonValue SpecJson(const AlertSpec& s) {
+  JsonValue o = JsonValue::MakeObject();
+  o.Set("key", s.key);
+  o.Set("category", s.category);
+  o.Set("event", s.event);
+  o.Set("level", s.level);
+  o.Set("zone", s.zone_id);
+  o.Set("headline", TextsJson(s.headline));
+  o.Set("description", TextsJson(s.description));
+  o.Set("instruction", TextsJson(s.instruction));
+  JsonValue deps = JsonValue::MakeArray();
+  for (const std::string& d : s.departments) deps.Push(d);
+  o.Set("departments", std::move(deps));
+  if (s.area) o.Set("area", geo::GeometryToGeoJson(*s.area));
+  o.Set("areaDesc", TextsJson(s.area_desc));
+  return o;
+}
+
+// Readers of the stored form: a missing or mistyped member is a kInternal error naming it.
+struct Reader {
+  const JsonValue& v;
+  Status* st;
+  const JsonValue* Get(std::string_view key, JsonValue::Type t) const {
+    const JsonValue* m = v.Find(key);
+    if (m == nullptr || (m->type() != t && !(t == JsonValue::Type::kDouble && m->is_number()))) {
+      if (st->ok()) *st = Status::Internal("stored alert: member " + std::string(key) + " is missing or mistyped");
+      return nullptr;
+    }
+    return m;
+  }
+  std::string Str(std::string_view key) const {
+    const JsonValue* m = Get(key, JsonValue::Type::kString);
+    return m != nullptr ? m->as_string() : std::string();
+  }
+  int64_t Int(std::string_view key) const {
+    const JsonValue* m = Get(key, JsonValue::Type::kInt);
+    return m != nullptr ? m->as_int() : 0;
+  }
+  Texts Text(std::string_view key) const {
+    const JsonValue* m = Get(key, JsonValue::Type::kObject);
+    if (m == nullptr) return {};
+    Reader r{*m, st};
+    return Texts{r.Str("zh-CN"), r.Str("en")};
+  }
+};
+
+AlertSpec SpecFrom(const JsonValue& v, Status* st) {
+  Reader r{v, st};
+  AlertSpec s;
+  s.key = r.Str("key");
+  s.category = r.Str("category");
+  s.event = r.Str("event");
+  s.level = static_cast<int>(r.Int("level"));
+  s.zone_id = r.Str("zone");
+  s.headline = r.Text("headline");
+  s.description = r.Text("description");
+  s.instruction = r.Text("instruction");
+  if (const JsonValue* deps = r.Get("departments", JsonValue::Type::kArray)) {
+    for (const JsonValue& d : deps->as_array()) {
+      if (d.is_string()) s.departments.push_back(d.as_string());
+    }
+  }
+  if (const JsonValue* area = v.Find("area")) {
+    auto g = geo::GeometryFromGeoJson(*area);
+    if (g.ok()) {
+      s.area = std::move(g).value();
+    } else if (st->ok()) {
+      *st = Status::Internal("stored alert: area: " + g.status().message());
+    }
+  }
+  s.area_desc = r.Text("areaDesc");
+  return s;
+}
+
+}  // namespace
+
+JsonValue AlertToJson(const Alert& a) {
+  JsonValue o = JsonValue::MakeObject();
+  o.Set("id", a.id);
+  o.Set("identifier", a.identifier);
+  o.Set("spec", SpecJson(a.spec));
+  o.Set("state", AlertStateName(a.state));
+  o.Set("raisedAt", a.raised_at);
+  o.Set("updatedAt", a.updated_at);
+  o.Set("ackDeadline", a.ack_deadline);
+  o.Set("escalationStep", a.escalation_step);
+  o.Set("occurrences", static_cast<int64_t>(a.occurrences));
+  o.Set("acknowledgedBy", a.acknowledged_by);
+  o.Set("resolvedBy", a.resolved_by);
+  JsonValue history = JsonValue::MakeArray();
+  for (const AlertEvent& e : a.history) {
+    JsonValue h = JsonValue::MakeObject();
+    h.Set("at", e.at);
+    h.Set("what", e.what);
+    history.Push(std::move(h));
+  }
+  o.Set("history", std::move(history));
+  JsonValue caps = JsonValue::MakeArray();
+  for (const Alert::CapMessage& m : a.cap_messages) {
+    JsonValue c = JsonValue::MakeObject();
+    c.Set("identifier", m.identifier);
+    c.Set("sent", m.sent);
+    c.Set("msgType", m.msg_type);
+    c.Set("spec", SpecJson(m.spec));
+    caps.Push(std::move(c));
+  }
+  o.Set("capMessages", std::move(caps));
+  return o;
+}
+
+Result<Alert> AlertFromJson(const JsonValue& v) {
+  if (!v.is_object()) return Status::Internal("stored alert: not a JSON object");
+  Status st;
+  Reader r{v, &st};
+  Alert a;
+  a.id = r.Str("id");
+  a.identifier = r.Str("identifier");
+  if (const JsonValue* spec = r.Get("spec", JsonValue::Type::kObject)) a.spec = SpecFrom(*spec, &st);
+  const std::string state = r.Str("state");
+  a.state = state == "resolved"       ? AlertState::kResolved
+            : state == "acknowledged" ? AlertState::kAcknowledged
+                                      : AlertState::kActive;
+  a.raised_at = r.Int("raisedAt");
+  a.updated_at = r.Int("updatedAt");
+  a.ack_deadline = r.Int("ackDeadline");
+  a.escalation_step = static_cast<int>(r.Int("escalationStep"));
+  a.occurrences = static_cast<uint64_t>(r.Int("occurrences"));
+  a.acknowledged_by = r.Str("acknowledgedBy");
+  a.resolved_by = r.Str("resolvedBy");
+  if (const JsonValue* h = r.Get("history", JsonValue::Type::kArray)) {
+    for (const JsonValue& e : h->as_array()) {
+      Reader er{e, &st};
+      a.history.push_back({er.Int("at"), er.Str("what")});
+    }
+  }
+  if (const JsonValue* caps = r.Get("capMessages", JsonValue::Type::kArray)) {
+    for (const JsonValue& c : caps->as_array()) {
+      Reader cr{c, &st};
+      Alert::CapMessage m;
+      m.identifier = cr.Str("identifier");
+      m.sent = cr.Int("sent");
+      m.msg_type = cr.Str("msgType");
+      if (const JsonValue* spec = cr.Get("spec", JsonValue::Type::kObject)) m.spec = SpecFrom(*spec, &st);
+      a.cap_messages.push_back(std::move(m));
+    }
+  }
+  if (!st.ok()) return st;
+  if (a.id.empty() || a.cap_messages.empty()) return Status::Internal("stored alert: no id or CAP message");
+  return a;
+}
+
+Status AlertBook::Load() {
+  if (store_ == nullptr) return Status::Ok();
+  std::vector<Alert> loaded;
+  Status failed;
+  CB_RETURN_IF_ERROR(store_->ScanRecords(kRecordKind, [&](store::Record&& r) {
+    auto json = ParseJson(r.doc);
+    Result<Alert> a = json.ok() ? AlertFromJson(*json) : Result<Alert>(json.status());
+    if (!a.ok()) {
+      if (failed.ok()) failed = Status::Internal("alert " + r.key + ": " + a.status().message());
+      return;
+    }
+    loaded.push_back(std::move(a).value());
+  }));
+  if (!failed.ok()) return failed;
+  std::sort(loaded.begin(), loaded.end(), [](const Alert& a, const Alert& b) {
+    return std::tie(a.raised_at, a.id) < std::tie(b.raised_at, b.id);
+  });
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Alert& a : loaded) {
+    for (const Alert::CapMessage& m : a.cap_messages) {
+      // Identifiers continue after the last second used (sequence numbers restart there).
+      last_id_second_ = std::max(last_id_second_, m.sent / 1000 * 1000 + 1000);
+    }
+    by_id_[a.id] = alerts_.size();
+    if (a.state != AlertState::kResolved) open_by_key_[a.spec.key] = alerts_.size();
+    alerts_.push_back(std::move(a));
+  }
+  id_sequence_ = -1;  // the next identifier of last_id_second_ is _0
+  return Status::Ok();
+}
+
+void AlertBook::PersistLocked(const Alert& a) {
+  if (store_ == nullptr) return;
+  store::WriteBatch b;
+  b.put_records.push_back(store::Record{std::string(kRecordKind), a.id, AlertToJson(a).Dump()});
+  store_->Submit(std::move(b), [id = a.id](const Status& st) {
+    if (!st.ok()) spdlog::warn("alert {} not stored: {}", id, st.ToString());
+  });
+}
 
 std::string AlertBook::NextIdentifierLocked(TimeMs at) {
   // N is one digit in GB/T 35965.1: past ten messages in one second, the next second is used.
@@ -150,6 +356,7 @@ Result<Alert> AlertBook::Raise(const AlertSpec& spec, TimeMs now) {
       } else {
         a.updated_at = now;
       }
+      PersistLocked(a);
       out = a;
     } else {
       Alert a;
@@ -163,6 +370,7 @@ Result<Alert> AlertBook::Raise(const AlertSpec& spec, TimeMs now) {
       by_id_[a.id] = alerts_.size();
       open_by_key_[spec.key] = alerts_.size();
       alerts_.push_back(a);
+      PersistLocked(a);
       changes.emplace_back(a, a.history.back().what);
       out = std::move(a);
     }
@@ -180,6 +388,7 @@ Result<Alert> AlertBook::ChangeOne(const std::string& id,
     if (it == by_id_.end()) return Status::NotFound("alert " + id + " not found");
     Alert& a = alerts_[it->second];
     CB_RETURN_IF_ERROR(change(a));
+    PersistLocked(a);
     out = a;
   }
   Notify({{out, out.history.back().what}});
@@ -225,6 +434,7 @@ std::optional<Alert> AlertBook::ResolveKey(const std::string& key, TimeMs now) {
     if (open == open_by_key_.end()) return std::nullopt;
     Alert& a = alerts_[open->second];
     ResolveLocked(a, "auto", "resolved (auto: the condition cleared)", now);
+    PersistLocked(a);
     out = a;
   }
   Notify({{out, out.history.back().what}});
@@ -247,6 +457,7 @@ std::vector<Alert> AlertBook::EscalateDue(TimeMs now) {
       a.ack_deadline = now + options_.ack_deadline_ms;
       const EscalationStep& step = options_.escalation[static_cast<size_t>(a.escalation_step)];
       Record(a, now, "escalated to " + step.role.en + " by " + step.channel);
+      PersistLocked(a);
       changes.emplace_back(a, a.history.back().what);
       out.push_back(a);
     }

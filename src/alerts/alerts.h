@@ -18,6 +18,9 @@
 // administrative area code is configured (ZZZZZZDDDUUUXX_YYYYMMDDhhmmss_N, Beijing time).
 // Updates and cancellations are CAP messages of their own that reference the first one.
 //
+// Alerts are kept in the store (records of kind "alert"), written at every change in
+// change order, and read back at start.
+//
 // Thread-safety: AlertBook is thread-safe (one mutex); listeners are called outside it, in
 // the order of the changes. RenderCap is a pure function.
 #pragma once
@@ -30,9 +33,11 @@
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "geo/geometry.h"
+#include "store/store.h"
 
 namespace cb::alerts {
 
@@ -119,7 +124,13 @@ class AlertListener {
 
 class AlertBook {
  public:
-  explicit AlertBook(AlertOptions options = {});
+  // With a store, every change is written to it (records of kind "alert") and Load() reads
+  // the alerts back, so alerts and their history survive a restart.
+  explicit AlertBook(AlertOptions options = {}, store::Store* store = nullptr);
+
+  // Reads the stored alerts (call once, before use). Open alerts stay open with their
+  // deadlines; identifiers continue after the last one used.
+  Status Load();
 
   // Opens an alert for spec.key, or updates the open one (level, texts, occurrences). A
   // spec with an empty key or category, or a level outside 1..4, is kBadRequestData.
@@ -148,8 +159,11 @@ class AlertBook {
   Result<Alert> ChangeOne(const std::string& id, const std::function<Status(Alert&)>& change);
   void ResolveLocked(Alert& a, const std::string& who, std::string what, TimeMs now);
   void Notify(const std::vector<std::pair<Alert, std::string>>& changes);
+  // Queues the alert's new state for the store (under mu_, so writes keep the change order).
+  void PersistLocked(const Alert& a);
 
   const AlertOptions options_;
+  store::Store* store_;
   mutable std::mutex mu_;
   std::vector<Alert> alerts_;                   // in the order raised
   std::map<std::string, size_t> by_id_;         // id -> index
@@ -158,6 +172,10 @@ class AlertBook {
   int id_sequence_ = 0;
   std::vector<AlertListener*> listeners_;
 };
+
+// The stored form of an alert (everything, including its CAP messages), and back.
+JsonValue AlertToJson(const Alert& a);
+Result<Alert> AlertFromJson(const JsonValue& v);
 
 // The CAP 1.2 XML of an alert's latest message (or message `index` of cap_messages).
 std::string RenderCap(const Alert& alert, const AlertOptions& options, size_t index = SIZE_MAX);

@@ -219,7 +219,8 @@ Status CityServer::Start() {
     alerts::AlertOptions ao;
     ao.ack_deadline_ms = int64_t{c.alert_ack_deadline_s} * 1000;
     ao.area_code = c.alert_area_code;
-    s.alerts = std::make_unique<alerts::AlertBook>(ao);
+    s.alerts = std::make_unique<alerts::AlertBook>(ao, s.store.get());
+    CB_RETURN_IF_ERROR(s.alerts->Load());
     s.tier_alerts = std::make_unique<TierAlertBridge>(s.situation.get(), s.alerts.get());
     s.situation->AddListener(s.tier_alerts.get());
     CB_RETURN_IF_ERROR(s.situation->Start());

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../cap_schema_check.h"
+#include "../store/store_test_util.h"
 #include "gtest/gtest.h"
 
 namespace cb::alerts {
@@ -142,6 +143,65 @@ TEST(AlertBookTest, GbtIdentifiersAndTheirSequence) {
   EXPECT_EQ(*ids.begin(), "33010200000000_20261123180000_0");
   EXPECT_TRUE(ids.count("33010200000000_20261123180000_9"));
   EXPECT_TRUE(ids.count("33010200000000_20261123180001_1"));
+}
+
+TEST(AlertBookTest, AlertsAndTheirHistorySurviveARestart) {
+  store::testing::TempDir dir;
+  store::StoreOptions so;
+  so.path = dir.path() + "/db";
+  so.durability = store::Durability::kProcess;
+  AlertOptions o;
+  o.area_code = "330102";
+  std::vector<JsonValue> before;
+  std::string open_id, resolved_id;
+  {
+    auto store = store::testing::ExpectOpened(store::OpenSqliteStore(so));
+    AlertBook book(o, store.get());
+    ASSERT_TRUE(book.Load().ok());
+    open_id = book.Raise(CrowdSpec(2), kT0)->id;
+    book.Raise(CrowdSpec(1), kT0 + kMin);
+    book.EscalateDue(kT0 + 20 * kMin);
+    resolved_id = book.Raise(CrowdSpec(3, "urn:ngsi-ld:Zone:street"), kT0 + kMin)->id;
+    ASSERT_TRUE(book.Acknowledge(resolved_id, "张三", kT0 + 2 * kMin).ok());
+    ASSERT_TRUE(book.Resolve(resolved_id, "张三", kT0 + 3 * kMin).ok());
+    for (const Alert& a : book.List(false)) before.push_back(AlertToJson(a));
+    ASSERT_TRUE(store->SubmitSync({}).ok());  // everything queued is committed
+  }
+  auto store = store::testing::ExpectOpened(store::OpenSqliteStore(so));
+  AlertBook book(o, store.get());
+  ASSERT_TRUE(book.Load().ok());
+  std::vector<JsonValue> after;
+  for (const Alert& a : book.List(false)) after.push_back(AlertToJson(a));
+  EXPECT_EQ(after, before);
+  ASSERT_EQ(book.List(true).size(), 1u);
+  // The open alert is still the one its key updates; the resolved one stays resolved.
+  EXPECT_EQ(book.Raise(CrowdSpec(2), kT0 + 30 * kMin)->id, open_id);
+  EXPECT_EQ(book.Get(resolved_id)->state, AlertState::kResolved);
+  EXPECT_EQ(book.Get(open_id)->cap_messages.back().spec.level, 2);  // the Update kept its level
+  // New identifiers continue after the stored ones.
+  std::set<std::string> ids;
+  for (const Alert& a : book.List(false)) {
+    for (const Alert::CapMessage& m : a.cap_messages) EXPECT_TRUE(ids.insert(m.identifier).second) << m.identifier;
+  }
+  Alert fresh = *book.Raise(CrowdSpec(3, "urn:ngsi-ld:Zone:new"), kT0 + 3 * kMin);
+  EXPECT_FALSE(ids.count(fresh.identifier)) << fresh.identifier;
+}
+
+TEST(AlertBookTest, ACorruptStoredAlertIsReportedAtLoad) {
+  store::testing::TempDir dir;
+  store::StoreOptions so;
+  so.path = dir.path() + "/db";
+  so.durability = store::Durability::kProcess;
+  auto store = store::testing::ExpectOpened(store::OpenSqliteStore(so));
+  store::WriteBatch b;
+  b.put_records.push_back(store::Record{"alert", "urn:ngsi-ld:Alert:x", R"({"id":"urn:ngsi-ld:Alert:x"})"});
+  ASSERT_TRUE(store->SubmitSync(std::move(b)).ok());
+  AlertBook book({}, store.get());
+  Status st = book.Load();
+  EXPECT_EQ(st.code(), Code::kInternal);
+  EXPECT_NE(st.message().find("alert urn:ngsi-ld:Alert:x: stored alert: member identifier is missing"),
+            std::string::npos)
+      << st.message();
 }
 
 using ::cb::testing::CapSchemaCheck;

@@ -241,6 +241,16 @@ TEST_F(SituationApiTest, TierLevelsRaiseEscalateAndResolveAlerts) {
   EXPECT_EQ(c.Get("/api/v1/alerts/urn:ngsi-ld:Alert:nope").status, 404);
   EXPECT_EQ(c.Get("/api/v1/alerts/" + id + "/cap?message=7").status, 404);
   EXPECT_EQ(c.Post("/api/v1/alerts/urn:ngsi-ld:Alert:nope/acknowledge", "").status, 404);
+
+  // Alerts and their history are kept across a restart.
+  const size_t history = done.Find("history")->as_array().size();
+  server_->Stop();
+  ASSERT_TRUE(server_->Start()) << server_->Log();
+  HttpClient after = server_->Client();
+  JsonValue kept = Json(after.Get("/api/v1/alerts/" + id).body);
+  EXPECT_EQ(kept.Find("state")->as_string(), "resolved");
+  EXPECT_EQ(kept.Find("history")->as_array().size(), history);
+  EXPECT_TRUE(Json(after.Get("/api/v1/alerts").body).as_array().empty());
 }
 
 // The demo district loads as scripts/demo.sh loads it, and its plaza runs the Hubin plan.
