@@ -114,6 +114,8 @@ namespace cb::api {
 //   GET parking/destination           ?poi=<id> or ?lon=&lat=, ?radius= (500): the car parks
 //                                     in range and their combined index
 //   GET parking/guidance              same, plus ?limit= (3): the car parks with room, best first
+//   GET devices                       counters and car parks: last reading, learned interval,
+//                                     silent or not
 // `broker` resolves points of interest.
 void AddSituationRoutes(Router* router, stream::SituationEngine* engine,
                         context::ContextBroker* broker);

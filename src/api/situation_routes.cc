@@ -304,6 +304,25 @@ void AddSituationRoutes(Router* router, SituationEngine* engine, context::Contex
                 w.EndArray();
                 respond(Json(std::move(out)));
               });
+  router->Add("GET", base + "/devices", security::Permission::kContextRead,
+              [engine](HttpRequest&, Responder respond) {
+                std::string out;
+                JsonWriter w(&out);
+                w.BeginArray();
+                for (const stream::DeviceState& d : engine->Devices()) {
+                  w.BeginObject().Key("id").String(d.device_id);
+                  WriteTime(&w, "lastReading", d.last_reading);
+                  w.Key("intervalMs");
+                  if (d.interval_ms) {
+                    w.Int(*d.interval_ms);
+                  } else {
+                    w.Null();
+                  }
+                  w.Key("silent").Bool(d.silent).EndObject();
+                }
+                w.EndArray();
+                respond(Json(std::move(out)));
+              });
   router->Add("GET", base + "/tier-plans", security::Permission::kContextRead,
               [engine](HttpRequest&, Responder respond) {
                 std::string out;

@@ -59,6 +59,36 @@ void TierAlertBridge::OnLevelChange(const stream::LevelChange& c) {
   if (!raised.ok()) spdlog::warn("tier alert for {} not raised: {}", c.zone_id, raised.status().ToString());
 }
 
+alerts::AlertSpec DeviceAlertBridge::SpecFor(const stream::DeviceHealthChange& c) {
+  alerts::AlertSpec s;
+  s.key = "device:" + c.device_id;
+  s.category = "device";
+  s.event = "Device silent";
+  s.level = 4;
+  const std::string minutes = std::to_string((c.at - c.last_reading) / 60000);
+  const std::string every = std::to_string(c.interval_ms / 1000);
+  s.headline = {"设备无数据：" + c.device_id, "Device silent: " + c.device_id};
+  s.description = {"已 " + minutes + " 分钟没有收到读数（通常每 " + every + " 秒一次）。",
+                   "No reading for " + minutes + " min (usually every " + every + " s)."};
+  s.instruction = {"检查设备供电与网络；修复前其读数不计入区域指数。",
+                   "Check the device's power and network; until then its readings are left out "
+                   "of the zone figures."};
+  s.departments = {"运维 Operations"};
+  s.area_desc = {c.device_id, c.device_id};
+  return s;
+}
+
+void DeviceAlertBridge::OnDeviceHealth(const stream::DeviceHealthChange& c) {
+  if (!c.silent) {
+    book_->ResolveKey("device:" + c.device_id, c.at);
+    return;
+  }
+  auto raised = book_->Raise(SpecFor(c), c.at);
+  if (!raised.ok()) {
+    spdlog::warn("device alert for {} not raised: {}", c.device_id, raised.status().ToString());
+  }
+}
+
 void AlertEscalationClock::Start() {
   thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mu_);

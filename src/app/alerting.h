@@ -32,6 +32,19 @@ class TierAlertBridge final : public stream::LevelChangeListener {
   alerts::AlertBook* book_;
 };
 
+// A counter or car park going silent raises a device-fault alert (level IV, blue); its
+// next reading resolves it.
+class DeviceAlertBridge final : public stream::DeviceHealthListener {
+ public:
+  explicit DeviceAlertBridge(alerts::AlertBook* book) : book_(book) {}
+  void OnDeviceHealth(const stream::DeviceHealthChange& change) override;
+  // The alert a device going silent raises.
+  static alerts::AlertSpec SpecFor(const stream::DeviceHealthChange& change);
+
+ private:
+  alerts::AlertBook* book_;
+};
+
 // Calls AlertBook::EscalateDue every `tick_ms`.
 class AlertEscalationClock {
  public:

@@ -44,6 +44,7 @@ struct CityServer::Impl {
   std::unique_ptr<stream::SituationEngine> situation;
   std::unique_ptr<alerts::AlertBook> alerts;
   std::unique_ptr<TierAlertBridge> tier_alerts;
+  std::unique_ptr<DeviceAlertBridge> device_alerts;
   std::unique_ptr<AlertEscalationClock> escalation;
 };
 
@@ -223,6 +224,8 @@ Status CityServer::Start() {
     CB_RETURN_IF_ERROR(s.alerts->Load());
     s.tier_alerts = std::make_unique<TierAlertBridge>(s.situation.get(), s.alerts.get());
     s.situation->AddListener(s.tier_alerts.get());
+    s.device_alerts = std::make_unique<DeviceAlertBridge>(s.alerts.get());
+    s.situation->AddDeviceListener(s.device_alerts.get());
     CB_RETURN_IF_ERROR(s.situation->Start());
     s.escalation = std::make_unique<AlertEscalationClock>(s.alerts.get(), SystemClock::Instance());
     s.escalation->Start();
@@ -285,6 +288,7 @@ void CityServer::Stop() {
   if (s.escalation) s.escalation->Stop();
   s.escalation.reset();
   s.tier_alerts.reset();
+  s.device_alerts.reset();
   s.alerts.reset();
   // ---- BEGIN subscriptions: deliver what is queued, persist delivery status ----
   if (s.subscriptions) {

@@ -61,6 +61,7 @@ SituationEngine::SituationEngine(context::ContextBroker* broker, const Clock* cl
       options_(options),
       crowd_(&zones_, options.crowd),
       parking_(options.parking),
+      devices_(options.devices),
       ledger_(options.utc_offset_minutes) {}
 
 SituationEngine::~SituationEngine() { Stop(); }
@@ -240,6 +241,7 @@ void SituationEngine::ApplyEntityLocked(const context::Entity& e, bool deleted,
   if (deleted || e.Find(kCountAttr) == nullptr) {
     crowd_.RemoveCounter(e.id);
     counters_.erase(e.id);
+    devices_.Remove(e.id);
     return;
   }
   CounterPlace place;
@@ -258,12 +260,14 @@ void SituationEngine::ApplyEntityLocked(const context::Entity& e, bool deleted,
   const bool device_time = a->observed_at != kNoTime;  // else timed by arrival, as above
   crowd_.Observe(e.id, device_time ? a->observed_at : e.modified_at, a->value.as_double(),
                  /*replaces_same_time=*/!device_time);
+  if (attrs != nullptr) devices_.Reading(e.id, clock_->Now());  // arrivals, not loads
 }
 
 void SituationEngine::ApplyCarParkLocked(const context::Entity& e, bool deleted,
                                          const std::vector<std::string>* attrs) {
   if (deleted) {
     parking_.Remove(e.id);
+    devices_.Remove(e.id);
     return;
   }
   auto number = [&](std::string_view name) -> const context::Attribute* {
@@ -297,6 +301,7 @@ void SituationEngine::ApplyCarParkLocked(const context::Entity& e, bool deleted,
   const TimeMs at = device_time ? reading->observed_at : e.modified_at;
   const ReadingOutcome o = parking_.Observe(e.id, location->geometry->FirstPoint(), spaces, taken,
                                             at, /*replaces_same_time=*/!device_time);
+  if (attrs != nullptr) devices_.Reading(e.id, clock_->Now());
   if (o == ReadingOutcome::kInvalid) {
     spdlog::debug("car park {}: reading refused (total {}, occupied {})", e.id, spaces, taken);
   }
@@ -316,6 +321,8 @@ void SituationEngine::PlaceCounterLocked(const std::string& id) {
 void SituationEngine::RunCycles(TimeMs now) {
   std::vector<LevelChange> decided;
   std::vector<LevelChangeListener*> listeners;
+  std::vector<DeviceHealthChange> health;
+  std::vector<DeviceHealthListener*> device_listeners;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (counters_dirty_) {
@@ -341,10 +348,25 @@ void SituationEngine::RunCycles(TimeMs now) {
       }
     }
     if (!decided.empty()) listeners = listeners_;
+    health = devices_.Check(now);
+    if (!health.empty()) device_listeners = device_listeners_;
   }
   for (const LevelChange& c : decided) {
     for (LevelChangeListener* l : listeners) l->OnLevelChange(c);
   }
+  for (const DeviceHealthChange& c : health) {
+    for (DeviceHealthListener* l : device_listeners) l->OnDeviceHealth(c);
+  }
+}
+
+void SituationEngine::AddDeviceListener(DeviceHealthListener* l) {
+  std::lock_guard<std::mutex> lock(mu_);
+  device_listeners_.push_back(l);
+}
+
+std::vector<DeviceState> SituationEngine::Devices() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return devices_.All();
 }
 
 void SituationEngine::AddListener(LevelChangeListener* l) {

@@ -5,7 +5,8 @@
 // in a ParkingIndex, and runs each zone's tier plan
 // (the Zone's `tierPlan` Property names it) on the plan's decision cycle. Every level
 // change is kept (the most recent ones) and handed to the LevelChangeListeners; the time
-// spent at each level is accounted per zone and local day.
+// spent at each level is accounted per zone and local day. Counters and car parks that stop
+// reporting are found by DeviceHealth and handed to the DeviceHealthListeners.
 //
 // Flow: the broker calls OnChanges after each commit (zones and counters update at once);
 // a thread calls RunCycles every tick (one second), which decides the zones whose cycle is
@@ -32,6 +33,7 @@
 #include "context/broker.h"
 #include "core/time.h"
 #include "stream/crowd_index.h"
+#include "stream/device_health.h"
 #include "stream/parking_index.h"
 #include "stream/tier_plan.h"
 #include "stream/zones.h"
@@ -44,9 +46,16 @@ class LevelChangeListener {
   virtual void OnLevelChange(const LevelChange& change) = 0;
 };
 
+class DeviceHealthListener {
+ public:
+  virtual ~DeviceHealthListener() = default;
+  virtual void OnDeviceHealth(const DeviceHealthChange& change) = 0;
+};
+
 struct SituationOptions {
   CrowdOptions crowd;
   ParkingOptions parking;
+  DeviceHealthOptions devices;
   int utc_offset_minutes = 0;  // where local days begin, for the time-at-level figures
   int64_t tick_ms = 1000;      // how often the cycle thread looks for due cycles
   size_t kept_changes = 1000;  // level changes kept for GET …/level-changes
@@ -86,6 +95,10 @@ class SituationEngine final : public context::ChangeListener {
 
   void AddListener(LevelChangeListener* l);
   void RemoveListener(LevelChangeListener* l);
+  // Counters and car parks going silent or reporting again (DeviceHealth), decided with the
+  // cycles; called on the cycle thread.
+  void AddDeviceListener(DeviceHealthListener* l);
+  std::vector<DeviceState> Devices() const;
 
   std::vector<const TierPlan*> Plans() const;
   const TierPlan* Plan(const std::string& id) const;
@@ -139,6 +152,8 @@ class SituationEngine final : public context::ChangeListener {
   ZoneIndex zones_;
   CrowdIndex crowd_;
   ParkingIndex parking_;
+  DeviceHealth devices_;
+  std::vector<DeviceHealthListener*> device_listeners_;
   std::map<std::string, CounterPlace> counters_;
   bool counters_dirty_ = false;  // zones changed: counters' zones are recomputed next cycle
   std::map<std::string, Tracked> tracked_;  // zone id -> its plan's tracker

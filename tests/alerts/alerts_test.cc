@@ -242,6 +242,19 @@ TEST(CapTest, EveryMessageValidatesAgainstTheSchema) {
               std::string::npos)
         << first;
   }
+  // An alert without a polygon (a device fault) names its area only.
+  AlertBook book;
+  AlertSpec device;
+  device.key = "device:urn:ngsi-ld:CrowdFlowObserved:a";
+  device.category = "device";
+  device.level = 4;
+  device.headline = {"设备无数据", "Device silent"};
+  device.area_desc = {"urn:ngsi-ld:CrowdFlowObserved:a", "urn:ngsi-ld:CrowdFlowObserved:a"};
+  std::string device_out;
+  const std::string device_cap = RenderCap(*book.Raise(device, kT0), book.options());
+  EXPECT_EQ(CapSchemaCheck(device_cap, &device_out), 0) << device_out << device_cap;
+  EXPECT_NE(device_cap.find("<category>Infra</category>"), std::string::npos);
+  EXPECT_EQ(device_cap.find("<polygon>"), std::string::npos);
   // The check can fail: a message breaking the schema is caught.
   std::string out;
   EXPECT_NE(CapSchemaCheck("<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\"><identifier>x</identifier></alert>", &out), 0);

@@ -121,6 +121,12 @@ TEST_F(SituationApiTest, CountersMoveAZoneThroughItsPlan) {
   EXPECT_EQ(days.Find("days")->as_int(), 1) << days.Dump();
   EXPECT_GT(days.Find("perDay")->as_array()[0].Find("msAtLevel")->Find("2")->as_int(), 0);
 
+  // Both counters are known devices, reporting.
+  JsonValue devices = Json(c.Get("/api/v1/situation/devices").body);
+  ASSERT_EQ(devices.as_array().size(), 2u) << devices.Dump();
+  EXPECT_FALSE(devices.as_array()[0].Find("silent")->as_bool());
+  EXPECT_TRUE(devices.as_array()[0].Find("intervalMs")->is_null());  // two readings: too few
+
   // All zones at once.
   JsonValue all = Json(c.Get("/api/v1/situation/zones").body);
   ASSERT_EQ(all.as_array().size(), 1u);

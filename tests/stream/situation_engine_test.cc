@@ -280,6 +280,37 @@ TEST_F(SituationEngineTest, CarParksFeedTheParkingIndex) {
   EXPECT_EQ(engine_->ParkingLots().size(), 1u);
 }
 
+class HealthRecorder : public DeviceHealthListener {
+ public:
+  void OnDeviceHealth(const DeviceHealthChange& c) override {
+    seen.push_back(c.device_id + (c.silent ? " silent" : " back"));
+  }
+  std::vector<std::string> seen;
+};
+
+TEST_F(SituationEngineTest, SilentCountersAreReportedAndRecover) {
+  StartEngine();
+  HealthRecorder health;
+  engine_->AddDeviceListener(&health);
+  auto reading = [&](int minute) {
+    clock_.Set(kT0 + minute * kMin);
+    ASSERT_TRUE(Upsert({Counter("urn:ngsi-ld:CrowdFlowObserved:a", 120.161, 30.251, 10,
+                                kT0 + minute * kMin)})[0].ok());
+    engine_->RunCycles(kT0 + minute * kMin);
+  };
+  for (int m = 0; m <= 4; ++m) reading(m);  // every minute
+  EXPECT_EQ(engine_->Devices().at(0).interval_ms, kMin);
+  engine_->RunCycles(kT0 + 7 * kMin);
+  EXPECT_TRUE(health.seen.empty());
+  engine_->RunCycles(kT0 + 7 * kMin + 1);
+  EXPECT_EQ(health.seen, std::vector<std::string>{"urn:ngsi-ld:CrowdFlowObserved:a silent"});
+  EXPECT_TRUE(engine_->Devices().at(0).silent);
+  reading(20);
+  EXPECT_EQ(health.seen.back(), "urn:ngsi-ld:CrowdFlowObserved:a back");
+  Delete("urn:ngsi-ld:CrowdFlowObserved:a");
+  EXPECT_TRUE(engine_->Devices().empty());
+}
+
 TEST(SituationEngineCreateTest, UnsupportedMeasuresAndRepeatedPlansAreRefused) {
   auto plan = [](const std::string& id, const std::string& measure) {
     return *TierPlan::FromJson(*ParseJson(
