@@ -34,6 +34,7 @@ BUILD=$ROOT/build/release
 CITYBRAIN=$BUILD/src/citybrain
 LOADGEN=$BUILD/bench/cb_loadgen
 BASELINE=$BUILD/bench/cb_storage_baseline
+ZONEBENCH=$BUILD/bench/cb_zone_bench
 RUN=$BUILD/bench-run
 RESULTS=$RUN/results.txt
 
@@ -61,6 +62,7 @@ FANOUT_SUBS=1000
 MQTT_DEVICES=10000
 MQTT_MESSAGES=$([ "$QUICK" = 1 ] && echo 20000 || echo 200000)
 MQTT_BURST=$([ "$QUICK" = 1 ] && echo 20000 || echo 50000)
+ZONE_SENSORS=$([ "$QUICK" = 1 ] && echo 100000 || echo 1000000)
 MQTT_WINDOW=900       # end-to-end flow control, below Mosquitto's 1,000-message queue per client
 
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
@@ -225,6 +227,10 @@ run_suite() {
     --durability fsync --name store_large
   rm -f "$RUN"/*.db "$RUN"/*.db-wal "$RUN"/*.db-shm
 
+  # ---------------------------------------------------------------- zone assignment (issue 3)
+
+  step zone_assign "$ZONEBENCH" --sensors $ZONE_SENSORS
+
   # ---------------------------------------------------------------- 2–3. HTTP limit, upserts at SMALL
 
   start_server small
@@ -327,7 +333,7 @@ run_suite() {
   if [ "$DIRTY" != 0 ]; then COMMIT="$COMMIT (+ uncommitted changes in $DIRTY files)"; fi
   # What the report needs besides results.txt (BENCH_REPORT_ONLY=1 reads it back).
   for v in RUN_DATE COMMIT SUITE_S LOAD_START LOAD_END LOAD_WAITED RSS0 RSS1 RSS2 ENTITIES_HELD \
-           DB_BYTES MOSQ_DROPS SMALL LARGE QUICK SHORT UPDATE_S WAITQ; do
+           DB_BYTES MOSQ_DROPS SMALL LARGE QUICK SHORT UPDATE_S WAITQ ZONE_SENSORS; do
     printf '%s=%q\n' "$v" "${!v}"
   done >"$RUN/vars.sh"
 }
@@ -441,6 +447,7 @@ of attributes observed at the same time (durable, fsync).
 | 5 | \`q\` numeric filter (~5 % match) | p50 $(val qnum p50_ms) ms, p99 $(val qnum p99_ms) ms | GET /health p99 $H2P99 ms | $(ratio "$(val qnum p99_ms)" "$H2P99") | p99 < 2 ms | $(yn lt "$(val qnum p99_ms)" 2) |
 | 5 | \`q\` selective filter (~0.1 % match) | p50 $(val qdistrict p50_ms) ms, p99 $(val qdistrict p99_ms) ms | GET /health p99 $H2P99 ms | $(ratio "$(val qdistrict p99_ms)" "$H2P99") | p99 < 2 ms | $(yn lt "$(val qdistrict p99_ms)" 2) |
 | 6 | memory per entity at $(num "$ENTITIES_HELD") entities | $(num "$MEM_PER") bytes of server RSS | stored document ${DOC_BYTES:-?} bytes | $(ratio "$MEM_PER" "$DOC_BYTES") | (none set) | – |
+| 7 | zone assignment: $(num "$(val zone_assign zones)") zones, $(num "$(val zone_assign sensors)") sensors | $(num "$(val zone_assign sensors_per_s)") sensors/s ($(val zone_assign ns_per_sensor) ns each) | scan of every zone: $(val zone_assign scan_ns_per_sensor) ns per sensor | $(val zone_assign speedup)× faster | (none set) | – |
 
 Context from FIWARE's published load tests: Orion-LD about 1,800 updates/s and 4,200
 reads/s on one core; ThingsBoard 33,000 data points/s on 36 vCPUs.
@@ -573,6 +580,18 @@ against ${DOC_BYTES:-?} bytes of stored JSON document per entity (ratio $(ratio 
 SQLite's page caches (64 MiB for the writer, 16 MiB per reader connection) and the
 allocator's free lists. Data directory on disk at the end: $(num "$(awk -v b="$DB_BYTES" 'BEGIN { printf "%.0f", b / 1048576 }')") MiB
 (documents and history).
+
+## 7. Zone assignment (situational awareness)
+
+\`cb_zone_bench --sensors $(num "$ZONE_SENSORS")\`: $(num "$(val zone_assign zones)") zones (100 districts of 99 grid
+cells each, every third cell a triangle) over a 40 km × 40 km city, and $(num "$(val zone_assign sensors)") sensors at
+random points. Each sensor gets the zones containing it and their ancestors
+(\`ZoneIndex::ZonesOfSensor\`: the grid index over the zones' boxes, then the exact
+point-in-polygon test): $(val zone_assign seconds) s for all of them, **$(num "$(val zone_assign sensors_per_s)") sensors/s**,
+$(val zone_assign ns_per_sensor) ns per sensor, $(num "$(val zone_assign assignments)") assignments. Building the index took
+$(val zone_assign build_s) s. Baseline in the same run: testing every zone's polygon for each sensor,
+$(val zone_assign scan_ns_per_sensor) ns per sensor (timed on $(num "$(val zone_assign scan_sample)") sensors): the index is
+**$(val zone_assign speedup)×** faster.
 
 ## Raw results
 
