@@ -487,6 +487,11 @@ void AlertBook::AddListener(AlertListener* l) {
   listeners_.push_back(l);
 }
 
+void AlertBook::RemoveListener(AlertListener* l) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase(listeners_, l);
+}
+
 void AlertBook::Notify(const std::vector<std::pair<Alert, std::string>>& changes) {
   if (changes.empty()) return;
   std::vector<AlertListener*> listeners;

@@ -150,6 +150,7 @@ class AlertBook {
   const AlertOptions& options() const { return options_; }
 
   void AddListener(AlertListener* l);
+  void RemoveListener(AlertListener* l);
 
  private:
   // A new CAP identifier for a message sent at `at` (GB/T 35965.1 form when configured).

@@ -153,4 +153,66 @@ void AddAlertRoutes(Router* router, AlertBook* book, const Clock* clock) {
               });
 }
 
+AlertStream::AlertStream(alerts::AlertBook* book) : book_(book) { book_->AddListener(this); }
+
+AlertStream::~AlertStream() { Stop(); }
+
+void AlertStream::Stop() {
+  std::vector<std::shared_ptr<WebSocketSession>> sessions;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    sessions.swap(sessions_);
+  }
+  book_->RemoveListener(this);
+  for (auto& s : sessions) s->Close();
+}
+
+void AlertStream::OnAlert(const Alert& a, const std::string& what) {
+  std::string msg;
+  JsonWriter w(&msg);
+  w.BeginObject().Key("type").String("alert").Key("what").String(what).Key("alert");
+  WriteAlert(&w, a, *book_);
+  w.EndObject();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& s : sessions_) s->Send(msg);  // queues; a full queue drops for that client only
+}
+
+void AlertStream::Open(std::shared_ptr<WebSocketSession> session) {
+  std::string msg;
+  JsonWriter w(&msg);
+  w.BeginObject().Key("type").String("snapshot").Key("alerts").BeginArray();
+  for (const Alert& a : book_->List(true)) WriteAlert(&w, a, *book_);
+  w.EndArray().EndObject();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopped_) {
+    session->Close();
+    return;
+  }
+  session->Send(std::move(msg));
+  sessions_.push_back(std::move(session));
+}
+
+void AlertStream::Close(const WebSocketSession* session) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase_if(sessions_, [session](const auto& s) { return s.get() == session; });
+}
+
+size_t AlertStream::clients() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sessions_.size();
+}
+
+void AddAlertStreamRoutes(Router* router, AlertStream* stream) {
+  WebSocketHandler h;
+  h.on_open = [stream](std::shared_ptr<WebSocketSession> session, const HttpRequest&) {
+    stream->Open(std::move(session));
+  };
+  h.on_close = [stream](const std::shared_ptr<WebSocketSession>& session) {
+    stream->Close(session.get());
+  };
+  router->AddWebSocket("/ws/alerts", security::Permission::kContextRead, std::move(h));
+}
+
 }  // namespace cb::api

@@ -4,8 +4,12 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
+#include "alerts/alerts.h"
 #include "api/http.h"
 #include "context/broker.h"
 #include "core/metrics.h"
@@ -124,9 +128,7 @@ void AddSituationRoutes(Router* router, stream::SituationEngine* engine,
 
 // ---- Alerts.
 
-namespace cb::alerts {
-class AlertBook;
-}  // namespace cb::alerts
+
 
 namespace cb::api {
 
@@ -138,5 +140,33 @@ namespace cb::api {
 //   GET  alerts/{alertId}/cap         its latest CAP 1.2 message (?message=N for an earlier one)
 //   GET  alerts/cap                   an Atom feed of every alert's latest CAP message
 void AddAlertRoutes(Router* router, alerts::AlertBook* book, const Clock* clock);
+
+// AlertStream: pushes alert changes to WebSocket clients (the dashboard) of GET /ws/alerts.
+// Messages (text, JSON):
+//   {"type":"snapshot","alerts":[...]}                      once, the open alerts
+//   {"type":"alert","what":"raised at level II","alert":{...}}  each change, as it happens
+// A slow client loses messages (its session queue is full) instead of slowing the others.
+// Thread-safety: all methods are safe from any thread. The constructor registers the stream
+// with the book; Stop() (or the destructor) unregisters it and closes the sessions, and must
+// run before the HttpServer is destroyed.
+class AlertStream final : public alerts::AlertListener {
+ public:
+  explicit AlertStream(alerts::AlertBook* book);
+  ~AlertStream() override;
+  void Stop();
+  void OnAlert(const alerts::Alert& alert, const std::string& what) override;
+  void Open(std::shared_ptr<WebSocketSession> session);
+  void Close(const WebSocketSession* session);
+  size_t clients() const;
+
+ private:
+  alerts::AlertBook* book_;
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<WebSocketSession>> sessions_;
+  bool stopped_ = false;
+};
+
+// GET /ws/alerts (WebSocket upgrade; Permission::kContextRead) served by `stream`.
+void AddAlertStreamRoutes(Router* router, AlertStream* stream);
 
 }  // namespace cb::api

@@ -46,6 +46,7 @@ struct CityServer::Impl {
   std::unique_ptr<TierAlertBridge> tier_alerts;
   std::unique_ptr<DeviceAlertBridge> device_alerts;
   std::unique_ptr<AlertEscalationClock> escalation;
+  std::unique_ptr<api::AlertStream> alert_stream;
 };
 
 CityServer::CityServer(ServerConfig config) : impl_(std::make_unique<Impl>()) {
@@ -231,6 +232,8 @@ Status CityServer::Start() {
     s.escalation->Start();
     api::AddSituationRoutes(&s.router, s.situation.get(), s.broker.get());
     api::AddAlertRoutes(&s.router, s.alerts.get(), SystemClock::Instance());
+    s.alert_stream = std::make_unique<api::AlertStream>(s.alerts.get());
+    api::AddAlertStreamRoutes(&s.router, s.alert_stream.get());
   }
 
   if (!c.mqtt_url.empty()) {
@@ -270,8 +273,9 @@ uint16_t CityServer::port() const { return impl_->http ? impl_->http->port() : 0
 
 void CityServer::Stop() {
   Impl& s = *impl_;
-  // The entity stream lets go of its WebSocket sessions before the HTTP server goes.
+  // The streams let go of their WebSocket sessions before the HTTP server goes.
   if (s.entity_stream) s.entity_stream->Stop();
+  if (s.alert_stream) s.alert_stream->Stop();
   if (s.http) {
     spdlog::info("stopping: draining requests");
     s.http->Stop(5000);
@@ -287,6 +291,7 @@ void CityServer::Stop() {
   }
   if (s.escalation) s.escalation->Stop();
   s.escalation.reset();
+  s.alert_stream.reset();
   s.tier_alerts.reset();
   s.device_alerts.reset();
   s.alerts.reset();

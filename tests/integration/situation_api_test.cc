@@ -189,9 +189,22 @@ TEST_F(SituationApiTest, TierLevelsRaiseEscalateAndResolveAlerts) {
                                    "--alert-area-code", "330102"});
   ASSERT_TRUE(server_->Start()) << server_->Log();
   HttpClient c = server_->Client();
+  // The dashboard's alert stream: a snapshot, then each change as it happens.
+  WsClient ws(server_->port(), server_->admin_key(), "/ws/alerts");
+  auto snapshot = ws.Read(std::chrono::seconds(5));
+  ASSERT_TRUE(snapshot.has_value());
+  EXPECT_EQ(Json(*snapshot).Find("type")->as_string(), "snapshot");
+  EXPECT_TRUE(Json(*snapshot).Find("alerts")->as_array().empty());
   ASSERT_EQ(c.Post("/ngsi-ld/v1/entities", kZone).status, 201);
   ASSERT_EQ(c.Post("/ngsi-ld/v1/entityOperations/upsert",
                    "[" + Counter("a", 300) + "," + Counter("b", 350) + "]").status, 201);
+  auto pushed = ws.Read(std::chrono::seconds(10));
+  ASSERT_TRUE(pushed.has_value());
+  JsonValue message = Json(*pushed);
+  EXPECT_EQ(message.Find("type")->as_string(), "alert");
+  EXPECT_EQ(message.Find("what")->as_string(), "raised at level II");
+  EXPECT_EQ(message.Find("alert")->Find("color")->as_string(), "orange");
+  EXPECT_THROW(WsClient(server_->port(), "", "/ws/alerts"), std::exception);  // a key is needed
   JsonValue open = WaitFor(c, "/api/v1/alerts", [](const JsonValue& v) {
     return v.as_array().size() == 1 && v.as_array()[0].Find("escalation")->Find("step")->as_int() >= 1;
   });

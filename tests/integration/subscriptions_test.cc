@@ -17,7 +17,6 @@
 namespace cb::testing {
 namespace {
 
-namespace websocket = beast::websocket;
 using Clock = std::chrono::steady_clock;
 
 JsonValue Json(const std::string& s) {
@@ -514,51 +513,6 @@ TEST_F(SubscriptionsIT, RetriesThenSucceedsAndCountsFailures) {
 
 // ------------------------------------------------------------------ WebSocket stream
 
-class WsClient {
- public:
-  // Connects and upgrades; throws on failure (e.g. 401). `key` goes in X-Api-Key; a
-  // browser's way is to offer it as a subprotocol in `protocols` instead.
-  WsClient(int port, const std::string& key, const std::string& target,
-           const std::string& protocols = "")
-      : ws_(ioc_) {
-    ws_.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    ws_.set_option(
-        websocket::stream_base::decorator([key, protocols](websocket::request_type& req) {
-          if (!key.empty()) req.set("X-Api-Key", key);
-          if (!protocols.empty()) req.set(http::field::sec_websocket_protocol, protocols);
-        }));
-    websocket::response_type res;
-    ws_.handshake(res, "127.0.0.1:" + std::to_string(port), target);
-    accepted_protocol_ = std::string(res[http::field::sec_websocket_protocol]);
-  }
-  // The subprotocol the server chose ("" when none).
-  const std::string& accepted_protocol() const { return accepted_protocol_; }
-  // The next message, or nullopt after `timeout` (or when the server closed).
-  std::optional<std::string> Read(std::chrono::milliseconds timeout) {
-    beast::flat_buffer buf;
-    bool done = false;
-    beast::error_code err;
-    ws_.async_read(buf, [&](beast::error_code ec, size_t) {
-      done = true;
-      err = ec;
-    });
-    ioc_.restart();
-    ioc_.run_for(timeout);
-    if (!done) {
-      ws_.next_layer().cancel();
-      ioc_.restart();
-      ioc_.run();
-      return std::nullopt;
-    }
-    if (err) return std::nullopt;
-    return beast::buffers_to_string(buf.data());
-  }
-
- private:
-  net::io_context ioc_;
-  websocket::stream<tcp::socket> ws_;
-  std::string accepted_protocol_;
-};
 
 TEST_F(SubscriptionsIT, EntityStreamPushesFilteredChanges) {
   WsClient ws(server_->port(), server_->admin_key(),
