@@ -5,10 +5,16 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <cstdio>
 #include <iostream>
 
 #include "app/server.h"
+#include "sim/http_client.h"
+#include "sim/replay.h"
+#include "sim/replay_runner.h"
 #include "core/json.h"
 
 #ifdef CITYBRAIN_JEMALLOC
@@ -77,6 +83,83 @@ int Serve(const cb::app::ServerConfig& config) {
   sigwait(&set, &sig);
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   server.Stop();
+  return 0;
+}
+
+struct ReplayArgs {
+  std::string url = "http://127.0.0.1:1026";
+  std::string key_file;
+  std::string file;
+  std::string format = "melbourne-hourly";
+  std::string locations;
+  double speed = 0;
+  size_t batch = 500;
+};
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+int Replay(const ReplayArgs& a) {
+  std::string csv, key, locations_csv;
+  if (!ReadFile(a.file, &csv)) {
+    spdlog::error("cannot read {}", a.file);
+    return 1;
+  }
+  if (!a.key_file.empty()) {
+    if (!ReadFile(a.key_file, &key)) {
+      spdlog::error("cannot read the key file {}", a.key_file);
+      return 1;
+    }
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  }
+  std::map<std::string, std::pair<double, double>> locations;
+  if (!a.locations.empty()) {
+    if (!ReadFile(a.locations, &locations_csv)) {
+      spdlog::error("cannot read {}", a.locations);
+      return 1;
+    }
+    auto l = cb::sim::ParseMelbourneLocations(locations_csv);
+    if (!l.ok()) {
+      spdlog::error("{}", l.status().message());
+      return 1;
+    }
+    locations = std::move(l).value();
+  }
+  auto data = cb::sim::ParseReplay(a.format, csv, locations);
+  if (!data.ok()) {
+    spdlog::error("{}", data.status().message());
+    return 1;
+  }
+  spdlog::info("replay: {} rows read ({} skipped), {} observations", data->rows, data->skipped,
+               data->observations.size());
+  auto client = cb::sim::HttpClient::Connect(a.url, key);
+  if (!client.ok()) {
+    spdlog::error("{}", client.status().message());
+    return 1;
+  }
+  auto send = [&](const std::string& body) -> cb::Status {
+    auto r = (*client)->Post("/ngsi-ld/v1/entityOperations/upsert?options=update", body);
+    if (!r.ok()) return r.status();
+    if (r->status != 201 && r->status != 204) {
+      return cb::Status::Unavailable("the server answered " + std::to_string(r->status) + ": " +
+                                     r->body.substr(0, 300));
+    }
+    return cb::Status::Ok();
+  };
+  auto stats = cb::sim::RunReplay(cb::sim::MakeBatches(*data, a.batch), send,
+                                  cb::sim::ReplayOptions{.speed = a.speed, .progress_every_s = 5});
+  if (!stats.ok()) {
+    spdlog::error("{}", stats.status().message());
+    return 1;
+  }
+  std::printf("RESULT name=replay rows=%zu observations=%zu batches=%zu seconds=%.3f rows_per_s=%.0f\n",
+              data->rows, stats->observations, stats->batches, stats->seconds, stats->rows_per_s);
   return 0;
 }
 
@@ -158,6 +241,25 @@ int main(int argc, char** argv) {
                    : std::string("must be 6 digits");
       });
 
+  ReplayArgs replay_args;
+  auto* replay = app.add_subcommand(
+      "replay", "stream a CSV time series of real observations to a server, in time order");
+  replay->add_option("--url", replay_args.url, "the server")->capture_default_str();
+  replay->add_option("--key-file", replay_args.key_file, "file holding an API key (context:write)");
+  replay->add_option("--file", replay_args.file, "the CSV file")->required();
+  replay->add_option("--format", replay_args.format, "melbourne-hourly or birmingham-parking")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"melbourne-hourly", "birmingham-parking"}));
+  replay->add_option("--locations", replay_args.locations,
+                     "Melbourne sensor_locations.csv, to give the counters their locations");
+  replay->add_option("--speed", replay_args.speed,
+                     "data seconds per real second (3600: an hour a second; 0: as fast as possible)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e9));
+  replay->add_option("--batch", replay_args.batch, "observations per request at most")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+
   auto* version = app.add_subcommand("version", "print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -168,5 +270,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*serve) return Serve(config);
+  if (*replay) return Replay(replay_args);
   return 0;
 }

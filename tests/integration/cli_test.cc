@@ -32,7 +32,7 @@ TEST(CliTest, HelpOnEverySubcommand) {
   EXPECT_EQ(top.exit_code, 0);
   EXPECT_NE(top.output.find("serve"), std::string::npos);
   EXPECT_NE(top.output.find("version"), std::string::npos);
-  for (const char* sub : {"serve", "version"}) {
+  for (const char* sub : {"serve", "version", "replay"}) {
     auto r = RunCitybrain(std::string(sub) + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << sub;
@@ -57,6 +57,10 @@ TEST(CliTest, BadFlagsFailClearly) {
       {"serve --apply-nice 20", "apply-nice"},
       {"serve --colour red", "colour"},
       {"frobnicate", "subcommand"},
+      {"replay --file x.csv --format csv", "format"},
+      {"replay --format melbourne-hourly", "--file"},
+      {"replay --file /nonexistent.csv", "cannot read /nonexistent.csv"},
+      {"serve --alert-area-code 12ab", "must be 6 digits"},
   };
   for (const auto& c : cases) {
     auto r = RunCitybrain(c.args);
