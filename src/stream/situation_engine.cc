@@ -216,7 +216,7 @@ void SituationEngine::ApplyEntityLocked(const context::Entity& e, bool deleted,
         (void)zones_.Put(std::move(detached));
       }
       (void)zones_.Remove(e.id);
-      tracked_.erase(e.id);
+      StopTrackingLocked(e.id);
     } else {
       auto zone = ZoneIndex::FromEntity(e);
       Status st = zone.ok() ? zones_.Put(std::move(zone).value()) : zone.status();
@@ -224,9 +224,10 @@ void SituationEngine::ApplyEntityLocked(const context::Entity& e, bool deleted,
       const std::string plan = st.ok() ? PlanOf(e) : std::string();
       auto it = tracked_.find(e.id);
       if (plan.empty() || plans_.count(plan) == 0) {
-        if (it != tracked_.end()) tracked_.erase(it);
+        StopTrackingLocked(e.id);
       } else if (it == tracked_.end() || it->second.plan_id != plan) {
-        // A new plan starts from no level.
+        // A new plan starts from no level (the old plan's level ends first).
+        StopTrackingLocked(e.id);
         Tracked t;
         t.plan_id = plan;
         t.tracker = std::make_unique<TierTracker>(&plans_.at(plan), e.id);
@@ -261,6 +262,23 @@ void SituationEngine::ApplyEntityLocked(const context::Entity& e, bool deleted,
   crowd_.Observe(e.id, device_time ? a->observed_at : e.modified_at, a->value.as_double(),
                  /*replaces_same_time=*/!device_time);
   if (attrs != nullptr) devices_.Reading(e.id, clock_->Now());  // arrivals, not loads
+}
+
+void SituationEngine::StopTrackingLocked(const std::string& zone_id) {
+  auto it = tracked_.find(zone_id);
+  if (it == tracked_.end()) return;
+  const int level = it->second.tracker->level();
+  if (level != 0) {
+    // The zone leaves its level with its plan: that is a change like any other (an alert
+    // raised for the level resolves), told at the next cycle.
+    const TimeMs now = clock_->Now();
+    if (it->second.last_cycle != kNoTime) ledger_.Record(zone_id, level, it->second.last_cycle, now);
+    LevelChange c{zone_id, it->second.plan_id, level, 0, now, 0, nullptr};
+    changes_.push_back(c);
+    while (changes_.size() > options_.kept_changes) changes_.pop_front();
+    ended_.push_back(std::move(c));
+  }
+  tracked_.erase(it);
 }
 
 void SituationEngine::ApplyCarParkLocked(const context::Entity& e, bool deleted,
@@ -329,6 +347,7 @@ void SituationEngine::RunCycles(TimeMs now) {
       for (const auto& [id, place] : counters_) PlaceCounterLocked(id);
       counters_dirty_ = false;
     }
+    decided.swap(ended_);  // levels that ended with their plan or zone
     for (auto& [zone_id, t] : tracked_) {
       if (t.next_due == kNoTime) t.next_due = now;
       if (now < t.next_due) continue;

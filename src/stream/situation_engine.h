@@ -138,6 +138,8 @@ class SituationEngine final : public context::ChangeListener {
                   std::map<std::string, TierPlan> plans, SituationOptions options);
   void ApplyEntityLocked(const context::Entity& e, bool deleted, const std::vector<std::string>* attrs);
   void PlaceCounterLocked(const std::string& id);
+  // Drops the zone's tracker; a level it held ends (a change to 0, told at the next cycle).
+  void StopTrackingLocked(const std::string& zone_id);
   void ApplyCarParkLocked(const context::Entity& e, bool deleted,
                           const std::vector<std::string>* attrs);
   ZoneStatus StatusLocked(const Zone& z, TimeMs now) const;
@@ -159,6 +161,7 @@ class SituationEngine final : public context::ChangeListener {
   std::map<std::string, Tracked> tracked_;  // zone id -> its plan's tracker
   LevelTimeLedger ledger_;
   std::deque<LevelChange> changes_;
+  std::vector<LevelChange> ended_;  // levels ended outside a cycle, for the next one
   std::vector<LevelChangeListener*> listeners_;
 
   std::mutex run_mu_;

@@ -280,6 +280,39 @@ TEST_F(SituationEngineTest, CarParksFeedTheParkingIndex) {
   EXPECT_EQ(engine_->ParkingLots().size(), 1u);
 }
 
+TEST_F(SituationEngineTest, ALevelEndsWithItsPlanOrItsZone) {
+  StartEngine();
+  auto plaza_at = [&](const std::string& id, int count) {
+    ASSERT_TRUE(Upsert({ZoneJson(id, 120.160, 30.250, 120.162, 30.252, R"(,"tierPlan":"hubin-fountain")"),
+                        Counter("urn:ngsi-ld:CrowdFlowObserved:" + id.substr(18), 120.161, 30.251,
+                                count, kT0)})[1]
+                    .ok());
+  };
+  plaza_at("urn:ngsi-ld:Zone:p1", 6000);
+  plaza_at("urn:ngsi-ld:Zone:p2", 6000);
+  engine_->RunCycles(kT0);
+  ASSERT_EQ(recorder_.seen.size(), 2u);
+  EXPECT_EQ(recorder_.seen[0].to, 1);  // the same square: both counters count in both zones
+  // p1 loses its plan, p2 goes: each level ends as a change to no level.
+  context::WriteOp drop;
+  drop.kind = context::WriteOp::Kind::kDeleteAttr;
+  drop.entity.id = "urn:ngsi-ld:Zone:p1";
+  drop.attr_name = "tierPlan";
+  std::vector<context::WriteOp> ops;
+  ops.push_back(std::move(drop));
+  ASSERT_TRUE(broker_->WriteSync(std::move(ops)).second[0].status.ok());
+  Delete("urn:ngsi-ld:Zone:p2");
+  engine_->RunCycles(kT0 + kMin);
+  ASSERT_EQ(recorder_.seen.size(), 4u);
+  EXPECT_EQ(recorder_.seen[2].zone_id, "urn:ngsi-ld:Zone:p1");
+  EXPECT_EQ(recorder_.seen[2].from, 1);
+  EXPECT_EQ(recorder_.seen[2].to, 0);
+  EXPECT_EQ(recorder_.seen[3].zone_id, "urn:ngsi-ld:Zone:p2");
+  EXPECT_EQ(recorder_.seen[3].to, 0);
+  EXPECT_EQ(engine_->ZoneState("urn:ngsi-ld:Zone:p1")->plan_id, "");
+  EXPECT_EQ(engine_->RecentChanges("", 10).size(), 4u);
+}
+
 class HealthRecorder : public DeviceHealthListener {
  public:
   void OnDeviceHealth(const DeviceHealthChange& c) override {
