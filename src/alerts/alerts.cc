@@ -370,6 +370,7 @@ Result<Alert> AlertBook::Raise(const AlertSpec& spec, TimeMs now) {
       by_id_[a.id] = alerts_.size();
       open_by_key_[spec.key] = alerts_.size();
       alerts_.push_back(a);
+      ++raised_;
       PersistLocked(a);
       changes.emplace_back(a, a.history.back().what);
       out = std::move(a);
@@ -454,6 +455,7 @@ std::vector<Alert> AlertBook::EscalateDue(TimeMs now) {
         continue;
       }
       ++a.escalation_step;
+      ++escalations_;
       a.ack_deadline = now + options_.ack_deadline_ms;
       const EscalationStep& step = options_.escalation[static_cast<size_t>(a.escalation_step)];
       Record(a, now, "escalated to " + step.role.en + " by " + step.channel);
@@ -464,6 +466,18 @@ std::vector<Alert> AlertBook::EscalateDue(TimeMs now) {
   }
   Notify(changes);
   return out;
+}
+
+AlertBook::Stats AlertBook::GetStats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stats s;
+  s.open = open_by_key_.size();
+  for (const auto& [key, index] : open_by_key_) {
+    s.unacknowledged += alerts_[index].state == AlertState::kActive ? 1 : 0;
+  }
+  s.raised = raised_;
+  s.escalations = escalations_;
+  return s;
 }
 
 std::optional<Alert> AlertBook::Get(const std::string& id) const {

@@ -144,6 +144,15 @@ class AlertBook {
   // Escalates the active alerts past their deadline; returns them.
   std::vector<Alert> EscalateDue(TimeMs now);
 
+  // Counts for /metrics.
+  struct Stats {
+    size_t open = 0;            // not resolved
+    size_t unacknowledged = 0;  // active
+    uint64_t raised = 0;        // alerts opened since start
+    uint64_t escalations = 0;   // escalation steps since start
+  };
+  Stats GetStats() const;
+
   std::optional<Alert> Get(const std::string& id) const;
   // Alerts in the order raised; `open_only`: not resolved.
   std::vector<Alert> List(bool open_only) const;
@@ -170,6 +179,7 @@ class AlertBook {
   std::map<std::string, size_t> by_id_;         // id -> index
   std::map<std::string, size_t> open_by_key_;   // key -> index of its open alert
   TimeMs last_id_second_ = 0;                   // for the sequence number N
+  uint64_t raised_ = 0, escalations_ = 0;
   int id_sequence_ = 0;
   std::vector<AlertListener*> listeners_;
 };

@@ -230,6 +230,37 @@ Status CityServer::Start() {
     CB_RETURN_IF_ERROR(s.situation->Start());
     s.escalation = std::make_unique<AlertEscalationClock>(s.alerts.get(), SystemClock::Instance());
     s.escalation->Start();
+    auto* situation = s.situation.get();
+    auto* book = s.alerts.get();
+    auto situation_gauge = [&](const char* name, const char* help, auto get) {
+      s.registry.AddCallbackGauge(name, help, [situation, get] { return double(get(situation->Stats())); });
+    };
+    situation_gauge("citybrain_zones", "Zones defined", [](const stream::SituationStats& x) { return x.zones; });
+    situation_gauge("citybrain_zones_with_tier_plan", "Zones running a tier plan",
+                    [](const stream::SituationStats& x) { return x.zones_with_plan; });
+    situation_gauge("citybrain_people_counters", "People counters",
+                    [](const stream::SituationStats& x) { return x.counters; });
+    situation_gauge("citybrain_car_parks", "Car parks in the parking index",
+                    [](const stream::SituationStats& x) { return x.car_parks; });
+    situation_gauge("citybrain_devices_silent", "Counters and car parks gone silent",
+                    [](const stream::SituationStats& x) { return x.silent_devices; });
+    s.registry.AddCallbackCounter("citybrain_tier_level_changes_total", "Tier level changes",
+                                  [situation] { return double(situation->Stats().level_changes); });
+    const char* outcomes[] = {"accepted", "duplicate", "late", "unknown_counter", "invalid"};
+    for (int i = 0; i < 5; ++i) {
+      s.registry.AddCallbackCounter(
+          std::string("citybrain_readings_") + outcomes[i] + "_total",
+          std::string("Counter and car-park readings: ") + outcomes[i],
+          [situation, i] { return double(situation->Stats().readings[i]); });
+    }
+    s.registry.AddCallbackGauge("citybrain_alerts_open", "Alerts not resolved",
+                                [book] { return double(book->GetStats().open); });
+    s.registry.AddCallbackGauge("citybrain_alerts_unacknowledged", "Alerts active and not acknowledged",
+                                [book] { return double(book->GetStats().unacknowledged); });
+    s.registry.AddCallbackCounter("citybrain_alerts_raised_total", "Alerts opened",
+                                  [book] { return double(book->GetStats().raised); });
+    s.registry.AddCallbackCounter("citybrain_alert_escalations_total", "Alert escalation steps",
+                                  [book] { return double(book->GetStats().escalations); });
     api::AddSituationRoutes(&s.router, s.situation.get(), s.broker.get());
     api::AddAlertRoutes(&s.router, s.alerts.get(), SystemClock::Instance());
     s.alert_stream = std::make_unique<api::AlertStream>(s.alerts.get());

@@ -89,6 +89,7 @@ class ParkingIndex {
 
   uint64_t outcomes(ReadingOutcome o) const { return outcomes_[static_cast<int>(o)]; }
   uint64_t over_capacity() const { return over_capacity_; }
+  size_t size() const { return lots_.size(); }
   const ParkingOptions& options() const { return options_; }
 
  private:

@@ -275,6 +275,7 @@ void SituationEngine::StopTrackingLocked(const std::string& zone_id) {
     if (it->second.last_cycle != kNoTime) ledger_.Record(zone_id, level, it->second.last_cycle, now);
     LevelChange c{zone_id, it->second.plan_id, level, 0, now, 0, nullptr};
     changes_.push_back(c);
+    ++level_changes_;
     while (changes_.size() > options_.kept_changes) changes_.pop_front();
     ended_.push_back(std::move(c));
   }
@@ -363,6 +364,7 @@ void SituationEngine::RunCycles(TimeMs now) {
       if (change) {
         decided.push_back(*change);
         changes_.push_back(std::move(*change));
+        ++level_changes_;
         while (changes_.size() > options_.kept_changes) changes_.pop_front();
       }
     }
@@ -381,6 +383,22 @@ void SituationEngine::RunCycles(TimeMs now) {
 void SituationEngine::AddDeviceListener(DeviceHealthListener* l) {
   std::lock_guard<std::mutex> lock(mu_);
   device_listeners_.push_back(l);
+}
+
+SituationStats SituationEngine::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  SituationStats s;
+  s.zones = zones_.size();
+  s.zones_with_plan = tracked_.size();
+  s.counters = counters_.size();
+  s.car_parks = parking_.size();
+  for (const DeviceState& d : devices_.All()) s.silent_devices += d.silent ? 1 : 0;
+  s.level_changes = level_changes_;
+  for (int i = 0; i < 5; ++i) {
+    const auto o = static_cast<ReadingOutcome>(i);
+    s.readings[i] = crowd_.outcomes(o) + parking_.outcomes(o);
+  }
+  return s;
 }
 
 std::vector<DeviceState> SituationEngine::Devices() const {

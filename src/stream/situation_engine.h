@@ -61,6 +61,18 @@ struct SituationOptions {
   size_t kept_changes = 1000;  // level changes kept for GET …/level-changes
 };
 
+// Counts for /metrics.
+struct SituationStats {
+  size_t zones = 0;
+  size_t zones_with_plan = 0;
+  size_t counters = 0;
+  size_t car_parks = 0;
+  size_t silent_devices = 0;
+  uint64_t level_changes = 0;
+  // Readings of counters and car parks by outcome (ReadingOutcome order).
+  uint64_t readings[5] = {};
+};
+
 // What the engine knows of one zone now.
 struct ZoneStatus {
   Zone zone;
@@ -99,6 +111,7 @@ class SituationEngine final : public context::ChangeListener {
   // cycles; called on the cycle thread.
   void AddDeviceListener(DeviceHealthListener* l);
   std::vector<DeviceState> Devices() const;
+  SituationStats Stats() const;
 
   std::vector<const TierPlan*> Plans() const;
   const TierPlan* Plan(const std::string& id) const;
@@ -161,6 +174,7 @@ class SituationEngine final : public context::ChangeListener {
   std::map<std::string, Tracked> tracked_;  // zone id -> its plan's tracker
   LevelTimeLedger ledger_;
   std::deque<LevelChange> changes_;
+  uint64_t level_changes_ = 0;
   std::vector<LevelChange> ended_;  // levels ended outside a cycle, for the next one
   std::vector<LevelChangeListener*> listeners_;
 

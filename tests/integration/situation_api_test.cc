@@ -254,6 +254,18 @@ TEST_F(SituationApiTest, TierLevelsRaiseEscalateAndResolveAlerts) {
                 std::string::npos,
             true);
 
+  // The metrics count them.
+  const std::string metrics = c.Get("/metrics").body;
+  EXPECT_EQ(Metric(metrics, "citybrain_zones"), 1);
+  EXPECT_EQ(Metric(metrics, "citybrain_zones_with_tier_plan"), 1);
+  EXPECT_EQ(Metric(metrics, "citybrain_people_counters"), 2);
+  EXPECT_EQ(Metric(metrics, "citybrain_tier_level_changes_total"), 2);
+  EXPECT_EQ(Metric(metrics, "citybrain_alerts_raised_total"), 1);
+  EXPECT_EQ(Metric(metrics, "citybrain_alerts_open"), 0);
+  EXPECT_GE(Metric(metrics, "citybrain_alert_escalations_total"), 1);
+  EXPECT_EQ(Metric(metrics, "citybrain_readings_accepted_total"), 4);
+  EXPECT_EQ(Metric(metrics, "citybrain_devices_silent"), 0);
+
   // Bad requests.
   EXPECT_EQ(c.Post("/api/v1/alerts/" + id + "/resolve", "").status, 409);
   EXPECT_EQ(c.Get("/api/v1/alerts?state=maybe").status, 400);

@@ -26,14 +26,6 @@ JsonValue Json(const std::string& s) {
 }
 
 // One value of a metric series without labels, or -1 when absent.
-double Metric(const std::string& text, const std::string& name) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  }
-  return -1;
-}
 
 // A minimal keep-alive HTTP server recording every POST it gets. The first `fail_first`
 // requests are answered 503.
