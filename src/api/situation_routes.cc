@@ -105,6 +105,17 @@ void WriteChange(JsonWriter* w, const LevelChange& c) {
 
 HttpResponse Json(std::string body) { return JsonResponse(200, std::move(body), false); }
 
+// A 200 JSON array of `items`, each written by `write`.
+template <typename Items, typename Write>
+HttpResponse JsonArray(const Items& items, Write write) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginArray();
+  for (const auto& item : items) write(&w, item);
+  w.EndArray();
+  return Json(std::move(out));
+}
+
 // A local date "YYYY-MM-DD" as days since 1970-01-01.
 Result<int64_t> ParseDay(const std::string* v, std::string_view name) {
   if (v == nullptr) return Status::BadRequestData(std::string(name) + " is required (YYYY-MM-DD)");
@@ -182,12 +193,9 @@ void AddSituationRoutes(Router* router, SituationEngine* engine, context::Contex
   const std::string base = "/api/v1/situation";
   router->Add("GET", base + "/zones", security::Permission::kContextRead,
               [engine](HttpRequest&, Responder respond) {
-                std::string out;
-                JsonWriter w(&out);
-                w.BeginArray();
-                for (const ZoneStatus& s : engine->AllZones()) WriteZone(&w, *engine, s);
-                w.EndArray();
-                respond(Json(std::move(out)));
+                respond(JsonArray(engine->AllZones(), [engine](JsonWriter* w, const ZoneStatus& s) {
+                  WriteZone(w, *engine, s);
+                }));
               });
   router->Add("GET", base + "/zones/{zoneId}", security::Permission::kContextRead,
               [engine](HttpRequest& req, Responder respond) {
@@ -204,12 +212,7 @@ void AddSituationRoutes(Router* router, SituationEngine* engine, context::Contex
   auto changes = [engine](const std::string& zone, HttpRequest& req, Responder respond) {
     auto limit = ParseCount(req.Query("limit"), "limit", 100, 1000);
     if (!limit.ok()) return respond(Fail(limit.status()));
-    std::string out;
-    JsonWriter w(&out);
-    w.BeginArray();
-    for (const LevelChange& c : engine->RecentChanges(zone, *limit)) WriteChange(&w, c);
-    w.EndArray();
-    respond(Json(std::move(out)));
+    respond(JsonArray(engine->RecentChanges(zone, *limit), WriteChange));
   };
   router->Add("GET", base + "/level-changes", security::Permission::kContextRead,
               [changes](HttpRequest& req, Responder respond) {
@@ -263,12 +266,9 @@ void AddSituationRoutes(Router* router, SituationEngine* engine, context::Contex
       });
   router->Add("GET", base + "/parking/lots", security::Permission::kContextRead,
               [engine](HttpRequest&, Responder respond) {
-                std::string out;
-                JsonWriter w(&out);
-                w.BeginArray();
-                for (const stream::LotState& l : engine->ParkingLots()) WriteLot(&w, l, false);
-                w.EndArray();
-                respond(Json(std::move(out)));
+                respond(JsonArray(engine->ParkingLots(), [](JsonWriter* w, const stream::LotState& l) {
+                  WriteLot(w, l, false);
+                }));
               });
   router->Add("GET", base + "/parking/destination", security::Permission::kContextRead,
               [engine, broker](HttpRequest& req, Responder respond) {
@@ -295,42 +295,28 @@ void AddSituationRoutes(Router* router, SituationEngine* engine, context::Contex
                 if (!d.ok()) return respond(ProblemResponse(d.status()));
                 auto limit = ParseCount(req.Query("limit"), "limit", 3, 100);
                 if (!limit.ok()) return respond(Fail(limit.status()));
-                std::string out;
-                JsonWriter w(&out);
-                w.BeginArray();
-                for (const stream::LotState& l : engine->ParkingGuidance(d->center, d->radius_m, *limit)) {
-                  WriteLot(&w, l, true);
-                }
-                w.EndArray();
-                respond(Json(std::move(out)));
+                respond(JsonArray(engine->ParkingGuidance(d->center, d->radius_m, *limit),
+                                  [](JsonWriter* w, const stream::LotState& l) { WriteLot(w, l, true); }));
               });
   router->Add("GET", base + "/devices", security::Permission::kContextRead,
               [engine](HttpRequest&, Responder respond) {
-                std::string out;
-                JsonWriter w(&out);
-                w.BeginArray();
-                for (const stream::DeviceState& d : engine->Devices()) {
-                  w.BeginObject().Key("id").String(d.device_id);
-                  WriteTime(&w, "lastReading", d.last_reading);
-                  w.Key("intervalMs");
+                respond(JsonArray(engine->Devices(), [](JsonWriter* w, const stream::DeviceState& d) {
+                  w->BeginObject().Key("id").String(d.device_id);
+                  WriteTime(w, "lastReading", d.last_reading);
+                  w->Key("intervalMs");
                   if (d.interval_ms) {
-                    w.Int(*d.interval_ms);
+                    w->Int(*d.interval_ms);
                   } else {
-                    w.Null();
+                    w->Null();
                   }
-                  w.Key("silent").Bool(d.silent).EndObject();
-                }
-                w.EndArray();
-                respond(Json(std::move(out)));
+                  w->Key("silent").Bool(d.silent).EndObject();
+                }));
               });
   router->Add("GET", base + "/tier-plans", security::Permission::kContextRead,
               [engine](HttpRequest&, Responder respond) {
-                std::string out;
-                JsonWriter w(&out);
-                w.BeginArray();
-                for (const stream::TierPlan* p : engine->Plans()) w.Value(p->ToJson());
-                w.EndArray();
-                respond(Json(std::move(out)));
+                respond(JsonArray(engine->Plans(), [](JsonWriter* w, const stream::TierPlan* p) {
+                  w->Value(p->ToJson());
+                }));
               });
 }
 

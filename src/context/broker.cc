@@ -630,14 +630,14 @@ void ContextBroker::SetValidator(std::string type, EntityValidator validator) {
 }
 
 Status ContextBroker::ValidateLocked(const Entity& e) const {
-  if (validators_.empty()) return Status::Ok();
-  const EntityLookup lookup = [this](const std::string& id) -> const Entity* {
-    const Slot* s = slot_of_id_.Find(id);
-    return s == nullptr ? nullptr : s->entity.get();
-  };
+  // On every write: only entities of a type with a validator pay more than a map lookup.
   for (const std::string& t : e.types) {
     auto it = validators_.find(t);
     if (it == validators_.end()) continue;
+    const EntityLookup lookup = [this](const std::string& id) -> const Entity* {
+      const Slot* s = slot_of_id_.Find(id);
+      return s == nullptr ? nullptr : s->entity.get();
+    };
     CB_RETURN_IF_ERROR(it->second(e, lookup));
   }
   return Status::Ok();
