@@ -89,25 +89,4 @@ void DeviceAlertBridge::OnDeviceHealth(const stream::DeviceHealthChange& c) {
   }
 }
 
-void AlertEscalationClock::Start() {
-  thread_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stopping_) {
-      lock.unlock();
-      book_->EscalateDue(clock_->Now());
-      lock.lock();
-      cv_.wait_for(lock, std::chrono::milliseconds(tick_ms_), [this] { return stopping_; });
-    }
-  });
-}
-
-void AlertEscalationClock::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
 }  // namespace cb::app

@@ -5,11 +5,8 @@
 // safe from any thread; AlertEscalationClock runs its own thread between Start and Stop.
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-
 #include "alerts/alerts.h"
+#include "core/periodic_thread.h"
 #include "core/time.h"
 #include "stream/situation_engine.h"
 
@@ -45,23 +42,24 @@ class DeviceAlertBridge final : public stream::DeviceHealthListener {
   alerts::AlertBook* book_;
 };
 
-// Calls AlertBook::EscalateDue every `tick_ms`.
+// Calls AlertBook::EscalateDue and DeescalateDue every `tick_ms`.
 class AlertEscalationClock {
  public:
   AlertEscalationClock(alerts::AlertBook* book, const Clock* clock, int64_t tick_ms = 1000)
       : book_(book), clock_(clock), tick_ms_(tick_ms) {}
-  ~AlertEscalationClock() { Stop(); }
-  void Start();
-  void Stop();
+  void Start() {
+    thread_.Start(tick_ms_, [this] {
+      book_->EscalateDue(clock_->Now());
+      book_->DeescalateDue(clock_->Now());
+    });
+  }
+  void Stop() { thread_.Stop(); }
 
  private:
   alerts::AlertBook* book_;
   const Clock* clock_;
   int64_t tick_ms_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  PeriodicThread thread_;
 };
 
 }  // namespace cb::app
