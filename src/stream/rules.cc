@@ -176,7 +176,7 @@ bool ValidId(const std::string& id) {
   if (id.empty() || id.size() > 128) return false;
   for (char ch : id) {
     const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                    ch == '-' || ch == '_' || ch == '.' || ch == ':';
+                    ch == '-' || ch == '_' || ch == '.';
     if (!ok) return false;
   }
   return true;
@@ -204,7 +204,8 @@ Result<Rule> Rule::FromJson(const JsonValue& v) {
   if (!id.ok()) return id.status();
   r.id = std::move(id).value();
   if (!ValidId(r.id)) {
-    return Bad("id must be 1–128 characters of letters, digits, '-', '_', '.' or ':'");
+    // No ':' so that alert keys "rule:<rule>:<entity>" split at the first one.
+    return Bad("id must be 1–128 characters of letters, digits, '-', '_' or '.'");
   }
   auto name = config::RequiredText(kWhat, v, "name", "");
   if (!name.ok()) return name.status();
