@@ -16,6 +16,7 @@
 //   fanout   creates S subscriptions (one per district) with this process as receiver,
 //            runs batch upserts and checks that every expected notification arrived
 //   mqtt     publishes device telemetry to an MQTT broker (see docs/mqtt.md)
+//   alert-latency  an observation's time to its alert on the /ws/alerts WebSocket
 //   fetch    GET a path and print the body (metrics, health)
 //   wait     wait until GET /health answers 200
 //   free-port  print a free loopback TCP port
@@ -55,6 +56,7 @@
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
@@ -1161,6 +1163,141 @@ int CmdMqttDevices(const Args& a) {
   return 0;
 }
 
+// ------------------------------------------------------------------ alert latency (issue 3)
+
+// The time from an observation sent to the API to the alert it causes on /ws/alerts, the
+// dashboard's alert stream. Sets up a probe entity (type LatencyProbe) and a rule on it
+// (level >= 50 → alert II), plus a rule on the workload's type that never fires, so every
+// background update is evaluated as a city's would be. Then, `samples` times: PATCH the
+// probe's level across the threshold (up, then down) on a keep-alive connection and wait
+// for the alert's raise (or its automatic resolution) on the WebSocket. The latency runs
+// from just before the PATCH is written to the arrival of the WebSocket message; the
+// PATCH's own answer time is reported beside it.
+int CmdAlertLatency(const Args& a) {
+  const int port = static_cast<int>(a.Int("port", 1026));
+  std::string key = a.Str("key");
+  if (a.Has("key-file")) {
+    std::ifstream f(a.Str("key-file"));
+    std::getline(f, key);
+  }
+  const int samples = static_cast<int>(a.Int("samples", 400));
+  const int gap_ms = static_cast<int>(a.Int("gap-ms", 20));
+  const std::string name = a.Str("name", "alert_latency");
+  const std::string probe = "urn:ngsi-ld:LatencyProbe:p1";
+
+  // Set-up (not measured).
+  Fetch(port, key, http::verb::post, "/ngsi-ld/v1/entities",
+        R"({"id":")" + probe + R"(","type":"LatencyProbe","level":{"type":"Property","value":0}})");
+  auto put_rule = [&](const std::string& id, const std::string& body) {
+    SimpleResponse r = Fetch(port, key, http::verb::put, "/api/v1/rules/" + id, body);
+    if (r.status / 100 != 2) throw std::runtime_error("rule " + id + ": " + std::to_string(r.status) + " " + r.body);
+  };
+  put_rule("latency-probe", R"({"name":{"zh-CN":"延迟探针","en":"Latency probe"},"entityType":"LatencyProbe",
+    "severity":"II","when":{"attribute":"level","op":">=","value":50}})");
+  put_rule("latency-background", std::string(R"({"name":{"zh-CN":"高温","en":"Heat"},"entityType":")") +
+           std::string(cbbench::kEntityType) +
+           R"(","severity":"III","when":{"attribute":"temperature","op":">=","value":1000}})");
+
+  // The dashboard's side: a WebSocket reader recording when each probe alert change arrives.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::pair<Clock::time_point, std::string>> events;  // (arrival, "raised"|"resolved")
+  std::atomic<bool> stop{false};
+  net::io_context ws_ioc;
+  websocket::stream<tcp::socket> ws(ws_ioc);
+  ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)));
+  ws.set_option(websocket::stream_base::decorator(
+      [key](websocket::request_type& req) { req.set("X-Api-Key", key); }));
+  ws.handshake("127.0.0.1:" + std::to_string(port), "/ws/alerts");
+  std::thread reader([&] {
+    beast::flat_buffer buf;
+    while (!stop.load()) {
+      beast::error_code ec;
+      ws.read(buf, ec);
+      const auto at = Clock::now();
+      if (ec) break;
+      std::string msg = beast::buffers_to_string(buf.data());
+      buf.consume(buf.size());
+      if (msg.find("\"key\":\"rule:latency-probe:") == std::string::npos) continue;
+      // The change is the message's own "what" (the alert's history holds earlier ones).
+      const std::string_view head = std::string_view(msg).substr(0, 64);
+      const char* kind = head.find("\"what\":\"raised") != std::string::npos     ? "raised"
+                         : head.find("\"what\":\"resolved") != std::string::npos ? "resolved"
+                                                                                 : nullptr;
+      if (kind == nullptr) continue;
+      std::lock_guard<std::mutex> l(mu);
+      events.emplace_back(at, kind);
+      cv.notify_all();
+    }
+  });
+
+  // The observations, on one keep-alive connection.
+  net::io_context ioc;
+  beast::tcp_stream http_stream(ioc);
+  http_stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)));
+  std::vector<uint32_t> latency_us, ack_us;
+  int lost = 0;
+  for (int i = 0; i < samples; ++i) {
+    const bool up = i % 2 == 0;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      events.clear();
+    }
+    http::request<http::string_body> req{http::verb::patch, "/ngsi-ld/v1/entities/" + probe + "/attrs", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set("X-Api-Key", key);
+    req.set(http::field::content_type, "application/json");
+    req.body() = std::string(R"({"level":{"type":"Property","value":)") + (up ? "100" : "0") + "}}";
+    req.prepare_payload();
+    const auto t0 = Clock::now();
+    http::write(http_stream, req);
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(http_stream, buf, res);
+    const auto t_ack = Clock::now();
+    if (res.result_int() != 204) throw std::runtime_error("PATCH answered " + std::to_string(res.result_int()));
+    ack_us.push_back(static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(t_ack - t0).count()));
+    std::unique_lock<std::mutex> l(mu);
+    const char* want = up ? "raised" : "resolved";
+    const bool got = cv.wait_for(l, std::chrono::seconds(5), [&] {
+      for (const auto& e : events) {
+        if (e.second == want) return true;
+      }
+      return false;
+    });
+    if (!got) {
+      ++lost;
+    } else {
+      for (const auto& e : events) {
+        if (e.second != want) continue;
+        latency_us.push_back(static_cast<uint32_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(e.first - t0).count()));
+        break;
+      }
+    }
+    l.unlock();
+    if ((i + 1) % 100 == 0) std::cerr << "  " << name << ": " << (i + 1) << "/" << samples << " samples\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms));
+  }
+  stop.store(true);
+  beast::error_code ec;
+  ws.next_layer().shutdown(tcp::socket::shutdown_both, ec);
+  reader.join();
+
+  auto pct = [](std::vector<uint32_t> v, double p) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    size_t idx = static_cast<size_t>(std::ceil(p / 100.0 * v.size()));
+    idx = std::min(v.size() - 1, idx == 0 ? 0 : idx - 1);
+    return v[idx] / 1000.0;
+  };
+  std::cout << "RESULT name=" << name << " samples=" << latency_us.size() << " lost=" << lost
+            << " p50_ms=" << Fmt(pct(latency_us, 50), 3) << " p99_ms=" << Fmt(pct(latency_us, 99), 3)
+            << " max_ms=" << Fmt(pct(latency_us, 100), 3) << " ack_p50_ms=" << Fmt(pct(ack_us, 50), 3)
+            << " ack_p99_ms=" << Fmt(pct(ack_us, 99), 3) << std::endl;
+  return lost == 0 ? 0 : 1;
+}
+
 int CmdFetch(const Args& a) {
   std::string key = a.Str("key");
   if (a.Has("key-file")) {
@@ -1218,6 +1355,7 @@ Options of every HTTP load: --port P --key-file F (or --key K) --conns N (8)
   mqtt          --broker URL --api-key K --devices D --messages M --qos Q [--window W]
                 [--inflight I] [--broker-only] [--wait-timeout S]
   mqtt-devices  --devices D --api-key K --out FILE   provisioning file for the server
+  alert-latency --samples N (400) --gap-ms G (20)  observation → alert on /ws/alerts, p50/p99
   fetch         --path P [--metric NAME [--sum]]   GET a path, or one metric's value
   wait          --port P [--timeout S]             until GET /health answers 200
   free-port                                        print a free loopback TCP port
@@ -1244,6 +1382,7 @@ int main(int argc, char** argv) {
     if (cmd == "mqtt") return CmdMqtt(a);
     if (cmd == "mqtt-devices") return CmdMqttDevices(a);
     if (cmd == "fetch") return CmdFetch(a);
+    if (cmd == "alert-latency") return CmdAlertLatency(a);
     if (cmd == "wait") return CmdWait(a);
     if (cmd == "free-port") return CmdFreePort();
   } catch (const std::exception& e) {

@@ -56,6 +56,9 @@ else
 fi
 BATCH=100             # entities per batch upsert (800 attribute updates)
 BATCH_CONNS=8         # connections for batch upserts (and the store baseline's threads)
+ALERT_SAMPLES=400      # observation → alert samples (half raises, half resolutions)
+ALERT_BG_ATTRS=50000   # background attribute updates/s during the loaded alert latency run
+ALERT_BG_S=25          # its duration (s): it outlasts the samples
 SINGLE_CONNS=64       # connections for single-entity PATCH/GET
 QUERY_CONNS=2         # connections for the query latency runs
 FANOUT_ENTITIES=10000
@@ -309,6 +312,26 @@ run_suite() {
     log "$MELBOURNE not found: replay benchmark skipped"
   fi
 
+  # ---------------------------------------------------------------- alert latency (issue 3)
+
+  # Observation → alert on /ws/alerts, first on a quiet server (the baseline), then under a
+  # background of batch upserts paced to ALERT_BG_ATTRS attribute updates/s on SMALL
+  # entities, every one of them evaluated by a rule on their type.
+  start_server alerts
+  step alert_quiet "$LOADGEN" alert-latency --port "$PORT" --key-file "$KEYF" \
+    --samples $ALERT_SAMPLES --name alert_quiet
+  step alert_bg_load "$LOADGEN" upsert $(S) --count "$SMALL" --batch $BATCH --conns $BATCH_CONNS \
+    --round 0 --t0 "$T0" --name alert_bg_load
+  ALERT_BG_RATE=$(awk -v a=$ALERT_BG_ATTRS -v b=$BATCH 'BEGIN { printf "%.3f", a / (b * 8) }')
+  step alert_bg "$LOADGEN" upsert $(S) --count "$SMALL" --batch $BATCH --conns $BATCH_CONNS \
+    --round 1 --t0 "$T0" --order random --rate "$ALERT_BG_RATE" --duration $ALERT_BG_S --name alert_bg &
+  BG=$!
+  sleep 3
+  step alert_loaded "$LOADGEN" alert-latency --port "$PORT" --key-file "$KEYF" \
+    --samples $ALERT_SAMPLES --name alert_loaded
+  wait $BG || true
+  stop_server
+
   # ---------------------------------------------------------------- 6. MQTT through Mosquitto
 
   MOSQ_DROPS=0
@@ -346,7 +369,8 @@ run_suite() {
   if [ "$DIRTY" != 0 ]; then COMMIT="$COMMIT (+ uncommitted changes in $DIRTY files)"; fi
   # What the report needs besides results.txt (BENCH_REPORT_ONLY=1 reads it back).
   for v in RUN_DATE COMMIT SUITE_S LOAD_START LOAD_END LOAD_WAITED RSS0 RSS1 RSS2 ENTITIES_HELD \
-           DB_BYTES MOSQ_DROPS SMALL LARGE QUICK SHORT UPDATE_S WAITQ ZONE_SENSORS; do
+           DB_BYTES MOSQ_DROPS SMALL LARGE QUICK SHORT UPDATE_S WAITQ ZONE_SENSORS ALERT_SAMPLES \
+           ALERT_BG_ATTRS ALERT_BG_S; do
     printf '%s=%q\n' "$v" "${!v}"
   done >"$RUN/vars.sh"
 }
@@ -462,6 +486,7 @@ of attributes observed at the same time (durable, fsync).
 | 6 | memory per entity at $(num "$ENTITIES_HELD") entities | $(num "$MEM_PER") bytes of server RSS | stored document ${DOC_BYTES:-?} bytes | $(ratio "$MEM_PER" "$DOC_BYTES") | (none set) | – |
 | 7 | zone assignment: $(num "$(val zone_assign zones)") zones, $(num "$(val zone_assign sensors)") sensors | $(num "$(val zone_assign sensors_per_s)") sensors/s ($(val zone_assign ns_per_sensor) ns each) | scan of every zone: $(val zone_assign scan_ns_per_sensor) ns per sensor | $(val zone_assign speedup)× faster | (none set) | – |
 | 8 | replay of Melbourne's hourly counts (\`citybrain replay\`, speed 0) | $(num "$(val replay rows_per_s)") rows/s ($(num "$(val replay rows)") rows in $(val replay seconds) s) | batch upsert of FIWARE entities: $(num "$(val upsert_small_r1 entities_per_s)") entities/s | $(ratio "$(val replay rows_per_s)" "$(val upsert_small_r1 entities_per_s)") | (none set) | – |
+| 9 | observation → alert on \`/ws/alerts\` (rule fires at once), background $(num "$(val alert_bg attrs_per_s)") attr/s | p50 $(val alert_loaded p50_ms) ms, **p99 $(val alert_loaded p99_ms) ms** ($(val alert_loaded samples) samples, $(val alert_loaded lost) lost) | quiet server: p50 $(val alert_quiet p50_ms), p99 $(val alert_quiet p99_ms) ms | p99 $(ratio "$(val alert_loaded p99_ms)" "$(val alert_quiet p99_ms)")× | p99 < 50 ms at 50,000 updates/s | $(yn lt "$(val alert_loaded p99_ms)" 50), $(yn ge "$(val alert_bg attrs_per_s)" 49000) |
 
 Context from FIWARE's published load tests: Orion-LD about 1,800 updates/s and 4,200
 reads/s on one core; ThingsBoard 33,000 data points/s on 36 vCPUs.
@@ -606,6 +631,24 @@ $(val zone_assign ns_per_sensor) ns per sensor, $(num "$(val zone_assign assignm
 $(val zone_assign build_s) s. Baseline in the same run: testing every zone's polygon for each sensor,
 $(val zone_assign scan_ns_per_sensor) ns per sensor (timed on $(num "$(val zone_assign scan_sample)") sensors): the index is
 **$(val zone_assign speedup)×** faster.
+
+## 9. Observation to alert (situational awareness)
+
+\`cb_loadgen alert-latency --samples $ALERT_SAMPLES\`: a probe entity and a rule on it (\`level >= 50\` → alert II);
+$ALERT_SAMPLES times, a PATCH moves the level across the threshold (up, then down), on a keep-alive
+connection, and the tool waits for the alert's raise (or its automatic resolution) on the
+\`/ws/alerts\` WebSocket, as the dashboard gets it. Latency = from just before the PATCH is
+written to the WebSocket message's arrival; the write is durable (fsync) before listeners
+hear of it, so the group commit is inside the figure. A second rule on the background's type
+(\`WeatherObserved\`, \`temperature >= 1000\`, never true) makes the server evaluate every
+background update.
+
+| run | background | alert p50 | alert p99 | max | PATCH answered p50 / p99 | lost |
+|---|---|---|---|---|---|---|
+| quiet (baseline) | none | $(val alert_quiet p50_ms) ms | $(val alert_quiet p99_ms) ms | $(val alert_quiet max_ms) ms | $(val alert_quiet ack_p50_ms) / $(val alert_quiet ack_p99_ms) ms | $(val alert_quiet lost) |
+| loaded | $(num "$(val alert_bg attrs_per_s)") attr/s ($(num "$(val alert_bg entities_per_s)") entity updates/s, batch upserts of $BATCH, p99 $(val alert_bg p99_ms) ms) | $(val alert_loaded p50_ms) ms | **$(val alert_loaded p99_ms) ms** | $(val alert_loaded max_ms) ms | $(val alert_loaded ack_p50_ms) / $(val alert_loaded ack_p99_ms) ms | $(val alert_loaded lost) |
+
+"Updates" are attribute updates, as in the rest of this report (8 per entity update).
 
 ## Raw results
 
