@@ -226,10 +226,11 @@ std::vector<alerts::AlertSpec> WarningIntake::SpecsFor(
   return out;
 }
 
-std::map<std::string, std::string> WarningIntake::AreaCodes() const {
+std::map<std::string, std::string> WarningIntake::AreaCodes(
+    const std::vector<stream::ZoneStatus>& zones) const {
   std::map<std::string, std::string> out;
-  if (broker_ == nullptr || engine_ == nullptr) return out;
-  for (const stream::ZoneStatus& z : engine_->AllZones()) {
+  if (broker_ == nullptr) return out;
+  for (const stream::ZoneStatus& z : zones) {
     context::EntityPtr e = broker_->Get(z.zone.id);
     const context::Attribute* a = e != nullptr ? e->Find("areaCode") : nullptr;
     if (a == nullptr) continue;
@@ -316,13 +317,18 @@ WarningIntake::Warning& WarningIntake::WarningForLocked(const CapAlert& alert) {
   return it->second;
 }
 
-void WarningIntake::EndLocked(Warning& w, const std::string& state, TimeMs now,
-                              std::vector<std::string>* resolved) {
-  for (const std::string& zone : w.zones) {
+void WarningIntake::ResolveLocked(const Warning& w, const std::vector<std::string>& zones,
+                                  TimeMs now, std::vector<std::string>* resolved) {
+  for (const std::string& zone : zones) {
     if (auto a = book_->ResolveKey(AlertKey(w.sender, w.root, zone), now)) {
       resolved->push_back(a->id);
     }
   }
+}
+
+void WarningIntake::EndLocked(Warning& w, const std::string& state, TimeMs now,
+                              std::vector<std::string>* resolved) {
+  ResolveLocked(w, w.zones, now, resolved);
   w.zones.clear();
   w.state = state;
   w.ended_at = now;
@@ -337,7 +343,7 @@ Status WarningIntake::ApplyLocked(const CapAlert& alert, Warning& w, TimeMs now,
     for (const alerts::CapArea& a : i.areas) geocodes = geocodes || !a.geocodes.empty();
   }
   const std::vector<alerts::AlertSpec> specs =
-      SpecsFor(alert, w.sender, w.root, zones, geocodes ? AreaCodes() : std::map<std::string, std::string>{});
+      SpecsFor(alert, w.sender, w.root, zones, geocodes ? AreaCodes(zones) : std::map<std::string, std::string>{});
   std::set<std::string> covered;
   Status failed;
   for (const alerts::AlertSpec& s : specs) {
@@ -350,12 +356,11 @@ Status WarningIntake::ApplyLocked(const CapAlert& alert, Warning& w, TimeMs now,
     report->zones.push_back(s.zone_id);
     (a->occurrences == 1 ? report->raised : report->updated).push_back(a->id);
   }
+  std::vector<std::string> uncovered;
   for (const std::string& zone : w.zones) {
-    if (covered.count(zone) != 0) continue;
-    if (auto a = book_->ResolveKey(AlertKey(w.sender, w.root, zone), now)) {
-      report->resolved.push_back(a->id);
-    }
+    if (covered.count(zone) == 0) uncovered.push_back(zone);
   }
+  ResolveLocked(w, uncovered, now, &report->resolved);
   w.zones.assign(covered.begin(), covered.end());
   w.expires = ExpiresOf(alert);
   w.state = "active";

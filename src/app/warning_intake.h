@@ -115,10 +115,14 @@ class WarningIntake final : public alerts::CapWarningSink {
   // Applies an Alert or Update to `w` (raise, update, resolve the uncovered zones).
   Status ApplyLocked(const alerts::CapAlert& alert, Warning& w, TimeMs now,
                      alerts::CapIntakeReport* report);
+  // Resolves w's alerts for `zones`; their ids go to `resolved`.
+  void ResolveLocked(const Warning& w, const std::vector<std::string>& zones, TimeMs now,
+                     std::vector<std::string>* resolved);
   // Resolves every open alert of `w` and ends it in `state`.
   void EndLocked(Warning& w, const std::string& state, TimeMs now,
                  std::vector<std::string>* resolved);
-  std::map<std::string, std::string> AreaCodes() const;
+  // The areaCode of those `zones` that have one (from their entities in the broker).
+  std::map<std::string, std::string> AreaCodes(const std::vector<stream::ZoneStatus>& zones) const;
   void PersistLocked(const Warning& w);
   void ForgetLocked(const std::string& key);
   void Report(alerts::CapIntakeReport report);

@@ -39,6 +39,7 @@ struct GoodCase {
   const char* severity;
   size_t polygons, circles, geocodes;  // in info 1, area 1
 };
+void PrintTo(const GoodCase& c, std::ostream* os) { *os << c.file; }
 
 class GoodDocumentTest : public ::testing::TestWithParam<GoodCase> {};
 
@@ -242,6 +243,7 @@ struct BadCase {
   Code code;
   const char* reason;  // a part of the message
 };
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 
 class BadDocumentTest : public ::testing::TestWithParam<BadCase> {};
 

@@ -12,6 +12,7 @@ struct HrefCase {
   const char* href;
   const char* resolved;  // "" when refused
 };
+void PrintTo(const HrefCase& c, std::ostream* os) { *os << c.base << " + " << c.href; }
 
 class ResolveHrefTest : public ::testing::TestWithParam<HrefCase> {};
 

@@ -165,6 +165,7 @@ struct CoverCase {
   std::string area;
   std::set<std::string> zones;
 };
+void PrintTo(const CoverCase& c, std::ostream* os) { *os << c.name; }
 
 class CoverageTest : public WarningIntakeTest, public ::testing::WithParamInterface<CoverCase> {};
 
@@ -261,6 +262,7 @@ struct LevelCase {
   const char* severity;
   int level;
 };
+void PrintTo(const LevelCase& c, std::ostream* os) { *os << c.severity; }
 
 class SeverityTest : public WarningIntakeTest, public ::testing::WithParamInterface<LevelCase> {};
 
@@ -302,6 +304,7 @@ struct LanguageCase {
   const char* zh;
   const char* en;
 };
+void PrintTo(const LanguageCase& c, std::ostream* os) { *os << c.name; }
 
 class LanguageTest : public WarningIntakeTest, public ::testing::WithParamInterface<LanguageCase> {};
 
@@ -486,6 +489,7 @@ struct IgnoredCase {
   const char* msg_type;
   const char* reason;
 };
+void PrintTo(const IgnoredCase& c, std::ostream* os) { *os << c.status << " " << c.msg_type; }
 
 class IgnoredTest : public WarningIntakeTest, public ::testing::WithParamInterface<IgnoredCase> {};
 
