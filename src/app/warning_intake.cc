@@ -259,16 +259,10 @@ Status WarningIntake::Load() {
 }
 
 void WarningIntake::Start() {
-  if (ticker_ != nullptr) return;
-  ticker_ = std::make_unique<Ticker>([this] { ExpireDue(clock_->Now()); },
-                                     std::chrono::milliseconds(options_.tick_ms));
-  ticker_->Start();
+  expiry_clock_.Start(options_.tick_ms, [this] { ExpireDue(clock_->Now()); });
 }
 
-void WarningIntake::Stop() {
-  if (ticker_ != nullptr) ticker_->Stop();
-  ticker_.reset();
-}
+void WarningIntake::Stop() { expiry_clock_.Stop(); }
 
 void WarningIntake::PersistLocked(const Warning& w) {
   if (store_ == nullptr) return;

@@ -45,7 +45,7 @@
 #include "alerts/cap_intake.h"
 #include "context/broker.h"
 #include "core/metrics.h"
-#include "core/ticker.h"
+#include "core/periodic_thread.h"
 #include "core/time.h"
 #include "store/store.h"
 #include "stream/situation_engine.h"
@@ -140,7 +140,7 @@ class WarningIntake final : public alerts::CapWarningSink {
   std::map<std::string, std::string> message_index_;  // MessageKey of a message → its warning
   mutable std::mutex recent_mu_;  // guards recent_ (taken with or without mu_, never before it)
   std::deque<alerts::CapIntakeReport> recent_;  // newest first
-  std::unique_ptr<Ticker> ticker_;
+  PeriodicThread expiry_clock_;
 };
 
 }  // namespace cb::app

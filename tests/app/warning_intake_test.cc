@@ -15,12 +15,9 @@
 #include <vector>
 
 #include "alerts/cap_intake.h"
-#include "context/ngsi_json.h"
 #include "gtest/gtest.h"
-#include "store/store.h"
 #include "../cap_test_messages.h"
-#include "../store/store_test_util.h"
-#include "../zone_json.h"
+#include "../stream/broker_fixture.h"
 
 namespace cb::app {
 namespace {
@@ -35,7 +32,6 @@ const char* kBinjiang = "urn:ngsi-ld:Zone:binjiang";
 const char* kXiaoshan = "urn:ngsi-ld:Zone:xiaoshan";
 const char* kGongshu = "urn:ngsi-ld:Zone:gongshu";
 
-using testing::ZoneJson;
 using testing::CapArea;
 using testing::CapBox;
 using testing::CapCircle;
@@ -64,37 +60,32 @@ CapMessageText Rainstorm() {
   return testing::RainstormWarning("33010041600000_20260701083000", kT0, kT0 + 12 * kHour);
 }
 
-class WarningIntakeTest : public ::testing::Test {
+// The zones on a real store and broker (stream::testing::BrokerTest), with the engine, the
+// alert book and the intake over them.
+class WarningIntakeTest : public stream::testing::BrokerTest {
  protected:
   void SetUp() override {
-    Open();
-    ASSERT_TRUE(Upsert({
-        ZoneJson(kPlaza, 120.160, 30.250, 120.162, 30.252,
-                 R"(,"name":{"type":"LanguageProperty","languageMap":{"zh-CN":"湖滨喷泉广场","en":"Fountain plaza"}})"),
-        ZoneJson(kWestLake, 120.13, 30.24, 120.15, 30.26, R"(,"name":"West Lake")"),
-        ZoneJson(kBinjiang, 120.20, 30.19, 120.22, 30.21, R"(,"areaCode":"330108")"),
-        ZoneJson(kXiaoshan, 120.26, 30.15, 120.28, 30.17, R"(,"areaCode":"330109")"),
-        ZoneJson(kGongshu, 120.14, 30.30, 120.16, 30.32, R"(,"areaCode":{"type":"Property","value":330105})"),
-    }));
+    BrokerTest::SetUp();
+    clock_.Set(kT0 + kMin);
+    OpenUsers();
+    for (const Status& st : Upsert({
+             ZoneJson(kPlaza, 120.160, 30.250, 120.162, 30.252,
+                      R"(,"name":{"type":"LanguageProperty","languageMap":{"zh-CN":"湖滨喷泉广场","en":"Fountain plaza"}})"),
+             ZoneJson(kWestLake, 120.13, 30.24, 120.15, 30.26, R"(,"name":"West Lake")"),
+             ZoneJson(kBinjiang, 120.20, 30.19, 120.22, 30.21, R"(,"areaCode":"330108")"),
+             ZoneJson(kXiaoshan, 120.26, 30.15, 120.28, 30.17, R"(,"areaCode":"330109")"),
+             ZoneJson(kGongshu, 120.14, 30.30, 120.16, 30.32,
+                      R"(,"areaCode":{"type":"Property","value":330105})"),
+         })) {
+      ASSERT_TRUE(st.ok()) << st.ToString();
+    }
   }
-  void TearDown() override { Close(); }
-
-  void Close() {
+  void CloseUsers() override {
     intake_.reset();
     book_.reset();
     engine_.reset();
-    broker_.reset();
-    store_.reset();
   }
-  // (Re)opens everything on the test's directory, reading back what is stored.
-  void Open() {
-    Close();
-    store::StoreOptions options;
-    options.path = dir_.path() + "/db";
-    options.durability = store::Durability::kProcess;
-    store_ = store::testing::ExpectOpened(store::OpenSqliteStore(options));
-    broker_ = std::make_unique<context::ContextBroker>(store_.get(), &clock_);
-    ASSERT_TRUE(broker_->Load().ok());
+  void OpenUsers() {
     auto e = stream::SituationEngine::Create(broker_.get(), &clock_, {});
     ASSERT_TRUE(e.ok()) << e.status().ToString();
     engine_ = std::move(e).value();
@@ -105,22 +96,10 @@ class WarningIntakeTest : public ::testing::Test {
                                               &clock_, &metrics_, options_);
     ASSERT_TRUE(intake_->Load().ok());
   }
-
-  bool Upsert(const std::vector<std::string>& entities) {
-    std::vector<context::WriteOp> ops;
-    for (const std::string& text : entities) {
-      auto e = context::ParseEntity(*ParseJson(text));
-      EXPECT_TRUE(e.ok()) << e.status().ToString() << "\n" << text;
-      if (!e.ok()) return false;
-      context::WriteOp op;
-      op.kind = context::WriteOp::Kind::kUpsertUpdate;
-      op.entity = std::move(e).value();
-      ops.push_back(std::move(op));
-    }
-    auto [st, out] = broker_->WriteSync(std::move(ops));
-    bool ok = st.ok();
-    for (auto& o : out) ok = ok && o.status.ok();
-    return ok;
+  // Reopens everything on the test's directory, reading back what is stored.
+  void Open() {
+    OpenBroker();
+    OpenUsers();
   }
 
   alerts::CapIntakeReport Receive(const CapMessageText& m) {
@@ -147,12 +126,8 @@ class WarningIntakeTest : public ::testing::Test {
     return out;
   }
 
-  store::testing::TempDir dir_;
-  ManualClock clock_{kT0 + kMin};
   metrics::Registry metrics_;
   WarningIntakeOptions options_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<context::ContextBroker> broker_;
   std::unique_ptr<stream::SituationEngine> engine_;
   std::unique_ptr<alerts::AlertBook> book_;
   std::unique_ptr<WarningIntake> intake_;

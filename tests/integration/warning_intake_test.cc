@@ -5,11 +5,10 @@
 // documents), failing feeds counted in /metrics, and a restart.
 #include <gtest/gtest.h>
 
-#include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -19,6 +18,7 @@
 #include "../cap_schema_check.h"
 #include "../cap_test_messages.h"
 #include "../zone_json.h"
+#include "receiver.h"
 #include "test_server.h"
 
 namespace cb::testing {
@@ -30,12 +30,6 @@ constexpr TimeMs kHour = 3600000;
 const char* kPlaza = "urn:ngsi-ld:Zone:plaza";
 const char* kWestLake = "urn:ngsi-ld:Zone:westlake";
 const char* kBinjiang = "urn:ngsi-ld:Zone:binjiang";
-
-JsonValue Json(const std::string& s) {
-  auto r = ParseJson(s);
-  EXPECT_TRUE(r.ok()) << s;
-  return r.ok() ? std::move(r).value() : JsonValue();
-}
 
 std::string Zone(const std::string& id, const std::string& name, double lon0, double lat0,
                  double lon1, double lat1) {
@@ -98,16 +92,10 @@ class WarningServerTest : public ::testing::Test {
     EXPECT_EQ(r.status, 200) << r.body;
     return Json(r.body);
   }
-  // Polls the open alerts until `done` holds (at most 20 s).
+  // Polls the open alerts until `done` holds.
   JsonValue WaitForAlerts(const std::function<bool(const JsonValue&)>& done) {
-    JsonValue last;
-    for (int i = 0; i < 400; ++i) {
-      last = Alerts();
-      if (done(last)) return last;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "timed out; open alerts: " << last.Dump() << "\n" << server_->Log();
-    return last;
+    HttpClient c = server_->Client();
+    return WaitForJson(c, "/api/v1/alerts?state=open", done);
   }
   std::string Metrics() { return server_->Client().Get("/metrics").body; }
 
@@ -268,92 +256,12 @@ TEST_F(WarningServerTest, AWarningResolvesWhenItExpires) {
   EXPECT_EQ(all.as_array()[0].Find("resolvedBy")->as_string(), "auto");
 }
 
-// A small HTTP/1.1 server in the test process, serving documents set by the test and
-// counting requests per path. One connection at a time; every response closes it.
-class FeedServer {
- public:
-  FeedServer() : acceptor_(ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
-    port_ = acceptor_.local_endpoint().port();
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~FeedServer() {
-    stopping_ = true;
-    try {  // wakes the accept
-      net::io_context ioc;
-      tcp::socket s(ioc);
-      s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
-    } catch (const std::exception&) {
-    }
-    thread_.join();
-  }
-  int port() const { return port_; }
-  std::string Url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-  void Set(const std::string& path, int status, const std::string& type, const std::string& body) {
-    std::lock_guard<std::mutex> lock(mu_);
-    docs_[path] = {status, type, body};
-  }
-  int Hits(const std::string& path) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return hits_[path];
-  }
-  // Waits until `path` was asked for `n` times (at most 20 s).
-  bool WaitForHits(const std::string& path, int n) {
-    for (int i = 0; i < 400; ++i) {
-      if (Hits(path) >= n) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  }
-
- private:
-  struct Doc {
-    int status;
-    std::string type;
-    std::string body;
-  };
-  void Serve() {
-    while (!stopping_) {
-      tcp::socket s(ioc_);
-      beast::error_code ec;
-      acceptor_.accept(s, ec);
-      if (ec || stopping_) break;
-      timeval tv{2, 0};
-      setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      beast::flat_buffer buf;
-      http::request<http::string_body> req;
-      http::read(s, buf, req, ec);
-      if (ec) continue;
-      const std::string path(req.target());
-      http::response<http::string_body> res;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        ++hits_[path];
-        auto it = docs_.find(path);
-        Doc d = it != docs_.end() ? it->second : Doc{404, "text/plain", "not here"};
-        res.result(d.status);
-        res.set(http::field::content_type, d.type);
-        if (d.status >= 300 && d.status < 400) res.set(http::field::location, d.body);
-        res.body() = d.body;
-      }
-      res.version(11);
-      res.keep_alive(false);
-      res.prepare_payload();
-      http::write(s, res, ec);
-      s.shutdown(tcp::socket::shutdown_both, ec);
-    }
-  }
-
-  net::io_context ioc_;
-  tcp::acceptor acceptor_;
-  int port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::mutex mu_;
-  std::map<std::string, Doc> docs_;
-  std::map<std::string, int> hits_;
-  std::thread thread_;
-};
+// Waits until `rx` was asked for `path` `n` times (at most 20 s).
+bool WaitForHits(Receiver& rx, const std::string& path, int n) {
+  return rx.WaitFor([&](const std::vector<Receiver::Got>& got) {
+    return std::count_if(got.begin(), got.end(), [&](const auto& g) { return g.target == path; }) >= n;
+  }, std::chrono::seconds(20));
+}
 
 // An Atom feed of entries: (id, updated, inner XML: a CAP alert or links).
 std::string AtomFeed(const std::vector<std::tuple<std::string, std::string, std::string>>& entries) {
@@ -373,17 +281,17 @@ std::string Content(const std::string& cap) {
 }
 
 TEST_F(WarningServerTest, PolledFeedsRaiseAndCancelAlerts) {
-  FeedServer feeds;
+  Receiver feeds;
   const TimeMs t = Now() - kMin;
   const CapMessageText rainstorm = RainstormWarning("33010041600000_P1", t, t + 6 * kHour);
   const CapMessageText binjiang = BinjiangWarning("33010041600000_P2", t);
   // One entry carries its alert; the other links to it (relative link, then a redirect).
-  feeds.Set("/warnings/feed.atom", 200, "application/atom+xml",
+  feeds.Serve("/warnings/feed.atom", 200, "application/atom+xml",
             AtomFeed({{"urn:cap:P1", "2026-07-01T00:30:00Z", Content(CapXml(rainstorm))},
                       {"urn:cap:P2", "2026-07-01T00:31:00Z",
                        "<link rel=\"alternate\" type=\"application/cap+xml\" href=\"cap/P2.xml\"/>"}}));
-  feeds.Set("/warnings/cap/P2.xml", 302, "text/plain", "/moved/P2.xml");
-  feeds.Set("/moved/P2.xml", 200, "application/cap+xml", CapXml(binjiang));
+  feeds.Serve("/warnings/cap/P2.xml", 302, "text/plain", "/moved/P2.xml");
+  feeds.Serve("/moved/P2.xml", 200, "application/cap+xml", CapXml(binjiang));
   StartWithZones({"--warning-feed", feeds.Url("/warnings/feed.atom"), "--warning-poll-seconds", "1"});
 
   JsonValue alerts = WaitForAlerts([](const JsonValue& a) { return a.as_array().size() == 3; });
@@ -395,13 +303,13 @@ TEST_F(WarningServerTest, PolledFeedsRaiseAndCancelAlerts) {
   // Later polls find the entries unchanged: the linked document is not fetched again, and
   // nothing is raised twice.
   const int polls = feeds.Hits("/warnings/feed.atom");
-  ASSERT_TRUE(feeds.WaitForHits("/warnings/feed.atom", polls + 2));
+  ASSERT_TRUE(WaitForHits(feeds, "/warnings/feed.atom", polls + 2));
   EXPECT_EQ(feeds.Hits("/moved/P2.xml"), 1);
   EXPECT_EQ(Metric(Metrics(), "citybrain_alerts_raised_total"), 3);
 
   // The bureau cancels the rainstorm warning: its entry is replaced by the Cancel.
   const CapMessageText cancel = CancelOf(rainstorm, "33010041600000_P1C", t + kMin);
-  feeds.Set("/warnings/feed.atom", 200, "application/atom+xml",
+  feeds.Serve("/warnings/feed.atom", 200, "application/atom+xml",
             AtomFeed({{"urn:cap:P1C", "2026-07-01T00:40:00Z", Content(CapXml(cancel))},
                       {"urn:cap:P2", "2026-07-01T00:31:00Z",
                        "<link rel=\"alternate\" type=\"application/cap+xml\" href=\"cap/P2.xml\"/>"}}));
@@ -418,16 +326,17 @@ TEST_F(WarningServerTest, PolledFeedsRaiseAndCancelAlerts) {
   server_->Stop();
   const int before = feeds.Hits("/warnings/feed.atom");
   ASSERT_TRUE(server_->Start()) << server_->Log();
-  ASSERT_TRUE(feeds.WaitForHits("/warnings/feed.atom", before + 2));
+  ASSERT_TRUE(WaitForHits(feeds, "/warnings/feed.atom", before + 2));
   EXPECT_EQ(Metric(Metrics(), "citybrain_alerts_raised_total"), 0);  // counted since start
   EXPECT_EQ(AlertZones(Alerts()), (std::set<std::string>{kBinjiang}));
   EXPECT_EQ(Alerts("all").as_array().size(), 3u);
 }
 
 TEST_F(WarningServerTest, FailingFeedsAreCountedAndNeverStopTheServer) {
-  FeedServer feeds;
-  feeds.Set("/html", 200, "text/html", "<html><body>Service unavailable</body></html>");
-  feeds.Set("/cap.xml", 200, "application/cap+xml",
+  Receiver feeds;
+  feeds.Serve("/html", 200, "text/html", "<html><body>Service unavailable</body></html>");
+  feeds.Serve("/missing", 404, "text/plain", "not here");
+  feeds.Serve("/cap.xml", 200, "application/cap+xml",
             CapXml(BinjiangWarning("33010041600000_F1", Now() - kMin)));
   const std::string dead = "http://127.0.0.1:" + std::to_string(FreePort()) + "/feed";
   // Comma-separated and repeated flags; one CAP document served bare, not in a feed.
@@ -436,8 +345,8 @@ TEST_F(WarningServerTest, FailingFeedsAreCountedAndNeverStopTheServer) {
                   "--warning-poll-seconds", "1"});
   // Three polls each (the second 2 s after the first, the third 4 s after that): the first
   // two failures are counted by then.
-  ASSERT_TRUE(feeds.WaitForHits("/html", 3));
-  ASSERT_TRUE(feeds.WaitForHits("/missing", 3));
+  ASSERT_TRUE(WaitForHits(feeds, "/html", 3));
+  ASSERT_TRUE(WaitForHits(feeds, "/missing", 3));
   WaitForAlerts([](const JsonValue& a) { return a.as_array().size() == 1; });
   const std::string metrics = Metrics();
   auto metric = [&](const std::string& name, const std::string& url) {
