@@ -1,5 +1,5 @@
-// Validates a CAP 1.2 message with xmllint against the OASIS schema kept in the test suite
-// (tests/data/cap/cap12.xsd). Shared by the alerts unit tests and the integration tests.
+// Validates a CAP 1.2 message with xmllint against the OASIS schema (src/alerts/cap12.xsd,
+// which the binary also builds in). Shared by the alerts unit tests and the integration tests.
 #pragma once
 
 #include <sys/wait.h>
@@ -20,7 +20,7 @@ inline int CapSchemaCheck(const std::string& xml, std::string* output) {
   const std::string file = (dir / "alert.xml").string();
   std::ofstream(file) << xml;
   const std::string cmd = "xmllint --noout --schema '" + std::string(CITYBRAIN_SOURCE_DIR) +
-                          "/tests/data/cap/cap12.xsd' '" + file + "' 2>&1";
+                          "/src/alerts/cap12.xsd' '" + file + "' 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   char buf[512];
   while (p != nullptr && fgets(buf, sizeof buf, p) != nullptr) *output += buf;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <functional>
 #include <tuple>
@@ -56,8 +57,17 @@ std::string_view CapCategory(std::string_view category) {
   if (category == "parking") return "Transport";
   if (category == "device") return "Infra";
   if (category == "weather") return "Met";
-  if (category == "fire") return "Fire";
-  if (category == "health") return "Health";
+  // Warnings taken in keep their CAP category, lower-cased (cap_intake.h).
+  static constexpr std::string_view kCap[] = {"Geo",  "Met",    "Safety", "Security",
+                                              "Rescue", "Fire", "Health", "Env",
+                                              "Transport", "Infra", "CBRNE", "Other"};
+  for (std::string_view c : kCap) {
+    if (category.size() == c.size() &&
+        std::equal(c.begin(), c.end(), category.begin(),
+                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
+      return c;
+    }
+  }
   return "Other";
 }
 

@@ -1,4 +1,5 @@
-// /api/v1/alerts: the alert list, acknowledgement and resolution, and CAP 1.2 output.
+// /api/v1/alerts: the alert list, acknowledgement and resolution, and CAP 1.2 output;
+// /api/v1/warnings: CAP warnings from outside taken in.
 
 #include <algorithm>
 
@@ -12,6 +13,12 @@ namespace {
 
 using alerts::Alert;
 using alerts::AlertBook;
+
+void WriteStrings(JsonWriter* w, std::string_view key, const std::vector<std::string>& v) {
+  w->Key(key).BeginArray();
+  for (const std::string& s : v) w->String(s);
+  w->EndArray();
+}
 
 void WriteTexts(JsonWriter* w, std::string_view key, const alerts::Texts& t) {
   w->Key(key).BeginObject().Key("zh-CN").String(t.zh_cn).Key("en").String(t.en).EndObject();
@@ -33,9 +40,7 @@ void WriteAlert(JsonWriter* w, const Alert& a, const AlertBook& book) {
   WriteTexts(w, "headline", s.headline);
   WriteTexts(w, "description", s.description);
   WriteTexts(w, "instruction", s.instruction);
-  w->Key("departments").BeginArray();
-  for (const std::string& d : s.departments) w->String(d);
-  w->EndArray();
+  WriteStrings(w, "departments", s.departments);
   w->Key("raisedAt").String(FormatIso8601(a.raised_at))
       .Key("updatedAt").String(FormatIso8601(a.updated_at))
       .Key("ackDeadline").String(FormatIso8601(a.ack_deadline))
@@ -150,6 +155,62 @@ void AddAlertRoutes(Router* router, AlertBook* book, const Clock* clock) {
                 auto a = book->Resolve(req.params["alertId"], Who(req), clock->Now());
                 if (!a.ok()) return respond(ProblemResponse(a.status()));
                 respond(AlertJson(*a, *book));
+              });
+}
+
+namespace {
+
+void WriteReport(JsonWriter* w, const alerts::CapIntakeReport& r) {
+  w->BeginObject()
+      .Key("identifier").String(r.identifier)
+      .Key("sender").String(r.sender)
+      .Key("sent").String(r.sent)
+      .Key("status").String(r.status)
+      .Key("msgType").String(r.msg_type)
+      .Key("via").String(r.via)
+      .Key("receivedAt").String(FormatIso8601(r.received_at))
+      .Key("outcome").String(r.outcome)
+      .Key("reason").String(r.reason);
+  WriteStrings(w, "zones", r.zones);
+  w->Key("alerts").BeginObject();
+  WriteStrings(w, "raised", r.raised);
+  WriteStrings(w, "updated", r.updated);
+  WriteStrings(w, "resolved", r.resolved);
+  w->EndObject().EndObject();
+}
+
+}  // namespace
+
+void AddWarningRoutes(Router* router, alerts::CapWarningSink* sink) {
+  const std::string base = "/api/v1/warnings";
+  router->Add("POST", base, security::Permission::kContextWrite,
+              [sink](HttpRequest& req, Responder respond) {
+                const std::string_view ct = MediaType(req.Header("content-type"));
+                if (!req.body.empty() && ct != "application/cap+xml" && ct != "application/xml" &&
+                    ct != "text/xml") {
+                  return respond(Fail(Status(
+                      Code::kUnsupported,
+                      "Content-Type must be application/cap+xml, application/xml or text/xml")));
+                }
+                auto cap = alerts::ParseCap(req.body);
+                if (!cap.ok()) return respond(ProblemResponse(cap.status()));
+                auto report = sink->Receive(*cap, "post");
+                if (!report.ok()) return respond(ProblemResponse(report.status()));
+                std::string out;
+                JsonWriter w(&out);
+                WriteReport(&w, *report);
+                respond(JsonResponse(report->raised.empty() ? 200 : 201, std::move(out), false));
+              });
+  router->Add("GET", base, security::Permission::kContextRead,
+              [sink](HttpRequest& req, Responder respond) {
+                auto limit = ParseCount(req.Query("limit"), "limit", 100, 1000);
+                if (!limit.ok()) return respond(Fail(limit.status()));
+                std::string out;
+                JsonWriter w(&out);
+                w.BeginArray();
+                for (const alerts::CapIntakeReport& r : sink->Recent(*limit)) WriteReport(&w, r);
+                w.EndArray();
+                respond(JsonResponse(200, std::move(out), false));
               });
 }
 

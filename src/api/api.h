@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "alerts/alerts.h"
+#include "alerts/cap_intake.h"
 #include "api/http.h"
 #include "context/broker.h"
 #include "core/metrics.h"
@@ -179,5 +180,13 @@ class AlertStream final : public alerts::AlertListener {
 
 // GET /ws/alerts (WebSocket upgrade; Permission::kContextRead) served by `stream`.
 void AddAlertStreamRoutes(Router* router, AlertStream* stream);
+
+// /api/v1/warnings, CAP warnings from outside, see docs/api.md:
+//   POST warnings          a CAP 1.2 document (application/cap+xml, application/xml or
+//                          text/xml) → 201 when it raised alerts, else 200, with what it did
+//                          (alerts::CapIntakeReport as JSON); 400 and no change for a bad
+//                          document (context:write)
+//   GET  warnings?limit=   the most recent warnings taken in, posted or polled (context:read)
+void AddWarningRoutes(Router* router, alerts::CapWarningSink* sink);
 
 }  // namespace cb::api

@@ -11,6 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "api/outbound_http.h"
 #include "context/ngsi_json.h"
 
 namespace cb::api {
@@ -89,13 +90,11 @@ class Lane : public std::enable_shared_from_this<Lane> {
   Lane(Notifier::Impl* owner, std::string host, uint16_t port)
       : owner_(owner),
         strand_(net::make_strand(owner->ioc)),
-        resolver_(strand_),
         timer_(strand_),
-        host_(std::move(host)),
-        port_(port) {
-    host_header_ = host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_;
-    if (port_ != 80) host_header_ += ":" + std::to_string(port_);
-  }
+        conn_(std::make_shared<OutboundConnection>(
+            strand_, std::move(host), port,
+            OutboundOptions{owner->options.connect_timeout_ms, owner->options.request_timeout_ms,
+                            owner->options.max_response_bytes})) {}
 
   void Push(Job j) {
     net::post(strand_, [self = shared_from_this(), j = std::move(j)]() mutable {
@@ -109,8 +108,7 @@ class Lane : public std::enable_shared_from_this<Lane> {
     net::post(strand_, [self = shared_from_this()] {
       self->closing_ = true;
       self->timer_.cancel();
-      self->resolver_.cancel();
-      if (self->stream_) self->stream_->cancel();
+      self->conn_->Cancel();
     });
   }
 
@@ -127,7 +125,6 @@ class Lane : public std::enable_shared_from_this<Lane> {
     req_.method(http::verb::post);
     req_.target(j.url.target);
     req_.version(11);
-    req_.set(http::field::host, host_header_);
     req_.set(http::field::user_agent, "citybrain");
     bool ld = s.endpoint_accept == "application/ld+json";
     req_.set(http::field::content_type, ld ? "application/ld+json" : "application/json");
@@ -142,91 +139,18 @@ class Lane : public std::enable_shared_from_this<Lane> {
         context::RenderNotification(j.n, context::NewRandomUrn("Notification"), notified_at_);
     req_.prepare_payload();
     attempt_ = 0;
-    free_retry_ = true;
     started_ = SteadyClock::now();
     Attempt();
   }
 
   void Attempt() {
     if (closing_) return Finish(false, "the notifier is stopping");
-    if (stream_) {
-      reused_ = true;
-      return Write();
-    }
-    reused_ = false;
-    if (resolved_.empty()) {
-      resolver_.async_resolve(
-          host_, std::to_string(port_),
-          [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
-            if (ec) return self->Fail("resolve: " + ec.message(), true);
-            self->resolved_ = std::move(r);
-            self->Connect();
-          });
-      return;
-    }
-    Connect();
-  }
-
-  void Connect() {
-    stream_.emplace(strand_);
-    stream_->expires_after(std::chrono::milliseconds(owner_->options.connect_timeout_ms));
-    stream_->async_connect(resolved_,
-                           [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
-                             if (ec) {
-                               self->stream_.reset();
-                               self->resolved_ = {};
-                               return self->Fail("connect: " + ec.message(), true);
-                             }
-                             beast::error_code ignored;
-                             self->stream_->socket().set_option(tcp::no_delay(true), ignored);
-                             self->Write();
-                           });
-  }
-
-  void Write() {
-    stream_->expires_after(std::chrono::milliseconds(owner_->options.request_timeout_ms));
-    http::async_write(*stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->IoError(ec);
-      self->Read();
+    conn_->Send(req_, [self = shared_from_this()](OutboundConnection::Outcome o) {
+      if (!o.error.empty()) return self->Fail(std::move(o.error), true);
+      const unsigned status = o.response.result_int();
+      if (status >= 200 && status < 300) return self->Finish(true, "");
+      self->Fail("HTTP " + std::to_string(status), status >= 500 || status == 429);
     });
-  }
-
-  void Read() {
-    parser_.emplace();
-    parser_->body_limit(owner_->options.max_response_bytes);
-    buf_.clear();
-    http::async_read(*stream_, buf_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       if (ec) return self->IoError(ec);
-                       self->OnResponse();
-                     });
-  }
-
-  void CloseStream() {
-    if (!stream_) return;
-    beast::error_code ignored;
-    stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_->close();
-    stream_.reset();
-  }
-
-  void IoError(beast::error_code ec) {
-    bool was_reused = reused_;
-    CloseStream();
-    // A keep-alive connection the receiver closed while idle: reconnect once at no cost.
-    if (was_reused && free_retry_ && !closing_) {
-      free_retry_ = false;
-      return Attempt();
-    }
-    Fail(ec == beast::error::timeout ? "timeout" : ec.message(), true);
-  }
-
-  void OnResponse() {
-    const auto& res = parser_->get();
-    unsigned status = res.result_int();
-    if (!res.keep_alive()) CloseStream();
-    if (status >= 200 && status < 300) return Finish(true, "");
-    Fail("HTTP " + std::to_string(status), status >= 500 || status == 429);
   }
 
   void Fail(std::string reason, bool retryable) {
@@ -241,7 +165,7 @@ class Lane : public std::enable_shared_from_this<Lane> {
       return;
     }
     if (healthy_) {
-      spdlog::warn("notifications to {}:{} failing: {}", host_, port_, reason);
+      spdlog::warn("notifications to {} failing: {}", conn_->host_header(), reason);
     }
     healthy_ = false;
     Finish(false, reason);
@@ -250,7 +174,7 @@ class Lane : public std::enable_shared_from_this<Lane> {
   void Finish(bool ok, const std::string& reason) {
     owner_->duration->Observe(std::chrono::duration<double>(SteadyClock::now() - started_).count());
     (ok ? owner_->sent : owner_->failed)->Inc();
-    if (ok && !healthy_) spdlog::info("notifications to {}:{} recovered", host_, port_);
+    if (ok && !healthy_) spdlog::info("notifications to {} recovered", conn_->host_header());
     if (ok) healthy_ = true;
     owner_->subs->RecordDelivery(queue_.front().n.subscription->id, ok, notified_at_, reason);
     queue_.pop_front();
@@ -260,24 +184,15 @@ class Lane : public std::enable_shared_from_this<Lane> {
   }
 
   Notifier::Impl* owner_;
-  net::strand<net::io_context::executor_type> strand_;
-  tcp::resolver resolver_;
+  OutboundConnection::Strand strand_;
   net::steady_timer timer_;
-  std::string host_;
-  uint16_t port_;
-  std::string host_header_;
-  tcp::resolver::results_type resolved_;
-  std::optional<beast::tcp_stream> stream_;
-  beast::flat_buffer buf_;
-  std::optional<http::response_parser<http::string_body>> parser_;
+  std::shared_ptr<OutboundConnection> conn_;
   http::request<http::string_body> req_;
 
   std::deque<Job> queue_;
   bool busy_ = false;
   bool closing_ = false;
   bool healthy_ = true;
-  bool reused_ = false;
-  bool free_retry_ = true;
   int attempt_ = 0;
   TimeMs notified_at_ = 0;
   SteadyClock::time_point started_;

@@ -247,6 +247,15 @@ int main(int argc, char** argv) {
                     "[channel=]URL notified of alert changes (repeatable); with a channel "
                     "(e.g. sms=http://…) only alerts escalated to that channel");
 
+  serve->add_option("--warning-feed", config.warning_feeds,
+                    "a CAP 1.2 warning feed to poll (http:// URL of a CAP document or an Atom "
+                    "feed of them); repeat or separate with commas")
+      ->delimiter(',');
+  serve->add_option("--warning-poll-seconds", config.warning_poll_s,
+                    "seconds between polls of each warning feed")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+
   ReplayArgs replay_args;
   auto* replay = app.add_subcommand(
       "replay", "stream a CSV time series of real observations to a server, in time order");

@@ -14,7 +14,9 @@
 #include "api/api.h"
 #include "api/http.h"
 #include "api/notifier.h"
+#include "api/warning_poller.h"
 #include "app/alerting.h"
+#include "app/warning_intake.h"
 #include "context/broker.h"
 #include "context/subscriptions.h"
 #include "ingest/mqtt_bridge.h"
@@ -51,6 +53,8 @@ struct CityServer::Impl {
   std::unique_ptr<AlertEntityWriter> alert_entities;
   std::unique_ptr<stream::RuleEngine> rules;
   std::unique_ptr<RuleAlertBridge> rule_alerts;
+  std::unique_ptr<WarningIntake> warnings;
+  std::unique_ptr<api::WarningPoller> warning_poller;
 };
 
 CityServer::CityServer(ServerConfig config) : impl_(std::make_unique<Impl>()) {
@@ -326,6 +330,21 @@ Status CityServer::Start() {
     api::AddAlertRoutes(&s.router, s.alerts.get(), SystemClock::Instance());
     s.alert_stream = std::make_unique<api::AlertStream>(s.alerts.get());
     api::AddAlertStreamRoutes(&s.router, s.alert_stream.get());
+    // Warnings from outside (CAP), posted or polled, become alerts for the zones they cover.
+    s.warnings = std::make_unique<WarningIntake>(s.situation.get(), s.broker.get(), s.alerts.get(),
+                                                 s.store.get(), SystemClock::Instance(), &s.registry);
+    CB_RETURN_IF_ERROR(s.warnings->Load());
+    s.warnings->Start();
+    api::AddWarningRoutes(&s.router, s.warnings.get());
+    if (!c.warning_feeds.empty()) {
+      api::WarningPollerOptions wo;
+      wo.feeds = c.warning_feeds;
+      wo.interval_s = c.warning_poll_s;
+      auto poller = api::WarningPoller::Create(wo, s.warnings.get(), &s.registry);
+      if (!poller.ok()) return poller.status();
+      s.warning_poller = std::move(poller).value();
+      CB_RETURN_IF_ERROR(s.warning_poller->Start());
+    }
   }
 
   if (!c.mqtt_url.empty()) {
@@ -381,6 +400,9 @@ void CityServer::Stop() {
     s.rules->Stop();
     s.rules.reset();
   }
+  if (s.warning_poller) s.warning_poller->Stop();
+  s.warning_poller.reset();
+  if (s.warnings) s.warnings->Stop();
   if (s.situation) {
     s.situation->Stop();
     s.situation.reset();
@@ -388,6 +410,7 @@ void CityServer::Stop() {
   if (s.escalation) s.escalation->Stop();
   s.escalation.reset();
   s.alert_stream.reset();
+  s.warnings.reset();
   s.tier_alerts.reset();
   s.device_alerts.reset();
   s.rule_alerts.reset();

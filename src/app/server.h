@@ -44,6 +44,10 @@ struct ServerConfig {
   std::string rules_path;
   // Alert webhooks, each "[channel=]URL" (see EnsureAlertWebhooks in app/alerting.h).
   std::vector<std::string> alert_webhooks;
+  // Warnings from outside: CAP feeds (http:// URLs) polled every warning_poll_s; POST
+  // /api/v1/warnings takes them in whether or not any are given.
+  std::vector<std::string> warning_feeds;
+  int warning_poll_s = 300;
 };
 
 class CityServer {

@@ -223,11 +223,12 @@ std::string_view SubscriptionStatus(const Subscription& s, TimeMs now) {
   return "active";
 }
 
-Result<HttpUrl> ParseHttpUrl(std::string_view uri) {
+Result<HttpUrl> ParseHttpUrl(std::string_view uri, std::string_view what) {
+  const std::string w(what);
   HttpUrl u;
   size_t colon = uri.find("://");
   if (colon == std::string_view::npos) {
-    return Bad("notification.endpoint.uri must be an http URL");
+    return Bad(w + " must be an http URL");
   }
   for (char c : uri.substr(0, colon)) {
     u.scheme.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
@@ -236,11 +237,11 @@ Result<HttpUrl> ParseHttpUrl(std::string_view uri) {
     return Status::Unsupported("MQTT notification endpoints are not supported; use http");
   }
   if (u.scheme != "http" && u.scheme != "https") {
-    return Bad("notification.endpoint.uri must be an http URL");
+    return Bad(w + " must be an http URL");
   }
   if (std::any_of(uri.begin(), uri.end(),
                   [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
-    return Bad("notification.endpoint.uri must not contain spaces or control characters");
+    return Bad(w + " must not contain spaces or control characters");
   }
   u.port = u.scheme == "https" ? 443 : 80;
   std::string_view rest = uri.substr(colon + 3);
@@ -248,16 +249,16 @@ Result<HttpUrl> ParseHttpUrl(std::string_view uri) {
   std::string_view authority = rest.substr(0, slash);
   std::string_view target = slash == std::string_view::npos ? "" : rest.substr(slash);
   if (authority.find('@') != std::string_view::npos) {
-    return Bad("notification.endpoint.uri must not carry credentials");
+    return Bad(w + " must not carry credentials");
   }
   std::string_view port;
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
-    if (close == std::string_view::npos) return Bad("notification.endpoint.uri: bad IPv6 host");
+    if (close == std::string_view::npos) return Bad(w + ": bad IPv6 host");
     u.host = std::string(authority.substr(1, close - 1));
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') return Bad("notification.endpoint.uri: bad host");
+      if (after.front() != ':') return Bad(w + ": bad host");
       port = after.substr(1);
     }
   } else {
@@ -265,12 +266,12 @@ Result<HttpUrl> ParseHttpUrl(std::string_view uri) {
     u.host = std::string(authority.substr(0, c));
     if (c != std::string_view::npos) port = authority.substr(c + 1);
   }
-  if (u.host.empty()) return Bad("notification.endpoint.uri has no host");
+  if (u.host.empty()) return Bad(w + " has no host");
   if (!port.empty()) {
     unsigned p = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
     if (ec != std::errc() || end != port.data() + port.size() || p == 0 || p > 65535) {
-      return Bad("notification.endpoint.uri has a bad port");
+      return Bad(w + " has a bad port");
     }
     u.port = static_cast<uint16_t>(p);
   }

@@ -129,8 +129,10 @@ struct HttpUrl {
   uint16_t port = 80;
   std::string target;  // path and query; "/" when none
 };
-// Parses http(s)://host[:port][/path][?query]. kBadRequestData when malformed.
-Result<HttpUrl> ParseHttpUrl(std::string_view uri);
+// Parses http(s)://host[:port][/path][?query]. kBadRequestData when malformed, naming the
+// URL as `what`.
+Result<HttpUrl> ParseHttpUrl(std::string_view uri,
+                             std::string_view what = "notification.endpoint.uri");
 
 
 

@@ -14,6 +14,12 @@ Status Bad(const std::string& zone_id, const std::string& what) {
 
 }  // namespace
 
+std::string ZoneName(const Zone& zone, std::string_view lang) {
+  if (zone.name.is_string()) return zone.name.as_string();
+  const JsonValue* v = zone.name.is_object() ? zone.name.Find(lang) : nullptr;
+  return v != nullptr && v->is_string() ? v->as_string() : zone.id;
+}
+
 ZoneIndex::ZoneIndex() : index_(0.005) {}
 
 Status ZoneIndex::Put(Zone zone) {

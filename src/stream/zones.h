@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -34,6 +35,10 @@ struct Zone {
   double area_m2 = 0;
   std::optional<double> capacity;  // people the zone holds safely, when known
 };
+
+// The zone's name in `lang` ("zh-CN", "en"): its text name, or that entry of its
+// languageMap; its id when it has neither.
+std::string ZoneName(const Zone& zone, std::string_view lang);
 
 class ZoneIndex {
  public:

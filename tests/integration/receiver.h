@@ -1,13 +1,16 @@
 // A minimal HTTP receiver on loopback for the integration tests: it stands in for
-// subscribers and webhook endpoints and records every request it gets.
+// subscribers and webhook endpoints, records every request it gets, and serves documents set
+// by the test (a warning feed).
 #pragma once
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -18,8 +21,9 @@
 
 namespace cb::testing {
 
-// A minimal keep-alive HTTP server recording every POST it gets. The first `fail_first`
-// requests are answered 503.
+// A minimal keep-alive HTTP server recording every request it gets. A GET of a path given to
+// Serve() is answered with that document; anything else with 204 (the first `fail_first`
+// requests with 503).
 class Receiver {
  public:
   explicit Receiver(int fail_first = 0) : fail_first_(fail_first) {
@@ -70,6 +74,19 @@ class Receiver {
     std::lock_guard l(mu_);
     return connections_;
   }
+  // From now on, GET `path` answers `status` with this body (for a 3xx, `body` is the
+  // Location).
+  void Serve(const std::string& path, int status, const std::string& content_type,
+             const std::string& body) {
+    std::lock_guard l(mu_);
+    documents_[path] = {status, content_type, body};
+  }
+  // Requests so far for `target`.
+  int Hits(const std::string& target) {
+    std::lock_guard l(mu_);
+    return static_cast<int>(std::count_if(got_.begin(), got_.end(),
+                                          [&](const Got& g) { return g.target == target; }));
+  }
   // Waits until at least `n` entities arrived in notifications.
   bool WaitForItems(size_t n, std::chrono::seconds timeout) {
     std::unique_lock l(mu_);
@@ -104,13 +121,23 @@ class Receiver {
       boost::system::error_code ec;
       http::read(s, buf, req, ec);
       if (ec) break;
-      auto status = http::status::no_content;
+      http::response<http::string_body> res{http::status::no_content, req.version()};
       {
         std::lock_guard l(mu_);
         ++requests_;
-        if (failed_ < fail_first_) {
+        auto doc = req.method() == http::verb::get ? documents_.find(std::string(req.target()))
+                                                   : documents_.end();
+        if (doc != documents_.end()) {
+          got_.push_back({std::string(req.target()), "", "", ""});
+          res.result(doc->second.status);
+          res.set(http::field::content_type, doc->second.content_type);
+          if (doc->second.status >= 300 && doc->second.status < 400) {
+            res.set(http::field::location, doc->second.body);
+          }
+          res.body() = doc->second.body;
+        } else if (failed_ < fail_first_) {
           ++failed_;
-          status = http::status::service_unavailable;
+          res.result(http::status::service_unavailable);
         } else {
           got_.push_back({std::string(req.target()), std::string(req[http::field::content_type]),
                           std::string(req[http::field::link]), req.body()});
@@ -124,7 +151,6 @@ class Receiver {
         }
       }
       cv_.notify_all();
-      http::response<http::empty_body> res{status, req.version()};
       res.keep_alive(req.keep_alive());
       res.prepare_payload();
       http::write(s, res, ec);
@@ -145,6 +171,12 @@ class Receiver {
   std::vector<std::thread> conn_threads_;
   std::set<int> open_fds_;
   std::vector<Got> got_;
+  struct Document {
+    int status;
+    std::string content_type;
+    std::string body;
+  };
+  std::map<std::string, Document> documents_;  // by path
   int requests_ = 0;
   int failed_ = 0;
   int connections_ = 0;

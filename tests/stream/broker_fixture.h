@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "stream/tier_plan.h"
 #include "../store/store_test_util.h"
+#include "../zone_json.h"
 
 namespace cb::stream::testing {
 
@@ -77,13 +78,7 @@ class BrokerTest : public ::testing::Test {
   }
   static std::string ZoneJson(const std::string& id, double lon0, double lat0, double lon1,
                               double lat1, const std::string& extra = "") {
-    std::ostringstream s;
-    s.precision(10);
-    s << R"({"id":")" << id << R"(","type":"Zone","location":{"type":"GeoProperty","value":)"
-      << R"({"type":"Polygon","coordinates":[[[)" << lon0 << "," << lat0 << "],[" << lon1 << ","
-      << lat0 << "],[" << lon1 << "," << lat1 << "],[" << lon0 << "," << lat1 << "],[" << lon0
-      << "," << lat0 << "]]]}}" << extra << "}";
-    return s.str();
+    return ::cb::testing::ZoneJson(id, lon0, lat0, lon1, lat1, extra);
   }
   static std::string Counter(const std::string& id, double lon, double lat, double count,
                              TimeMs at, const std::string& extra = "") {
