@@ -13,16 +13,9 @@
 namespace cb::app {
 namespace {
 
-// The zone's name in one language: a text, or a languageMap entry (else its id).
+// The zone's name in one language (its id when it has none; `fallback` without a zone).
 std::string NameIn(const stream::Zone* zone, const char* lang, const std::string& fallback) {
-  if (zone == nullptr) return fallback;
-  if (zone->name.is_string()) return zone->name.as_string();
-  if (zone->name.is_object()) {
-    if (const JsonValue* v = zone->name.Find(lang); v != nullptr && v->is_string()) {
-      return v->as_string();
-    }
-  }
-  return fallback;
+  return zone != nullptr ? stream::ZoneName(*zone, lang) : fallback;
 }
 
 std::string Count(double v) { return std::to_string(static_cast<int64_t>(std::llround(v))); }

@@ -11,22 +11,6 @@
 namespace cb::testing {
 namespace {
 
-struct CommandResult {
-  int exit_code;
-  std::string output;
-};
-
-CommandResult RunCitybrain(const std::string& args) {
-  std::string cmd = std::string(CITYBRAIN_BINARY) + " " + args + " 2>&1";
-  CommandResult r{0, ""};
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) r.output += buf;
-  int st = pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
 TEST(CliTest, HelpOnEverySubcommand) {
   auto top = RunCitybrain("--help");
   EXPECT_EQ(top.exit_code, 0);

@@ -317,15 +317,11 @@ TEST(SituationDemoTest, TheDemoDistrictLoadsWithTheExamplePlans) {
 TEST(ReplayCommandTest, MelbourneCountsReachTheServer) {
   ServerProcess server;
   ASSERT_TRUE(server.Start()) << server.Log();
-  const std::string cmd = std::string(CITYBRAIN_BINARY) + " replay --url http://127.0.0.1:" +
-                          std::to_string(server.port()) + " --key-file " + server.data_dir() +
-                          "/admin.key --file " + CITYBRAIN_SOURCE_DIR +
-                          "/tests/data/melbourne/flinders_underpass_2023-07.csv 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[512];
-  while (p != nullptr && fgets(buf, sizeof buf, p) != nullptr) out += buf;
-  ASSERT_EQ(pclose(p), 0) << out;
+  CommandResult run = RunCitybrain("replay --url http://127.0.0.1:" + std::to_string(server.port()) +
+                                   " --key-file " + server.data_dir() + "/admin.key --file " +
+                                   CITYBRAIN_SOURCE_DIR + "/tests/data/melbourne/flinders_underpass_2023-07.csv");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  std::string out = run.output;
   EXPECT_NE(out.find("RESULT name=replay rows=598 observations=598 batches=572"), std::string::npos) << out;
   HttpClient c = server.Client();
   JsonValue e = Json(c.Get("/ngsi-ld/v1/entities/urn:ngsi-ld:CrowdFlowObserved:melbourne-6").body);
@@ -333,13 +329,10 @@ TEST(ReplayCommandTest, MelbourneCountsReachTheServer) {
   EXPECT_EQ(e.Find("peopleCount")->Find("value")->as_double(), 253) << e.Dump();
   EXPECT_EQ(e.Find("peopleCount")->Find("observedAt")->as_string(), "2023-07-31T13:00:00.000Z");
   // Without a key the server refuses, and the replay says so.
-  out.clear();
-  const std::string no_key = std::string(CITYBRAIN_BINARY) + " replay --url http://127.0.0.1:" +
-                             std::to_string(server.port()) + " --file " + CITYBRAIN_SOURCE_DIR +
-                             "/tests/data/melbourne/flinders_underpass_2023-07.csv 2>&1";
-  p = popen(no_key.c_str(), "r");
-  while (p != nullptr && fgets(buf, sizeof buf, p) != nullptr) out += buf;
-  EXPECT_NE(pclose(p), 0);
+  run = RunCitybrain("replay --url http://127.0.0.1:" + std::to_string(server.port()) + " --file " +
+                     CITYBRAIN_SOURCE_DIR + "/tests/data/melbourne/flinders_underpass_2023-07.csv");
+  EXPECT_NE(run.exit_code, 0);
+  out = run.output;
   EXPECT_NE(out.find("the server answered 401"), std::string::npos) << out;
 }
 

@@ -271,4 +271,21 @@ inline JsonValue WaitForJson(HttpClient& c, const std::string& target,
   return last;
 }
 
+// Runs the citybrain binary with `args` (stderr with stdout); its exit code and output.
+struct CommandResult {
+  int exit_code;
+  std::string output;
+};
+
+inline CommandResult RunCitybrain(const std::string& args) {
+  std::string cmd = std::string(CITYBRAIN_BINARY) + " " + args + " 2>&1";
+  CommandResult r{0, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) r.output += buf;
+  int st = pclose(p);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
 }  // namespace cb::testing
