@@ -86,7 +86,7 @@ CLI::App* AddSimCommand(CLI::App* app, SimCommandArgs* a) {
       "hospital car parks) through an evening on an accelerated clock, like real devices");
   sim->add_option("--url", a->url, "the server")->capture_default_str();
   sim->add_option("--key-file", a->key_file,
-                  "file holding an API key (context:write; situation:read for the progress)");
+                  "file holding an API key (context:write; context:read for the progress lines)");
   sim->add_option("--mqtt", a->mqtt_url, "MQTT broker the server's bridge listens to")
       ->capture_default_str();
   sim->add_flag("--no-mqtt", a->no_mqtt, "send the people counters over HTTP too");
