@@ -161,7 +161,7 @@ int RunSimCommand(const SimCommandArgs& a) {
     return 1;
   }
   const std::string counters_via = mqtt ? "MQTT " + a.mqtt_url : "HTTP";
-  std::printf("sim: district %s created on %s; %s to %s, %g simulated seconds a second (a "
+  std::printf("sim: district %s is on %s; %s to %s, %g simulated seconds a second (a "
               "round of readings every %g s, a one-minute decision cycle sees %g simulated "
               "minutes); counters over %s, car parks over HTTP%s\n",
               a.district_file.c_str(), a.url.c_str(), a.start.c_str(), a.end.c_str(),
