@@ -124,6 +124,7 @@ JsonValue SpecJson(const AlertSpec& s) {
   o.Set("departments", std::move(deps));
   if (s.area) o.Set("area", geo::GeometryToGeoJson(*s.area));
   o.Set("areaDesc", TextsJson(s.area_desc));
+  if (s.deescalate_after_ms > 0) o.Set("deescalateAfterMs", s.deescalate_after_ms);
   return o;
 }
 
@@ -180,6 +181,7 @@ AlertSpec SpecFrom(const JsonValue& v, Status* st) {
     }
   }
   s.area_desc = r.Text("areaDesc");
+  if (v.Find("deescalateAfterMs") != nullptr) s.deescalate_after_ms = r.Int("deescalateAfterMs");
   return s;
 }
 
@@ -193,6 +195,7 @@ JsonValue AlertToJson(const Alert& a) {
   o.Set("state", AlertStateName(a.state));
   o.Set("raisedAt", a.raised_at);
   o.Set("updatedAt", a.updated_at);
+  o.Set("levelSince", a.level_since);
   o.Set("ackDeadline", a.ack_deadline);
   o.Set("escalationStep", a.escalation_step);
   o.Set("occurrences", static_cast<int64_t>(a.occurrences));
@@ -233,6 +236,7 @@ Result<Alert> AlertFromJson(const JsonValue& v) {
                                       : AlertState::kActive;
   a.raised_at = r.Int("raisedAt");
   a.updated_at = r.Int("updatedAt");
+  a.level_since = v.Find("levelSince") != nullptr ? r.Int("levelSince") : a.updated_at;
   a.ack_deadline = r.Int("ackDeadline");
   a.escalation_step = static_cast<int>(r.Int("escalationStep"));
   a.occurrences = static_cast<uint64_t>(r.Int("occurrences"));
@@ -341,6 +345,7 @@ Result<Alert> AlertBook::Raise(const AlertSpec& spec, TimeMs now) {
       Alert& a = alerts_[open->second];
       const int before = a.spec.level;
       a.spec = spec;
+      a.level_since = now;
       ++a.occurrences;
       if (before != spec.level) {
         const std::string what = std::string(spec.level < before ? "raised to level " : "lowered to level ") +
@@ -364,6 +369,7 @@ Result<Alert> AlertBook::Raise(const AlertSpec& spec, TimeMs now) {
       a.id = "urn:ngsi-ld:Alert:" + a.identifier;
       a.spec = spec;
       a.raised_at = now;
+      a.level_since = now;
       a.ack_deadline = now + options_.ack_deadline_ms;
       a.cap_messages.push_back({a.identifier, now, "Alert", a.spec});
       Record(a, now, "raised at level " + std::string(LevelName(spec.level)));
@@ -459,6 +465,28 @@ std::vector<Alert> AlertBook::EscalateDue(TimeMs now) {
       a.ack_deadline = now + options_.ack_deadline_ms;
       const EscalationStep& step = options_.escalation[static_cast<size_t>(a.escalation_step)];
       Record(a, now, "escalated to " + step.role.en + " by " + step.channel);
+      PersistLocked(a);
+      changes.emplace_back(a, a.history.back().what);
+      out.push_back(a);
+    }
+  }
+  Notify(changes);
+  return out;
+}
+
+std::vector<Alert> AlertBook::DeescalateDue(TimeMs now) {
+  std::vector<std::pair<Alert, std::string>> changes;
+  std::vector<Alert> out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [key, index] : open_by_key_) {
+      Alert& a = alerts_[index];
+      const int64_t period = a.spec.deescalate_after_ms;
+      if (period <= 0 || a.spec.level >= 4 || now < a.level_since + period) continue;
+      ++a.spec.level;
+      a.level_since = now;
+      Record(a, now, "de-escalated to level " + std::string(LevelName(a.spec.level)));
+      a.cap_messages.push_back({NextIdentifierLocked(now), now, "Update", a.spec});
       PersistLocked(a);
       changes.emplace_back(a, a.history.back().what);
       out.push_back(a);

@@ -11,7 +11,9 @@
 //
 // Escalation: an alert not acknowledged within its deadline moves to the next role of the
 // escalation chain (duty operator → shift leader → commander by default) with a louder
-// channel, and its deadline starts again; acknowledging stops it.
+// channel, and its deadline starts again; acknowledging stops it. De-escalation: a source
+// may ask that its alert's level step down over time while it is not raised again (a
+// long-standing condition is no longer news), down to IV; it stays open until resolved.
 //
 // CAP 1.2: each alert renders as a CAP <alert> with one <info> per language (zh-CN and en),
 // its area as a <polygon>, and an identifier and sender following GB/T 35965.1 when an
@@ -66,6 +68,9 @@ struct AlertSpec {
   std::vector<std::string> departments;
   std::optional<geo::Geometry> area;  // polygons go into CAP <area>
   Texts area_desc;
+  // De-escalation over time: while the source does not raise the alert again, its level
+  // steps down one (toward IV) every this many ms; 0: never.
+  int64_t deescalate_after_ms = 0;
 };
 
 struct AlertEvent {
@@ -80,6 +85,7 @@ struct Alert {
   AlertState state = AlertState::kActive;
   TimeMs raised_at = 0;
   TimeMs updated_at = 0;
+  TimeMs level_since = 0;    // last raise or level change (de-escalation counts from it)
   TimeMs ack_deadline = 0;   // escalates when unacknowledged past this
   int escalation_step = 0;   // index into the escalation chain
   uint64_t occurrences = 1;  // raises folded into this alert
@@ -143,6 +149,9 @@ class AlertBook {
   std::optional<Alert> ResolveKey(const std::string& key, TimeMs now);
   // Escalates the active alerts past their deadline; returns them.
   std::vector<Alert> EscalateDue(TimeMs now);
+  // Lowers by one level the open alerts whose spec asks for de-escalation and whose level
+  // has stood for deescalate_after_ms without a new raise (a CAP Update each); returns them.
+  std::vector<Alert> DeescalateDue(TimeMs now);
 
   // Counts for /metrics.
   struct Stats {

@@ -102,6 +102,7 @@ void AddEntityStreamRoutes(Router* router, EntityStream* stream);
 
 namespace cb::stream {
 class SituationEngine;
+class RuleEngine;
 }  // namespace cb::stream
 
 namespace cb::api {
@@ -123,6 +124,16 @@ namespace cb::api {
 // `broker` resolves points of interest.
 void AddSituationRoutes(Router* router, stream::SituationEngine* engine,
                         context::ContextBroker* broker);
+
+// /api/v1/rules, see docs/api.md:
+//   GET    rules            every rule with its state (entities it fires for, counts)
+//   GET    rules/{ruleId}   one rule (404 when not defined)
+//   POST   rules            defines a new rule: 201, 409 when the id exists (admin)
+//   PUT    rules/{ruleId}   defines or replaces it: 201 or 200 (admin); rules from files: 409
+//   DELETE rules/{ruleId}   204 (admin); rules from files: 409
+// A definition is checked against the live city (zone, attribute names): 400 with the
+// reason; warnings (e.g. no entity of the type yet) come back in "warnings".
+void AddRuleRoutes(Router* router, stream::RuleEngine* engine);
 
 }  // namespace cb::api
 

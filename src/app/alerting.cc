@@ -4,6 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
+#include <memory>
+#include <set>
+
+#include "context/ngsi_json.h"
 
 namespace cb::app {
 namespace {
@@ -89,25 +94,223 @@ void DeviceAlertBridge::OnDeviceHealth(const stream::DeviceHealthChange& c) {
   }
 }
 
-void AlertEscalationClock::Start() {
-  thread_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stopping_) {
-      lock.unlock();
-      book_->EscalateDue(clock_->Now());
-      lock.lock();
-      cv_.wait_for(lock, std::chrono::milliseconds(tick_ms_), [this] { return stopping_; });
+std::string RuleAlertBridge::KeyFor(const std::string& rule_id, const std::string& entity_id) {
+  return "rule:" + rule_id + ":" + entity_id;
+}
+
+alerts::AlertSpec RuleAlertBridge::SpecFor(const stream::Rule& rule, const stream::RuleEvent& e,
+                                           const stream::Zone* zone) {
+  alerts::AlertSpec s;
+  s.key = KeyFor(rule.id, e.entity_id);
+  s.category = rule.category;
+  s.event = rule.name.en;
+  s.level = std::clamp(rule.severity, 1, 4);
+  s.zone_id = rule.zone_id;
+  s.headline = {rule.name.zh_cn + "：" + e.entity_id, rule.name.en + ": " + e.entity_id};
+  s.description = {e.reason_zh, e.reason_en};
+  s.instruction = {rule.actions.zh_cn, rule.actions.en};
+  s.departments = rule.departments;
+  if (zone != nullptr) {
+    s.area = zone->area;
+    s.area_desc = {NameIn(zone, "zh-CN", zone->id), NameIn(zone, "en", zone->id)};
+  } else {
+    s.area_desc = {e.entity_id, e.entity_id};
+  }
+  s.deescalate_after_ms = rule.deescalate_after_ms;
+  return s;
+}
+
+void RuleAlertBridge::OnRuleEvent(const stream::Rule& rule, const stream::RuleEvent& e) {
+  if (!e.firing) {
+    book_->ResolveKey(KeyFor(rule.id, e.entity_id), e.at);
+    return;
+  }
+  std::optional<stream::ZoneStatus> zone;
+  if (!rule.zone_id.empty() && situation_ != nullptr) zone = situation_->ZoneState(rule.zone_id);
+  auto raised = book_->Raise(SpecFor(rule, e, zone ? &zone->zone : nullptr), e.at);
+  if (!raised.ok()) {
+    spdlog::warn("rule {} alert for {} not raised: {}", rule.id, e.entity_id,
+                 raised.status().ToString());
+  }
+}
+
+void RuleAlertBridge::Reconcile(const stream::RuleEngine& rules, TimeMs now) {
+  std::set<std::string> firing;
+  for (const stream::RuleStatus& r : rules.List()) {
+    for (const auto& f : r.firing) firing.insert(KeyFor(r.rule.id, f.entity_id));
+  }
+  for (const alerts::Alert& a : book_->List(true)) {
+    if (a.spec.key.rfind("rule:", 0) == 0 && firing.count(a.spec.key) == 0) {
+      book_->ResolveKey(a.spec.key, now);
     }
+  }
+}
+
+namespace {
+
+// Smart Data Models Alert categories and severities for CityBrain's.
+std::pair<const char*, const char*> SdmCategory(const std::string& category) {
+  if (category == "crowd") return {"security", "crowdRisk"};
+  if (category == "parking") return {"traffic", ""};
+  if (category == "weather") return {"weather", ""};
+  if (category == "environment") return {"environment", ""};
+  if (category == "health") return {"health", ""};
+  return {"", ""};
+}
+
+const char* SdmSeverity(int level) {
+  switch (level) {
+    case 1: return "critical";
+    case 2: return "high";
+    case 3: return "medium";
+    default: return "low";
+  }
+}
+
+JsonValue Prop(JsonValue v) {
+  JsonValue o = JsonValue::MakeObject();
+  o.Set("type", "Property");
+  o.Set("value", std::move(v));
+  return o;
+}
+
+// A LanguageProperty of zh-CN and en; a missing language takes the other's text.
+std::optional<JsonValue> Lang(const alerts::Texts& t) {
+  if (t.zh_cn.empty() && t.en.empty()) return std::nullopt;
+  JsonValue map = JsonValue::MakeObject();
+  map.Set("zh-CN", t.zh_cn.empty() ? t.en : t.zh_cn);
+  map.Set("en", t.en.empty() ? t.zh_cn : t.en);
+  JsonValue o = JsonValue::MakeObject();
+  o.Set("type", "LanguageProperty");
+  o.Set("languageMap", std::move(map));
+  return o;
+}
+
+}  // namespace
+
+JsonValue AlertEntityWriter::EntityFor(const alerts::Alert& a, const alerts::AlertOptions& options) {
+  const alerts::AlertSpec& s = a.spec;
+  JsonValue e = JsonValue::MakeObject();
+  e.Set("id", a.id);
+  e.Set("type", "Alert");
+  const auto [category, sub] = SdmCategory(s.category);
+  e.Set("category", Prop(*category != '\0' ? std::string(category) : s.category));
+  if (*sub != '\0') e.Set("subCategory", Prop(sub));
+  e.Set("alertCategory", Prop(s.category));
+  const std::string source = !s.zone_id.empty() ? s.zone_id : s.key.substr(s.key.find(':') + 1);
+  e.Set("alertSource", Prop(source));
+  e.Set("dateIssued", Prop(FormatIso8601(a.raised_at)));
+  e.Set("validFrom", Prop(FormatIso8601(a.raised_at)));
+  if (a.state == alerts::AlertState::kResolved) e.Set("validTo", Prop(FormatIso8601(a.updated_at)));
+  e.Set("description", Prop(s.description.en.empty() ? s.headline.en : s.description.en));
+  e.Set("severity", Prop(SdmSeverity(s.level)));
+  e.Set("alertLevel", Prop(std::string(alerts::LevelName(s.level))));
+  e.Set("alertColor", Prop(std::string(alerts::LevelColor(s.level))));
+  e.Set("alertState", Prop(std::string(alerts::AlertStateName(a.state))));
+  if (auto h = Lang(s.headline)) e.Set("headline", std::move(*h));
+  if (auto i = Lang(s.instruction)) e.Set("instruction", std::move(*i));
+  if (!s.departments.empty()) {
+    JsonValue deps = JsonValue::MakeArray();
+    for (const std::string& d : s.departments) deps.Push(d);
+    e.Set("departments", Prop(std::move(deps)));
+  }
+  if (a.escalation_step < static_cast<int>(options.escalation.size())) {
+    const alerts::EscalationStep& step = options.escalation[static_cast<size_t>(a.escalation_step)];
+    e.Set("escalationRole", Prop(step.role.en));
+    e.Set("escalationChannel", Prop(step.channel));
+  }
+  e.Set("occurrences", Prop(static_cast<int64_t>(a.occurrences)));
+  e.Set("capIdentifier", Prop(a.identifier));
+  if (s.zone_id.rfind("urn:", 0) == 0) {
+    JsonValue rel = JsonValue::MakeObject();
+    rel.Set("type", "Relationship");
+    rel.Set("object", s.zone_id);
+    e.Set("refZone", std::move(rel));
+  }
+  if (s.area) {
+    JsonValue loc = JsonValue::MakeObject();
+    loc.Set("type", "GeoProperty");
+    loc.Set("value", geo::GeometryToGeoJson(*s.area));
+    e.Set("location", std::move(loc));
+  }
+  return e;
+}
+
+void AlertEntityWriter::Write(const alerts::Alert& alert) {
+  auto entity = context::ParseEntity(EntityFor(alert, book_->options()));
+  if (!entity.ok()) {
+    spdlog::warn("alert {}: its Alert entity is not valid: {}", alert.id, entity.status().ToString());
+    return;
+  }
+  std::vector<context::WriteOp> ops(1);
+  ops[0].kind = context::WriteOp::Kind::kUpsertReplace;
+  ops[0].entity = std::move(entity).value();
+  broker_->Write(std::move(ops), [id = alert.id](Status st, std::vector<context::WriteOutcome> out) {
+    if (st.ok() && !out.empty()) st = out[0].status;
+    if (!st.ok()) spdlog::warn("alert {}: Alert entity not written: {}", id, st.ToString());
   });
 }
 
-void AlertEscalationClock::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
+void AlertEntityWriter::OnAlert(const alerts::Alert& alert, const std::string&) {
+  // The book's state now, not the snapshot: changes told on different threads may arrive
+  // out of order, and the last write must leave the latest state.
+  std::optional<alerts::Alert> now = book_->Get(alert.id);
+  Write(now ? *now : alert);
+}
+
+void AlertEntityWriter::WriteOpen() {
+  for (const alerts::Alert& a : book_->List(true)) Write(a);
+}
+
+Status EnsureAlertWebhooks(context::SubscriptionManager* subscriptions,
+                           const std::vector<std::string>& webhooks) {
+  constexpr std::string_view kPrefix = "urn:ngsi-ld:Subscription:alert-webhook-";
+  auto wait = [](auto start) {
+    auto done = std::make_shared<std::promise<Status>>();
+    auto result = done->get_future();
+    start(done);
+    return result.get();
+  };
+  // Webhooks of an earlier configuration go first.
+  for (const std::string& doc : subscriptions->List(0, SIZE_MAX).docs) {
+    auto parsed = ParseJson(doc);
+    const JsonValue* id = parsed.ok() ? parsed->Find("id") : nullptr;
+    if (id == nullptr || !id->is_string() || id->as_string().rfind(kPrefix, 0) != 0) continue;
+    CB_RETURN_IF_ERROR(wait([&](auto done) {
+      subscriptions->Delete(id->as_string(), [done](Status st) { done->set_value(st); });
+    }));
   }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (size_t i = 0; i < webhooks.size(); ++i) {
+    std::string url = webhooks[i], channel;
+    const size_t eq = url.find('='), scheme = url.find("://");
+    if (eq != std::string::npos && (scheme == std::string::npos || eq < scheme)) {
+      channel = url.substr(0, eq);
+      url = url.substr(eq + 1);
+    }
+    JsonValue body = JsonValue::MakeObject();
+    body.Set("id", std::string(kPrefix) + std::to_string(i + 1));
+    body.Set("type", "Subscription");
+    body.Set("description", "alert webhook (--alert-webhook " + webhooks[i] + ")");
+    JsonValue entities = JsonValue::MakeArray();
+    JsonValue alert_type = JsonValue::MakeObject();
+    alert_type.Set("type", "Alert");
+    entities.Push(std::move(alert_type));
+    body.Set("entities", std::move(entities));
+    if (!channel.empty()) body.Set("q", "escalationChannel==\"" + channel + "\"");
+    JsonValue endpoint = JsonValue::MakeObject();
+    endpoint.Set("uri", url);
+    endpoint.Set("accept", "application/json");
+    JsonValue notification = JsonValue::MakeObject();
+    notification.Set("endpoint", std::move(endpoint));
+    body.Set("notification", std::move(notification));
+    Status st = wait([&](auto done) {
+      subscriptions->Create(body, [done](Result<std::string> r) { done->set_value(r.status()); });
+    });
+    if (!st.ok()) {
+      return Status::BadRequestData("--alert-webhook " + webhooks[i] + ": " + st.message());
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace cb::app

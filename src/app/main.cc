@@ -241,6 +241,12 @@ int main(int argc, char** argv) {
                    ? std::string()
                    : std::string("must be 6 digits");
       });
+  serve->add_option("--rules", config.rules_path,
+                    "rules file (one rule or an array) or directory of *.json rule files "
+                    "(default: DATA/rules when present); see docs/situational-awareness.md");
+  serve->add_option("--alert-webhook", config.alert_webhooks,
+                    "[channel=]URL notified of alert changes (repeatable); with a channel "
+                    "(e.g. sms=http://…) only alerts escalated to that channel");
 
   ReplayArgs replay_args;
   auto* replay = app.add_subcommand(

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "api/api.h"
 #include "api/http.h"
@@ -47,6 +48,9 @@ struct CityServer::Impl {
   std::unique_ptr<DeviceAlertBridge> device_alerts;
   std::unique_ptr<AlertEscalationClock> escalation;
   std::unique_ptr<api::AlertStream> alert_stream;
+  std::unique_ptr<AlertEntityWriter> alert_entities;
+  std::unique_ptr<stream::RuleEngine> rules;
+  std::unique_ptr<RuleAlertBridge> rule_alerts;
 };
 
 CityServer::CityServer(ServerConfig config) : impl_(std::make_unique<Impl>()) {
@@ -57,32 +61,57 @@ CityServer::~CityServer() { Stop(); }
 
 namespace {
 
-// The tier plans of `dir` (every *.json file, in name order); none when it does not exist
-// and `required` is false.
-Result<std::vector<stream::TierPlan>> LoadTierPlans(const std::string& dir, bool required) {
-  std::vector<stream::TierPlan> plans;
+// The JSON documents of `path`: the file itself, or every *.json file of the directory (in
+// name order); none when it does not exist and is not `required`. `take` gets each document
+// and the file it came from; its error stops the loading, prefixed with the file.
+Status LoadJsonFiles(const std::string& path, bool required, const char* what,
+                     const std::function<Status(const JsonValue&)>& take) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    if (required) return Status::BadRequestData("tier plans: " + dir + " is not a directory");
-    return plans;
-  }
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  if (fs::is_regular_file(path, ec)) {
+    files.push_back(path);
+  } else if (fs::is_directory(path, ec)) {
+    for (const auto& entry : fs::directory_iterator(path, ec)) {
+      if (entry.path().extension() == ".json") files.push_back(entry.path());
+    }
+  } else if (required) {
+    return Status::BadRequestData(std::string(what) + ": " + path + " is not a file or directory");
   }
   std::sort(files.begin(), files.end());
   for (const fs::path& f : files) {
     std::ifstream in(f);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     auto json = ParseJson(text);
-    if (!json.ok()) {
-      return Status::BadRequestData(f.string() + ": " + json.status().message());
-    }
-    auto plan = stream::TierPlan::FromJson(*json);
-    if (!plan.ok()) return Status::BadRequestData(f.string() + ": " + plan.status().message());
-    plans.push_back(std::move(plan).value());
+    Status st = json.ok() ? take(*json) : json.status();
+    if (!st.ok()) return Status::BadRequestData(f.string() + ": " + st.message());
   }
+  return Status::Ok();
+}
+
+Result<std::vector<stream::TierPlan>> LoadTierPlans(const std::string& dir, bool required) {
+  std::vector<stream::TierPlan> plans;
+  CB_RETURN_IF_ERROR(LoadJsonFiles(dir, required, "tier plans", [&](const JsonValue& v) {
+    auto plan = stream::TierPlan::FromJson(v);
+    if (!plan.ok()) return plan.status();
+    plans.push_back(std::move(plan).value());
+    return Status::Ok();
+  }));
   return plans;
+}
+
+// Rules: each file holds one rule or an array of them.
+Result<std::vector<stream::Rule>> LoadRules(const std::string& path, bool required) {
+  std::vector<stream::Rule> rules;
+  CB_RETURN_IF_ERROR(LoadJsonFiles(path, required, "rules", [&](const JsonValue& v) {
+    const JsonValue::Array one{v};
+    for (const JsonValue& r : v.is_array() ? v.as_array() : one) {
+      auto rule = stream::Rule::FromJson(r);
+      if (!rule.ok()) return rule.status();
+      rules.push_back(std::move(rule).value());
+    }
+    return Status::Ok();
+  }));
+  return rules;
 }
 
 Status LockDataDir(const std::string& dir, int* fd) {
@@ -227,7 +256,20 @@ Status CityServer::Start() {
     s.situation->AddListener(s.tier_alerts.get());
     s.device_alerts = std::make_unique<DeviceAlertBridge>(s.alerts.get());
     s.situation->AddDeviceListener(s.device_alerts.get());
+    s.alert_entities = std::make_unique<AlertEntityWriter>(s.broker.get(), s.alerts.get());
+    s.alerts->AddListener(s.alert_entities.get());
     CB_RETURN_IF_ERROR(s.situation->Start());
+    const bool rules_given = !c.rules_path.empty();
+    auto rules = LoadRules(rules_given ? c.rules_path : c.data_dir + "/rules", rules_given);
+    if (!rules.ok()) return rules.status();
+    s.rules = std::make_unique<stream::RuleEngine>(s.broker.get(), s.situation.get(), s.store.get(),
+                                                   SystemClock::Instance());
+    s.rule_alerts = std::make_unique<RuleAlertBridge>(s.situation.get(), s.alerts.get());
+    s.rules->AddListener(s.rule_alerts.get());
+    CB_RETURN_IF_ERROR(s.rules->Start(std::move(rules).value()));
+    s.rule_alerts->Reconcile(*s.rules, SystemClock::Instance()->Now());
+    s.alert_entities->WriteOpen();
+    CB_RETURN_IF_ERROR(EnsureAlertWebhooks(s.subscriptions.get(), c.alert_webhooks));
     s.escalation = std::make_unique<AlertEscalationClock>(s.alerts.get(), SystemClock::Instance());
     s.escalation->Start();
     auto* situation = s.situation.get();
@@ -261,6 +303,25 @@ Status CityServer::Start() {
                                   [book] { return double(book->GetStats().raised); });
     s.registry.AddCallbackCounter("citybrain_alert_escalations_total", "Alert escalation steps",
                                   [book] { return double(book->GetStats().escalations); });
+    auto* rule_engine = s.rules.get();
+    auto rules_gauge = [&](const char* name, const char* help, bool counter, auto get) {
+      auto fn = [rule_engine, get] { return double(get(rule_engine->Stats())); };
+      if (counter) {
+        s.registry.AddCallbackCounter(name, help, fn);
+      } else {
+        s.registry.AddCallbackGauge(name, help, fn);
+      }
+    };
+    rules_gauge("citybrain_rules", "Rules defined", false, [](const stream::RuleStats& x) { return x.rules; });
+    rules_gauge("citybrain_rule_firings", "Rule firings open now (rule and entity)", false,
+                [](const stream::RuleStats& x) { return x.firing; });
+    rules_gauge("citybrain_rule_evaluations_total", "Rule evaluations", true,
+                [](const stream::RuleStats& x) { return x.evaluations; });
+    rules_gauge("citybrain_rule_firings_total", "Rule firings", true,
+                [](const stream::RuleStats& x) { return x.fired; });
+    rules_gauge("citybrain_rule_firings_suppressed_total", "Rule firings held back by a quiet period",
+                true, [](const stream::RuleStats& x) { return x.suppressed; });
+    api::AddRuleRoutes(&s.router, s.rules.get());
     api::AddSituationRoutes(&s.router, s.situation.get(), s.broker.get());
     api::AddAlertRoutes(&s.router, s.alerts.get(), SystemClock::Instance());
     s.alert_stream = std::make_unique<api::AlertStream>(s.alerts.get());
@@ -316,6 +377,10 @@ void CityServer::Stop() {
     s.mqtt->Stop();  // writes what it has queued before the store closes
     s.mqtt.reset();
   }
+  if (s.rules) {
+    s.rules->Stop();
+    s.rules.reset();
+  }
   if (s.situation) {
     s.situation->Stop();
     s.situation.reset();
@@ -325,7 +390,9 @@ void CityServer::Stop() {
   s.alert_stream.reset();
   s.tier_alerts.reset();
   s.device_alerts.reset();
+  s.rule_alerts.reset();
   s.alerts.reset();
+  s.alert_entities.reset();
   // ---- BEGIN subscriptions: deliver what is queued, persist delivery status ----
   if (s.subscriptions) {
     if (s.broker) s.broker->RemoveListener(s.subscriptions.get());

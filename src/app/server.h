@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -38,6 +39,11 @@ struct ServerConfig {
   // administrative area code (GB/T 2260, 6 digits; empty: "citybrain" identifiers).
   int alert_ack_deadline_s = 600;
   std::string alert_area_code;
+  // Rules: a rules file (one rule or an array) or a directory of *.json files (empty:
+  // data_dir/rules, if any). Rules defined through the API are kept in the store.
+  std::string rules_path;
+  // Alert webhooks, each "[channel=]URL" (see EnsureAlertWebhooks in app/alerting.h).
+  std::vector<std::string> alert_webhooks;
 };
 
 class CityServer {

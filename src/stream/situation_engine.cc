@@ -110,10 +110,7 @@ Status SituationEngine::Start(bool run_thread) {
                           return ValidateZone(e, l, *plans);
                         });
   broker_->AddListener(this);
-  {
-    std::lock_guard<std::mutex> run(run_mu_);
-    listening_ = true;
-  }
+  listening_.store(true);
   // What the broker held before: zones (parents before children, in passes), then counters.
   context::EntityQuery zq;
   zq.types = {std::string(kZoneType)};
@@ -164,36 +161,15 @@ Status SituationEngine::Start(bool run_thread) {
   spdlog::info("situation: {} zones, {} people counters, {} car parks, {} tier plans",
                zones->entities.size(), counters->entities.size(), car_parks->entities.size(),
                plans_.size());
-  if (run_thread) thread_ = std::thread([this] { CycleLoop(); });
+  if (run_thread) cycler_.Start(options_.tick_ms, [this] { RunCycles(clock_->Now()); });
   return Status::Ok();
 }
 
 void SituationEngine::Stop() {
-  {
-    std::lock_guard<std::mutex> run(run_mu_);
-    stopping_ = true;
-  }
-  run_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  bool was_listening;
-  {
-    std::lock_guard<std::mutex> run(run_mu_);
-    was_listening = listening_;
-    listening_ = false;
-  }
-  if (was_listening) {
+  cycler_.Stop();
+  if (listening_.exchange(false)) {
     broker_->RemoveListener(this);
     broker_->SetValidator(std::string(kZoneType), nullptr);
-  }
-}
-
-void SituationEngine::CycleLoop() {
-  std::unique_lock<std::mutex> run(run_mu_);
-  while (!stopping_) {
-    run.unlock();
-    RunCycles(clock_->Now());
-    run.lock();
-    run_cv_.wait_for(run, std::chrono::milliseconds(options_.tick_ms), [this] { return stopping_; });
   }
 }
 
@@ -235,6 +211,7 @@ void SituationEngine::ApplyEntityLocked(const context::Entity& e, bool deleted,
       }
     }
     counters_dirty_ = true;
+    zones_version_.fetch_add(1, std::memory_order_acq_rel);
   }
   if (e.HasType(kCarParkType)) ApplyCarParkLocked(e, deleted, attrs);
   const bool counter = counters_.count(e.id) > 0 || e.Find(kCountAttr) != nullptr;
@@ -447,6 +424,18 @@ std::optional<ZoneStatus> SituationEngine::ZoneState(const std::string& zone_id)
   const Zone* z = zones_.Find(zone_id);
   if (z == nullptr) return std::nullopt;
   return StatusLocked(*z, now);
+}
+
+bool SituationEngine::HasZone(const std::string& zone_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return zones_.Find(zone_id) != nullptr;
+}
+
+bool SituationEngine::Covers(const std::string& zone_id, const std::optional<geo::LonLat>& location,
+                             const std::string& ref_zone) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto zones = zones_.ZonesOfSensor(location, ref_zone);
+  return zones.ok() && std::binary_search(zones->begin(), zones->end(), zone_id);
 }
 
 std::vector<ZoneStatus> SituationEngine::AllZones() const {

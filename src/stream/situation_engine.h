@@ -20,17 +20,17 @@
 // called on the cycle thread, outside the lock, in the order the changes were decided.
 #pragma once
 
-#include <condition_variable>
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "context/broker.h"
+#include "core/periodic_thread.h"
 #include "core/time.h"
 #include "stream/crowd_index.h"
 #include "stream/device_health.h"
@@ -126,6 +126,14 @@ class SituationEngine final : public context::ChangeListener {
   std::map<int, int64_t> Day(const std::string& zone_id, int64_t day) const;
   int64_t DayOf(TimeMs t) const;
 
+  // Zone questions for the rules: whether zone `zone_id` is defined; whether a sensor at
+  // `location` (or naming `ref_zone`) counts toward it (lies in it or one of its sub-zones);
+  // and a number that changes whenever any zone does, for caching such answers.
+  bool HasZone(const std::string& zone_id) const;
+  bool Covers(const std::string& zone_id, const std::optional<geo::LonLat>& location,
+              const std::string& ref_zone) const;
+  uint64_t ZonesVersion() const { return zones_version_.load(std::memory_order_acquire); }
+
   // Car parks (ParkingIndex) as of now.
   std::vector<LotState> ParkingLots() const;
   DestinationParking ParkingFor(geo::LonLat center, double radius_m) const;
@@ -156,7 +164,6 @@ class SituationEngine final : public context::ChangeListener {
   void ApplyCarParkLocked(const context::Entity& e, bool deleted,
                           const std::vector<std::string>* attrs);
   ZoneStatus StatusLocked(const Zone& z, TimeMs now) const;
-  void CycleLoop();
 
   context::ContextBroker* broker_;
   const Clock* clock_;
@@ -170,6 +177,7 @@ class SituationEngine final : public context::ChangeListener {
   DeviceHealth devices_;
   std::vector<DeviceHealthListener*> device_listeners_;
   std::map<std::string, CounterPlace> counters_;
+  std::atomic<uint64_t> zones_version_{0};
   bool counters_dirty_ = false;  // zones changed: counters' zones are recomputed next cycle
   std::map<std::string, Tracked> tracked_;  // zone id -> its plan's tracker
   LevelTimeLedger ledger_;
@@ -178,11 +186,8 @@ class SituationEngine final : public context::ChangeListener {
   std::vector<LevelChange> ended_;  // levels ended outside a cycle, for the next one
   std::vector<LevelChangeListener*> listeners_;
 
-  std::mutex run_mu_;
-  std::condition_variable run_cv_;
-  bool stopping_ = false;
-  bool listening_ = false;
-  std::thread thread_;
+  std::atomic<bool> listening_{false};
+  PeriodicThread cycler_;
 };
 
 }  // namespace cb::stream

@@ -1,5 +1,7 @@
 #include "stream/tier_plan.h"
 
+#include "stream/config_json.h"
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -8,71 +10,28 @@
 namespace cb::stream {
 namespace {
 
-Status Bad(const std::string& what) { return Status::BadRequestData("tier plan: " + what); }
-
-Result<std::string> RequiredString(const JsonValue& obj, std::string_view key,
-                                   const std::string& where) {
-  const JsonValue* v = obj.Find(key);
-  if (v == nullptr || !v->is_string() || v->as_string().empty()) {
-    return Bad(where + std::string(key) + " must be a non-empty string");
-  }
-  return v->as_string();
-}
-
-Result<LocalizedText> RequiredText(const JsonValue& obj, std::string_view key,
-                                   const std::string& where) {
-  const JsonValue* v = obj.Find(key);
-  if (v == nullptr || !v->is_object()) {
-    return Bad(where + std::string(key) + " must be an object with zh-CN and en texts");
-  }
-  const std::string at = where + std::string(key) + ".";
-  auto zh = RequiredString(*v, "zh-CN", at);
-  if (!zh.ok()) return zh.status();
-  auto en = RequiredString(*v, "en", at);
-  if (!en.ok()) return en.status();
-  return LocalizedText{std::move(zh).value(), std::move(en).value()};
-}
-
-// An optional number member within [lo, hi]; `*out` keeps its default when absent.
-Status OptionalNumber(const JsonValue& obj, std::string_view key, double lo, double hi,
-                      double* out) {
-  const JsonValue* v = obj.Find(key);
-  if (v == nullptr) return Status::Ok();
-  if (!v->is_number() || !std::isfinite(v->as_double()) || v->as_double() < lo ||
-      v->as_double() > hi) {
-    return Bad(std::string(key) + " must be a number from " + JsonValue(lo).Dump() + " to " +
-               JsonValue(hi).Dump());
-  }
-  *out = v->as_double();
-  return Status::Ok();
-}
-
-JsonValue TextToJson(const LocalizedText& t) {
-  JsonValue o = JsonValue::MakeObject();
-  o.Set("zh-CN", t.zh_cn);
-  o.Set("en", t.en);
-  return o;
-}
+constexpr std::string_view kWhat = "tier plan";
+Status Bad(const std::string& message) { return config::Bad(kWhat, message); }
 
 }  // namespace
 
 Result<TierPlan> TierPlan::FromJson(const JsonValue& v) {
   if (!v.is_object()) return Bad("a plan must be a JSON object");
   TierPlan p;
-  auto id = RequiredString(v, "id", "");
+  auto id = config::RequiredString(kWhat, v, "id", "");
   if (!id.ok()) return id.status();
   p.id_ = std::move(id).value();
-  auto name = RequiredText(v, "name", "");
+  auto name = config::RequiredText(kWhat, v, "name", "");
   if (!name.ok()) return name.status();
   p.name_ = std::move(name).value();
-  auto measure = RequiredString(v, "measure", "");
+  auto measure = config::RequiredString(kWhat, v, "measure", "");
   if (!measure.ok()) return measure.status();
   p.measure_ = std::move(measure).value();
 
   double cycle_s = 60, exit_cycles = 3, margin = 0.1;
-  CB_RETURN_IF_ERROR(OptionalNumber(v, "cycleSeconds", 1, 86400, &cycle_s));
-  CB_RETURN_IF_ERROR(OptionalNumber(v, "exitCycles", 1, 1000, &exit_cycles));
-  CB_RETURN_IF_ERROR(OptionalNumber(v, "exitMarginRatio", 0, 0.99, &margin));
+  CB_RETURN_IF_ERROR(config::OptionalNumber(kWhat, v, "cycleSeconds", 1, 86400, &cycle_s));
+  CB_RETURN_IF_ERROR(config::OptionalNumber(kWhat, v, "exitCycles", 1, 1000, &exit_cycles));
+  CB_RETURN_IF_ERROR(config::OptionalNumber(kWhat, v, "exitMarginRatio", 0, 0.99, &margin));
   if (exit_cycles != std::floor(exit_cycles)) return Bad("exitCycles must be a whole number");
   p.cycle_ms_ = static_cast<int64_t>(std::llround(cycle_s * 1000));
   p.exit_cycles_ = static_cast<int>(exit_cycles);
@@ -101,22 +60,16 @@ Result<TierPlan> TierPlan::FromJson(const JsonValue& v) {
       return Bad(where + "threshold must be a finite number");
     }
     level.threshold = t->as_double();
-    auto lname = RequiredText(l, "name", where);
+    auto lname = config::RequiredText(kWhat, l, "name", where);
     if (!lname.ok()) return lname.status();
     level.name = std::move(lname).value();
-    auto actions = RequiredText(l, "actions", where);
+    auto actions = config::RequiredText(kWhat, l, "actions", where);
     if (!actions.ok()) return actions.status();
     level.actions = std::move(actions).value();
-    const JsonValue* deps = l.Find("departments");
-    if (deps == nullptr || !deps->is_array() || deps->as_array().empty()) {
+    if (l.Find("departments") == nullptr) {
       return Bad(where + "departments must be a non-empty array of names");
     }
-    for (const JsonValue& d : deps->as_array()) {
-      if (!d.is_string() || d.as_string().empty()) {
-        return Bad(where + "departments must be a non-empty array of names");
-      }
-      level.departments.push_back(d.as_string());
-    }
+    CB_RETURN_IF_ERROR(config::OptionalNames(kWhat, l, "departments", where, &level.departments));
     p.levels_.push_back(std::move(level));
   }
   std::sort(p.levels_.begin(), p.levels_.end(),
@@ -159,7 +112,7 @@ int TierPlan::LevelHeldBy(double value) const {
 JsonValue TierPlan::ToJson() const {
   JsonValue o = JsonValue::MakeObject();
   o.Set("id", id_);
-  o.Set("name", TextToJson(name_));
+  o.Set("name", config::TextToJson(name_));
   o.Set("measure", measure_);
   o.Set("cycleSeconds", static_cast<double>(cycle_ms_) / 1000.0);
   o.Set("exitCycles", exit_cycles_);
@@ -169,11 +122,9 @@ JsonValue TierPlan::ToJson() const {
     JsonValue e = JsonValue::MakeObject();
     e.Set("level", l.level);
     e.Set("threshold", l.threshold);
-    e.Set("name", TextToJson(l.name));
-    e.Set("actions", TextToJson(l.actions));
-    JsonValue deps = JsonValue::MakeArray();
-    for (const std::string& d : l.departments) deps.Push(d);
-    e.Set("departments", std::move(deps));
+    e.Set("name", config::TextToJson(l.name));
+    e.Set("actions", config::TextToJson(l.actions));
+    e.Set("departments", config::NamesToJson(l.departments));
     levels.Push(std::move(e));
   }
   o.Set("levels", std::move(levels));

@@ -126,6 +126,28 @@ TEST(AlertBookTest, UnacknowledgedAlertsEscalateUpTheChain) {
   EXPECT_TRUE(book.EscalateDue(kT0 + 90 * kMin).empty());
 }
 
+TEST(AlertBookTest, AnAlertAskingForItDeEscalatesWhileNotRaisedAgain) {
+  AlertBook book;
+  AlertSpec decaying = CrowdSpec(2);
+  decaying.deescalate_after_ms = 30 * kMin;
+  Alert a = *book.Raise(decaying, kT0);
+  Alert steady = *book.Raise(CrowdSpec(2, "urn:ngsi-ld:Zone:street"), kT0);  // never decays
+  EXPECT_TRUE(book.DeescalateDue(kT0 + 29 * kMin).empty());
+  // Raised again at 20 minutes: the level's time starts again.
+  ASSERT_TRUE(book.Raise(decaying, kT0 + 20 * kMin).ok());
+  EXPECT_TRUE(book.DeescalateDue(kT0 + 49 * kMin).empty());
+  std::vector<Alert> down = book.DeescalateDue(kT0 + 50 * kMin);
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0].id, a.id);
+  EXPECT_EQ(down[0].spec.level, 3);
+  EXPECT_EQ(down[0].history.back().what, "de-escalated to level III");
+  EXPECT_EQ(down[0].cap_messages.back().msg_type, "Update");
+  EXPECT_EQ(book.DeescalateDue(kT0 + 80 * kMin)[0].spec.level, 4);
+  EXPECT_TRUE(book.DeescalateDue(kT0 + 500 * kMin).empty());  // IV is the floor
+  EXPECT_EQ(book.Get(a.id)->state, AlertState::kActive);     // still open
+  EXPECT_EQ(book.Get(steady.id)->spec.level, 2);
+}
+
 TEST(AlertBookTest, GbtIdentifiersAndTheirSequence) {
   AlertOptions o;
   o.area_code = "330102";  // Hangzhou, Shangcheng district
@@ -162,6 +184,9 @@ TEST(AlertBookTest, AlertsAndTheirHistorySurviveARestart) {
     book.Raise(CrowdSpec(1), kT0 + kMin);
     book.EscalateDue(kT0 + 20 * kMin);
     resolved_id = book.Raise(CrowdSpec(3, "urn:ngsi-ld:Zone:street"), kT0 + kMin)->id;
+    AlertSpec decaying = CrowdSpec(2, "urn:ngsi-ld:Zone:lake");
+    decaying.deescalate_after_ms = 30 * kMin;
+    ASSERT_TRUE(book.Raise(decaying, kT0 + kMin).ok());
     ASSERT_TRUE(book.Acknowledge(resolved_id, "张三", kT0 + 2 * kMin).ok());
     ASSERT_TRUE(book.Resolve(resolved_id, "张三", kT0 + 3 * kMin).ok());
     for (const Alert& a : book.List(false)) before.push_back(AlertToJson(a));
@@ -173,7 +198,9 @@ TEST(AlertBookTest, AlertsAndTheirHistorySurviveARestart) {
   std::vector<JsonValue> after;
   for (const Alert& a : book.List(false)) after.push_back(AlertToJson(a));
   EXPECT_EQ(after, before);
-  ASSERT_EQ(book.List(true).size(), 1u);
+  ASSERT_EQ(book.List(true).size(), 2u);
+  // The decaying alert keeps its period and the time its level began.
+  ASSERT_EQ(book.DeescalateDue(kT0 + 31 * kMin).size(), 1u);
   // The open alert is still the one its key updates; the resolved one stays resolved.
   EXPECT_EQ(book.Raise(CrowdSpec(2), kT0 + 30 * kMin)->id, open_id);
   EXPECT_EQ(book.Get(resolved_id)->state, AlertState::kResolved);

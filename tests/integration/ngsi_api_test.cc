@@ -22,12 +22,6 @@ std::string SharedSchema(const std::string& rel) {
   return std::string(CITYBRAIN_SOURCE_DIR) + "/../shared/schemas/smart-data-models/" + rel;
 }
 
-JsonValue Json(const std::string& s) {
-  auto r = ParseJson(s);
-  EXPECT_TRUE(r.ok()) << s;
-  return r.ok() ? std::move(r).value() : JsonValue();
-}
-
 class NgsiApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

@@ -18,12 +18,6 @@
 namespace cb::testing {
 namespace {
 
-JsonValue Json(const std::string& s) {
-  auto r = ParseJson(s);
-  EXPECT_TRUE(r.ok()) << s;
-  return r.ok() ? std::move(r).value() : JsonValue();
-}
-
 // A plan decided every second that leaves a level after one cycle below it.
 const char* kFastPlan = R"({"id":"fast","name":{"zh-CN":"快速","en":"Fast"},"measure":"peopleCount",
   "cycleSeconds":1,"exitCycles":1,"exitMarginRatio":0.1,"levels":[
@@ -59,20 +53,6 @@ class SituationApiTest : public ::testing::Test {
     server_.reset();
     std::filesystem::remove_all(plans_);
   }
-  // Polls GET `target` until `done` holds for its JSON (at most 10 s).
-  JsonValue WaitFor(HttpClient& c, const std::string& target,
-                    const std::function<bool(const JsonValue&)>& done) {
-    JsonValue last;
-    for (int i = 0; i < 200; ++i) {
-      Response r = c.Get(target);
-      EXPECT_EQ(r.status, 200) << r.body;
-      last = Json(r.body);
-      if (done(last)) return last;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "timed out waiting on " << target << ": " << last.Dump();
-    return last;
-  }
   static int Level(const JsonValue& zone) {
     const JsonValue* tier = zone.Find("tier");
     return tier != nullptr && tier->is_object() ? static_cast<int>(tier->Find("level")->as_int()) : -1;
@@ -93,7 +73,7 @@ TEST_F(SituationApiTest, CountersMoveAZoneThroughItsPlan) {
   ASSERT_EQ(c.Post("/ngsi-ld/v1/entityOperations/upsert",
                    "[" + Counter("a", 300) + "," + Counter("b", 350) + "]").status, 201);
   const std::string zone = "/api/v1/situation/zones/urn:ngsi-ld:Zone:plaza";
-  JsonValue z = WaitFor(c, zone, [](const JsonValue& v) { return Level(v) == 2; });
+  JsonValue z = WaitForJson(c, zone, [](const JsonValue& v) { return Level(v) == 2; });
   EXPECT_EQ(z.Find("crowd")->Find("count")->as_double(), 650);
   EXPECT_EQ(z.Find("crowd")->Find("counters")->as_int(), 2);
   EXPECT_DOUBLE_EQ(z.Find("crowd")->Find("capacityRatio")->as_double(), 0.325);
@@ -104,7 +84,7 @@ TEST_F(SituationApiTest, CountersMoveAZoneThroughItsPlan) {
   // The square empties: one cycle below the line and the level goes.
   ASSERT_EQ(c.Post("/ngsi-ld/v1/entityOperations/upsert",
                    "[" + Counter("a", 10) + "," + Counter("b", 10) + "]").status, 204);
-  WaitFor(c, zone, [](const JsonValue& v) { return Level(v) == 0; });
+  WaitForJson(c, zone, [](const JsonValue& v) { return Level(v) == 0; });
   JsonValue changes = Json(c.Get(zone + "/level-changes").body);
   ASSERT_EQ(changes.as_array().size(), 2u);
   EXPECT_EQ(changes.as_array()[0].Find("to")->as_int(), 2);
@@ -135,7 +115,7 @@ TEST_F(SituationApiTest, CountersMoveAZoneThroughItsPlan) {
   server_->Stop();
   ASSERT_TRUE(server_->Start()) << server_->Log();
   HttpClient again = server_->Client();
-  JsonValue after = WaitFor(again, zone, [](const JsonValue& v) { return Level(v) == 0; });
+  JsonValue after = WaitForJson(again, zone, [](const JsonValue& v) { return Level(v) == 0; });
   EXPECT_EQ(after.Find("crowd")->Find("counters")->as_int(), 2);
   EXPECT_EQ(after.Find("crowd")->Find("count")->as_double(), 20);
 }
@@ -205,7 +185,7 @@ TEST_F(SituationApiTest, TierLevelsRaiseEscalateAndResolveAlerts) {
   EXPECT_EQ(message.Find("what")->as_string(), "raised at level II");
   EXPECT_EQ(message.Find("alert")->Find("color")->as_string(), "orange");
   EXPECT_THROW(WsClient(server_->port(), "", "/ws/alerts"), std::exception);  // a key is needed
-  JsonValue open = WaitFor(c, "/api/v1/alerts", [](const JsonValue& v) {
+  JsonValue open = WaitForJson(c, "/api/v1/alerts", [](const JsonValue& v) {
     return v.as_array().size() == 1 && v.as_array()[0].Find("escalation")->Find("step")->as_int() >= 1;
   });
   ASSERT_EQ(open.as_array().size(), 1u);
@@ -241,7 +221,7 @@ TEST_F(SituationApiTest, TierLevelsRaiseEscalateAndResolveAlerts) {
   // The square empties: the alert resolves itself, with a CAP Cancel.
   ASSERT_EQ(c.Post("/ngsi-ld/v1/entityOperations/upsert",
                    "[" + Counter("a", 10) + "," + Counter("b", 10) + "]").status, 204);
-  WaitFor(c, "/api/v1/alerts", [](const JsonValue& v) { return v.as_array().empty(); });
+  WaitForJson(c, "/api/v1/alerts", [](const JsonValue& v) { return v.as_array().empty(); });
   JsonValue done = Json(c.Get("/api/v1/alerts/" + id).body);
   EXPECT_EQ(done.Find("state")->as_string(), "resolved");
   EXPECT_EQ(done.Find("resolvedBy")->as_string(), "auto");

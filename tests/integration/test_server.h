@@ -13,12 +13,17 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/json.h"
 
 namespace cb::testing {
 
@@ -242,5 +247,28 @@ class ServerProcess {
   pid_t pid_ = -1;
   std::string admin_key_;
 };
+
+// A response body as JSON (a test failure when it is not JSON).
+inline JsonValue Json(const std::string& s) {
+  auto r = ParseJson(s);
+  EXPECT_TRUE(r.ok()) << s;
+  return r.ok() ? std::move(r).value() : JsonValue();
+}
+
+// Polls GET `target` until `done` holds for its JSON (at most 10 s); a test failure when it
+// never does.
+inline JsonValue WaitForJson(HttpClient& c, const std::string& target,
+                             const std::function<bool(const JsonValue&)>& done) {
+  JsonValue last;
+  for (int i = 0; i < 200; ++i) {
+    Response r = c.Get(target);
+    EXPECT_EQ(r.status, 200) << r.body;
+    last = Json(r.body);
+    if (done(last)) return last;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << "timed out waiting on " << target << ": " << last.Dump();
+  return last;
+}
 
 }  // namespace cb::testing
