@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "app/server.h"
+#include "app/sim_command.h"
 #include "sim/http_client.h"
 #include "sim/replay.h"
 #include "sim/replay_runner.h"
@@ -275,6 +276,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
 
+  cb::app::SimCommandArgs sim_args;
+  auto* sim = cb::app::AddSimCommand(&app, &sim_args);
+
   auto* version = app.add_subcommand("version", "print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -286,5 +290,6 @@ int main(int argc, char** argv) {
   }
   if (*serve) return Serve(config);
   if (*replay) return Replay(replay_args);
+  if (*sim) return cb::app::RunSimCommand(sim_args);
   return 0;
 }

@@ -46,14 +46,32 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Connect(const std::string& base,
 }
 
 Result<HttpReply> HttpClient::Post(const std::string& target, const std::string& json_body) {
+  return Send(Method::kPost, target, &json_body);
+}
+
+Result<HttpReply> HttpClient::Patch(const std::string& target, const std::string& json_body) {
+  return Send(Method::kPatch, target, &json_body);
+}
+
+Result<HttpReply> HttpClient::Get(const std::string& target) {
+  return Send(Method::kGet, target, nullptr);
+}
+
+Result<HttpReply> HttpClient::Send(Method method, const std::string& target,
+                                   const std::string* json_body) {
+  const http::verb verb = method == Method::kGet    ? http::verb::get
+                          : method == Method::kPost ? http::verb::post
+                                                    : http::verb::patch;
   for (int attempt = 0; attempt < 2; ++attempt) {
     try {
       if (!impl_->stream) impl_->Open();
-      http::request<http::string_body> req{http::verb::post, target, 11};
+      http::request<http::string_body> req{verb, target, 11};
       req.set(http::field::host, impl_->host);
-      req.set(http::field::content_type, "application/json");
+      if (json_body != nullptr) {
+        req.set(http::field::content_type, "application/json");
+        req.body() = *json_body;
+      }
       if (!impl_->key.empty()) req.set("X-Api-Key", impl_->key);
-      req.body() = json_body;
       req.prepare_payload();
       http::write(*impl_->stream, req);
       http::response<http::string_body> res;
