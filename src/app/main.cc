@@ -1,4 +1,4 @@
-// citybrain: the one binary. Subcommands: serve, keys, version.
+// citybrain: the one binary. Subcommands: serve, replay, sim, version.
 #include <CLI/CLI.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
