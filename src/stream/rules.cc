@@ -670,7 +670,6 @@ void RuleEngine::OnChanges(const std::vector<context::Change>& changes) {
             auto w = e.watches.find(c.entity->id);
             if (w == e.watches.end()) continue;
             if (w->second.firing) {
-              w->second.entity = c.entity;
               RuleEvent ev;
               ev.rule_id = id;
               ev.entity_id = c.entity->id;
@@ -749,7 +748,7 @@ std::vector<RuleStatus> RuleEngine::List() const {
     for (const auto& [entity_id, w] : e.watches) {
       if (w.firing) s.firing.push_back({entity_id, w.since, w.reason_en});
       s.held += w.held ? 1 : 0;
-      s.watched += w.scope_version == UINT64_MAX || w.in_scope ? 1 : 0;
+      s.watched += e.rule.zone_id.empty() || w.in_scope ? 1 : 0;
     }
     s.fired = e.fired;
     s.cleared = e.cleared;
