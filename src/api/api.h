@@ -190,3 +190,50 @@ void AddAlertStreamRoutes(Router* router, AlertStream* stream);
 void AddWarningRoutes(Router* router, alerts::CapWarningSink* sink);
 
 }  // namespace cb::api
+
+// ---- Cases.
+
+namespace cb::cases {
+class CaseBook;
+class PhotoStore;
+}  // namespace cb::cases
+
+namespace cb::api {
+
+// /api/v1/cases and the catalog, see docs/api.md (internal API for operators, departments
+// and grid workers; errors are ProblemDetails):
+//   POST cases                      file a case (JSON) → 201, or 200 with "linkedTo" when it
+//                                   repeats an open case (cases:report)
+//   GET  cases                      ?state=&department=&category=&zone=&handler=&reporter=
+//                                   &source=&open=true&limit=&offset= (cases:read)
+//   GET  cases/{caseId}             one case with its timeline (cases:read, or the reporter)
+//   POST cases/{caseId}/transitions {"action":…,"version":…,…} → 200; 409 with the allowed
+//                                   next actions (cases:write; rate and verify: cases:report)
+//   POST cases/{caseId}/photos      ?stage=report|result, the image as the body → 201
+//   GET  photos/{photoId}           the image (cases:read)
+//   GET  case-catalog               categories, departments, calendars (cases:read)
+//   GET  reporters/{reporterId}/credit   points and their entries (cases:read)
+// Personal data of reporters is masked unless an admin asks with ?unmask=true (audited).
+void AddCaseRoutes(Router* router, cases::CaseBook* book, cases::PhotoStore* photos,
+                   const Clock* clock);
+
+// /api/v1/case-stats and /api/v1/cases/import, see docs/api.md:
+//   GET  case-stats        ?groupBy=department|category|zone|day|week|month&from=&to=
+//                          &department=&category=&zone=&format=json|csv (cases:read)
+//   POST cases/import      {"cases":[ImportedCase JSON…]} → 201 {"imported":n,"ids":[…]}
+//                          (admin); nothing imported when a row is bad (400 naming it)
+void AddCaseStatsRoutes(Router* router, cases::CaseBook* book, const Clock* clock);
+
+struct Open311Options {
+  std::string jurisdiction_id = "citybrain";
+  std::string base_url;  // for discovery; "" = derived from the Host header
+};
+
+// Open311 GeoReport v2 under /open311/v2 (discovery.{json,xml}, services, requests,
+// tokens), JSON and XML, Open311 error format; POST /requests needs an api_key (form field
+// or query) of a key with cases:report. See docs/api.md.
+void AddOpen311Routes(Router* router, cases::CaseBook* book,
+                      const security::ApiKeyAuthority* auth, const Clock* clock,
+                      Open311Options options = {});
+
+}  // namespace cb::api

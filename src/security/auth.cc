@@ -43,6 +43,9 @@ std::string_view PermissionName(Permission p) {
     case Permission::kContextWrite: return "context:write";
     case Permission::kSubscriptions: return "subscriptions";
     case Permission::kMetrics: return "metrics";
+    case Permission::kCasesReport: return "cases:report";
+    case Permission::kCasesRead: return "cases:read";
+    case Permission::kCasesWrite: return "cases:write";
     case Permission::kAdmin: return "admin";
   }
   return "public";
@@ -50,12 +53,14 @@ std::string_view PermissionName(Permission p) {
 
 Result<Permission> PermissionFromName(std::string_view name) {
   for (Permission p : {Permission::kContextRead, Permission::kContextWrite,
-                       Permission::kSubscriptions, Permission::kMetrics, Permission::kAdmin}) {
+                       Permission::kSubscriptions, Permission::kMetrics,
+                       Permission::kCasesReport, Permission::kCasesRead,
+                       Permission::kCasesWrite, Permission::kAdmin}) {
     if (PermissionName(p) == name) return p;
   }
   return Status::BadRequestData("unknown permission '" + std::string(name) +
                                 "' (known: context:read, context:write, subscriptions, "
-                                "metrics, admin)");
+                                "metrics, cases:report, cases:read, cases:write, admin)");
 }
 
 bool Principal::Has(Permission p) const {

@@ -26,6 +26,9 @@ enum class Permission {
   kContextWrite,    // create/update/delete entities
   kSubscriptions,   // manage subscriptions
   kMetrics,         // read /metrics
+  kCasesReport,     // report a case and follow one's own reports (citizen apps, grid workers)
+  kCasesRead,       // read cases, statistics and the catalog
+  kCasesWrite,      // move cases through their workflow (dispatchers, departments)
   kAdmin,           // manage keys and everything else
 };
 
