@@ -31,6 +31,7 @@ enum : uint8_t {
   kClosed = 2,
   kResolved = 4,
   kReopened = 8,  // resolved and reopened at least once
+  kMerged = 16,   // folded into another case: follows its master, not in the backlog
 };
 
 int64_t FloorDiv(int64_t a, int64_t b) {
@@ -189,6 +190,7 @@ struct CaseStatistics::Impl {
     created[r] = f.created_at;
     uint8_t fl = 0;
     if (IsFinished(f.state)) fl |= kFinished;
+    if (f.state == CaseState::kMerged) fl |= kMerged;
     if (f.closed_at != 0) fl |= kClosed;
     if (f.resolved_at != 0) {
       fl |= kResolved;
@@ -258,9 +260,9 @@ CaseFacts FactsOf(const Case& c) {
       break;
     }
   }
-  // A case closed without ever being resolved here (an imported hotline case, closed in
-  // the system it came from) counts as resolved when it closed.
-  if (f.resolved_at == 0 && c.closed_at != 0) {
+  // An imported case closed in the system it came from (a hotline export) counts as
+  // resolved when it closed: its close clock's end, which is its closing time.
+  if (f.resolved_at == 0 && c.closed_at != 0 && !c.history.empty() && c.history.front().action == "import") {
     f.resolved_at = close_done != 0 ? close_done : c.closed_at;
   }
   return f;
@@ -406,7 +408,7 @@ Result<StatsResult> CaseStatistics::Query(const StatsQuery& q) const {
       ++g.closed;
       a->close.push_back(m.close_ms[i]);
     }
-    if (!(fl & kFinished) || ((fl & kClosed) && c + m.close_ms[i] > now)) ++g.backlog;
+    if ((!(fl & (kFinished | kMerged))) || ((fl & kClosed) && c + m.close_ms[i] > now)) ++g.backlog;
     if (fl & kResolved) {
       ++g.resolved;
       a->handle.push_back(m.handle_ms[i]);

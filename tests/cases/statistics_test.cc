@@ -135,12 +135,14 @@ TEST(StatisticsTest, BacklogReopenRateAndSatisfaction) {
   CaseFacts reopened_unresolved = Facts(6);  // reopened from rejected, never resolved
   reopened_unresolved.state = CaseState::kAccepted;
   reopened_unresolved.reopen_count = 1;
-  for (const CaseFacts& f : {open, rejected, closed, rated, poor, reopened_unresolved}) {
+  CaseFacts merged = Facts(7);  // follows its master: not in the backlog
+  merged.state = CaseState::kMerged;
+  for (const CaseFacts& f : {open, rejected, closed, rated, poor, reopened_unresolved, merged}) {
     stats.Upsert(f);
   }
   StatsResult r = Ask(stats, StatsQuery{.now = kT0 + 10 * kHour});
   const GroupStats& t = r.total;
-  EXPECT_EQ(t.volume, 6u);
+  EXPECT_EQ(t.volume, 7u);
   EXPECT_EQ(t.closed, 1u);
   EXPECT_EQ(t.backlog, 4u);  // open, rated, poor, reopened_unresolved
   EXPECT_EQ(t.resolved, 3u);
@@ -367,6 +369,10 @@ TEST(StatisticsTest, FactsOfReadsTheLatestClockAndTheFirstResolution) {
   EXPECT_EQ(FactsOf(imported).resolved_at, kT0 + 7 * kHour);
   imported.clocks.clear();
   EXPECT_EQ(FactsOf(imported).resolved_at, kT0 + 7 * kHour);
+  // A case closed here without a resolution (a duplicate closing with its master) is not.
+  imported.history.front().action = "create";
+  EXPECT_EQ(FactsOf(imported).resolved_at, 0);
+  imported.history.front().action = "import";
   imported.closed_at = 0;
   imported.state = CaseState::kDispatched;
   EXPECT_EQ(FactsOf(imported).resolved_at, 0);
