@@ -12,6 +12,7 @@
 #   4. at LARGE entities: single-entity PATCH and GET, near and q queries, memory per entity
 #   5. notification fan-out with 1,000 subscriptions and a counting receiver
 #   6. MQTT ingestion through a real Mosquitto (scripts/mosquitto.sh)
+#   10. cases (cb_cases_bench): transitions with fsync, statistics over 1M cases, Boston import
 # Whole suite: about 7–10 minutes on 2 cores (408 s on a quiet machine). Every RESULT line
 # records the CPU the whole machine, the benchmark itself and other processes used during
 # its step (busy_cores, own_cores, other_cores), so a busy machine shows in the report.
@@ -35,6 +36,8 @@ CITYBRAIN=$BUILD/src/citybrain
 LOADGEN=$BUILD/bench/cb_loadgen
 BASELINE=$BUILD/bench/cb_storage_baseline
 ZONEBENCH=$BUILD/bench/cb_zone_bench
+CASESBENCH=$BUILD/bench/cb_cases_bench
+BOSTON=$ROOT/../shared/data/boston311_2015/boston311_2015_sample5000.csv
 MELBOURNE=$ROOT/../shared/data/melbourne_pedestrian/hourly_counts_2023.csv
 MELBOURNE_LOCATIONS=$ROOT/../shared/data/melbourne_pedestrian/sensor_locations.csv
 RUN=$BUILD/bench-run
@@ -68,6 +71,9 @@ MQTT_DEVICES=10000
 MQTT_MESSAGES=$([ "$QUICK" = 1 ] && echo 20000 || echo 200000)
 MQTT_BURST=$([ "$QUICK" = 1 ] && echo 20000 || echo 50000)
 ZONE_SENSORS=$([ "$QUICK" = 1 ] && echo 100000 || echo 1000000)
+CASE_STATS_CASES=$([ "$QUICK" = 1 ] && echo 100000 || echo 1000000)
+CASE_WALKS=$([ "$QUICK" = 1 ] && echo 500 || echo 2000)   # cases walked through the loop
+CASE_THREADS=4
 MQTT_WINDOW=900       # end-to-end flow control, below Mosquitto's 1,000-message queue per client
 
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
@@ -205,9 +211,9 @@ run_suite() {
   if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
     log "building the Release preset"
     cmake --preset release >/dev/null
-    cmake --build --preset release --target citybrain cb_loadgen cb_storage_baseline
+    cmake --build --preset release --target citybrain cb_loadgen cb_storage_baseline cb_zone_bench cb_cases_bench
   fi
-  for b in "$CITYBRAIN" "$LOADGEN" "$BASELINE"; do
+  for b in "$CITYBRAIN" "$LOADGEN" "$BASELINE" "$ZONEBENCH" "$CASESBENCH"; do
     [ -x "$b" ] || die "$b is missing (build failed?)"
   done
 
@@ -235,6 +241,14 @@ run_suite() {
   # ---------------------------------------------------------------- zone assignment (issue 3)
 
   step zone_assign "$ZONEBENCH" --sensors $ZONE_SENSORS
+
+  # ---------------------------------------------------------------- cases (issue 4)
+
+  step case_transitions "$CASESBENCH" transitions --db "$RUN/cases.db" --cases $CASE_WALKS \
+    --threads $CASE_THREADS --window 32
+  step case_stats "$CASESBENCH" stats --cases $CASE_STATS_CASES --queries 30
+  step case_import "$CASESBENCH" import --csv "$BOSTON" --mapping "$ROOT/examples/cases/boston-mapping.json" \
+    --db "$RUN/cases-import.db" --repeat 5
 
   # ---------------------------------------------------------------- 2–3. HTTP limit, upserts at SMALL
 
@@ -370,7 +384,7 @@ run_suite() {
   # What the report needs besides results.txt (BENCH_REPORT_ONLY=1 reads it back).
   for v in RUN_DATE COMMIT SUITE_S LOAD_START LOAD_END LOAD_WAITED RSS0 RSS1 RSS2 ENTITIES_HELD \
            DB_BYTES MOSQ_DROPS SMALL LARGE QUICK SHORT UPDATE_S WAITQ ZONE_SENSORS ALERT_SAMPLES \
-           ALERT_BG_ATTRS ALERT_BG_S; do
+           ALERT_BG_ATTRS ALERT_BG_S CASE_STATS_CASES CASE_WALKS CASE_THREADS; do
     printf '%s=%q\n' "$v" "${!v}"
   done >"$RUN/vars.sh"
 }
@@ -487,6 +501,9 @@ of attributes observed at the same time (durable, fsync).
 | 7 | zone assignment: $(num "$(val zone_assign zones)") zones, $(num "$(val zone_assign sensors)") sensors | $(num "$(val zone_assign sensors_per_s)") sensors/s ($(val zone_assign ns_per_sensor) ns each) | scan of every zone: $(val zone_assign scan_ns_per_sensor) ns per sensor | $(val zone_assign speedup)× faster | (none set) | – |
 | 8 | replay of Melbourne's hourly counts (\`citybrain replay\`, speed 0) | $(num "$(val replay rows_per_s)") rows/s ($(num "$(val replay rows)") rows in $(val replay seconds) s) | batch upsert of FIWARE entities: $(num "$(val upsert_small_r1 entities_per_s)") entities/s | $(ratio "$(val replay rows_per_s)" "$(val upsert_small_r1 entities_per_s)") | (none set) | – |
 | 9 | observation → alert on \`/ws/alerts\` (rule fires at once), background $(num "$(val alert_bg attrs_per_s)") attr/s | p50 $(val alert_loaded p50_ms) ms, **p99 $(val alert_loaded p99_ms) ms** ($(val alert_loaded samples) samples, $(val alert_loaded lost) lost) | quiet server: p50 $(val alert_quiet p50_ms), p99 $(val alert_quiet p99_ms) ms | p99 $(ratio "$(val alert_loaded p99_ms)" "$(val alert_quiet p99_ms)")× | p99 < 50 ms at 50,000 updates/s | $(yn lt "$(val alert_loaded p99_ms)" 50), $(yn ge "$(val alert_bg attrs_per_s)" 49000) |
+| 10 | case transitions, durability fsync, $CASE_THREADS threads | $(num "$(val case_transitions transitions_per_s)") transitions/s ($(num "$(val case_transitions cases)") cases walked accept → close) | raw store, records of $(val case_transitions record_bytes) bytes: $(num "$(val case_transitions raw_store_writes_per_s)") writes/s | $(val case_transitions ratio) | (none set) | – |
+| 10 | case statistics over $(num "$(val case_stats cases)") cases | p50 / p99: none $(val case_stats none_p50_ms) / $(val case_stats none_p99_ms) ms, department $(val case_stats department_p50_ms) / $(val case_stats department_p99_ms), zone $(val case_stats zone_p50_ms) / $(val case_stats zone_p99_ms), **month $(val case_stats month_p50_ms) / $(val case_stats month_p99_ms) ms** | plain loop summing a field: p50 $(val case_stats sum_loop_p50_ms) ms | $(ratio "$(val case_stats none_p50_ms)" "$(val case_stats sum_loop_p50_ms)")× | p99 < 200 ms | $(yn lt "$(val case_stats none_p99_ms)" 200), $(yn lt "$(val case_stats department_p99_ms)" 200), $(yn lt "$(val case_stats zone_p99_ms)" 200), $(yn lt "$(val case_stats month_p99_ms)" 200) |
+| 10 | Boston 311 CSV import (parse + map + CaseBook::Import, fsync) | $(num "$(val case_import rows_per_s)") rows/s | parsing only: $(num "$(val case_import parse_rows_per_s)") rows/s | $(val case_import ratio) | (none set) | – |
 
 Context from FIWARE's published load tests: Orion-LD about 1,800 updates/s and 4,200
 reads/s on one core; ThingsBoard 33,000 data points/s on 36 vCPUs.
@@ -651,6 +668,41 @@ background update.
 "Updates" are attribute updates, as in the rest of this report (8 per entity update). The
 samples start 3 s into the background run and end before it does (its \`seconds\` and the
 samples' count are in the raw results: alert_bg, alert_loaded).
+
+## 10. Cases
+
+\`cb_cases_bench\` (bench/cases_bench.cc), three runs, each with its baseline in the same run.
+
+**Transitions with durability on** (\`transitions --cases $CASE_WALKS --threads $CASE_THREADS --window 32\`):
+a CaseBook over the SQLite store (fsync); $CASE_THREADS threads each walk their share of
+$(num "$(val case_transitions cases)") manhole-cover cases through accept → dispatch → start → resolve → verify →
+rate → close, 32 \`ApplyAsync\` calls in flight per thread, each answered once durable:
+$(num "$(val case_transitions transitions)") transitions in $(val case_transitions seconds) s, **$(num "$(val case_transitions transitions_per_s)") transitions/s**
+($(val case_transitions failures) refused). Each writes the whole case document (mean $(val case_transitions record_bytes) bytes:
+history and clocks grow along the walk). Baseline: the raw store committing records of that
+size at the same concurrency, $(num "$(val case_transitions raw_store_writes_per_s)") writes/s; ratio $(val case_transitions ratio).
+
+**Statistics over $(num "$(val case_stats cases)") cases** (\`stats --cases $(num "$CASE_STATS_CASES") --queries 30\`): synthetic
+facts (7 departments, 40 categories, 500 zones, two years of creation times, 85 % resolved,
+75 % closed, half of those rated), loaded in $(val case_stats build_s) s; 30 queries of each
+grouping, \`now\` at the end of the two years:
+
+| groupBy | p50 | p99 |
+|---|---|---|
+| none | $(val case_stats none_p50_ms) ms | $(val case_stats none_p99_ms) ms |
+| department | $(val case_stats department_p50_ms) ms | $(val case_stats department_p99_ms) ms |
+| zone | $(val case_stats zone_p50_ms) ms | $(val case_stats zone_p99_ms) ms |
+| month | $(val case_stats month_p50_ms) ms | $(val case_stats month_p99_ms) ms |
+| baseline: one loop summing an int64 per row | $(val case_stats sum_loop_p50_ms) ms | $(val case_stats sum_loop_p99_ms) ms |
+
+Goal: p99 < 200 ms. A query reads about 40 bytes per case and collects each group's
+durations for its median and p90 (\`std::nth_element\`); the baseline reads 8.
+
+**Boston import** (\`import --repeat 5\`): the 5,000-row Boston 311 sample read, mapped
+(examples/cases/boston-mapping.json) and imported by \`CaseBook::Import\` into a fresh SQLite
+store (fsync) in batches of 1,000, five times over: $(num "$(val case_import rows)") rows ($(num "$(val case_import skipped)") skipped) in
+$(val case_import seconds) s, **$(num "$(val case_import rows_per_s)") rows/s**. Baseline: only parsing the same CSV,
+$(num "$(val case_import parse_rows_per_s)") rows/s. Over HTTP, \`citybrain import-cases\` prints its own rows/s.
 
 ## Raw results
 
