@@ -82,8 +82,20 @@ class Latch {
   int failures_ = 0;
 };
 
+// Removes a database and its companions (journal segments, WAL, spares: "<path>-…").
+void RemoveDb(const std::string& path) {
+  const std::filesystem::path p(path);
+  const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+  const std::string prefix = p.filename().string() + "-";
+  std::filesystem::remove(p);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().filename().string().rfind(prefix, 0) == 0) std::filesystem::remove(e.path(), ec);
+  }
+}
+
 std::unique_ptr<cb::store::Store> OpenStore(const std::string& path) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path + suffix);
+  RemoveDb(path);
   cb::store::StoreOptions so;
   so.path = path;
   so.durability = cb::store::Durability::kFsync;
@@ -217,9 +229,8 @@ int Transitions(const Args& a) {
   }
   const double base_writes = static_cast<double>(ids.size() * walk.size() / static_cast<size_t>(threads) *
                                                  static_cast<size_t>(threads));
-  for (const std::string& p : {path, path + ".raw"}) {
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(p + suffix);
-  }
+  RemoveDb(path);
+  RemoveDb(path + ".raw");
   std::printf("RESULT name=case_transitions cases=%zu threads=%d window=%d transitions=%.0f seconds=%.3f "
               "transitions_per_s=%.0f failures=%d record_bytes=%.0f raw_store_writes_per_s=%.0f ratio=%.2f\n",
               ids.size(), threads, window, transitions, seconds, transitions / seconds, failures, mean_doc,
@@ -300,7 +311,10 @@ int Stats(const Args& a) {
     uint64_t volume = 0;
     for (int i = 0; i < queries; ++i) {
       const auto q0 = Clock::now();
-      auto r = stats.Query(cb::cases::StatsQuery{.group_by = g, .now = now});
+      cb::cases::StatsQuery q;
+      q.group_by = g;
+      q.now = now;
+      auto r = stats.Query(q);
       ms.push_back(Since(q0) * 1000);
       if (!r.ok()) return 1;
       volume = r->total.volume;
@@ -390,7 +404,7 @@ int Import(const Args& a) {
   }
   const double import_s = Since(i0);
   store->Close();
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path + suffix);
+  RemoveDb(path);
   std::printf("RESULT name=case_import rows=%llu imported=%llu skipped=%llu seconds=%.3f rows_per_s=%.0f "
               "parse_rows=%llu parse_seconds=%.3f parse_rows_per_s=%.0f ratio=%.3f\n",
               static_cast<unsigned long long>(total.rows_read), static_cast<unsigned long long>(total.imported),

@@ -72,7 +72,7 @@ MQTT_MESSAGES=$([ "$QUICK" = 1 ] && echo 20000 || echo 200000)
 MQTT_BURST=$([ "$QUICK" = 1 ] && echo 20000 || echo 50000)
 ZONE_SENSORS=$([ "$QUICK" = 1 ] && echo 100000 || echo 1000000)
 CASE_STATS_CASES=$([ "$QUICK" = 1 ] && echo 100000 || echo 1000000)
-CASE_WALKS=$([ "$QUICK" = 1 ] && echo 500 || echo 2000)   # cases walked through the loop
+CASE_WALKS=$([ "$QUICK" = 1 ] && echo 500 || echo 5000)   # cases walked through the loop
 CASE_THREADS=4
 MQTT_WINDOW=900       # end-to-end flow control, below Mosquitto's 1,000-message queue per client
 
