@@ -136,6 +136,7 @@ struct Case {
   std::string token;           // Open311 token (GET /tokens/{token})
   CaseState state = CaseState::kReported;
   CaseState suspended_from = CaseState::kReported;  // while suspended
+  TimeMs suspended_at = 0;     // while suspended: the step clocks are paused since then
   CaseSource source = CaseSource::kOperator;
   std::string category;        // category code (= Open311 service_code)
   std::string title;

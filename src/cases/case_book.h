@@ -124,8 +124,9 @@ class CaseListener {
   virtual void OnCaseChange(const Case& c, const Transition& t) = 0;
 };
 
-// The zone (grid) covering a point, or "" (the app answers from the situation engine).
-using ZoneLocator = std::function<std::string(double lon, double lat)>;
+// The zones covering a point, most specific first (a grid, then its street, its district),
+// or none (the app answers from the situation engine's zones).
+using ZoneLocator = std::function<std::vector<std::string>(double lon, double lat)>;
 
 class CaseBook {
  public:

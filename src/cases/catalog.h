@@ -171,10 +171,13 @@ class Catalog {
   const std::vector<Department>& departments() const { return departments_; }
   const BusinessCalendar& Calendar(std::string_view id) const;  // 24x7 when unknown
 
-  // Owning department of a category, and the unit of that department covering the
-  // location (by zone first, then by area). kNotFound for an unknown category.
-  Result<Route> RouteFor(std::string_view category, const std::string& zone_id,
-                         std::optional<geo::LonLat> location) const;
+  // Owning department of a category (or `department` when given), and the unit of that
+  // department covering the location: the first unit naming one of `zones` (the case's zone
+  // and its ancestors, most specific first), else the first whose area contains the point.
+  // kNotFound for an unknown category or department.
+  Result<Route> RouteFor(std::string_view category, const std::vector<std::string>& zones,
+                         std::optional<geo::LonLat> location,
+                         std::string_view department = {}) const;
   // The step's deadline (and warning time) for a category when the step starts at `start`;
   // {0, 0} when the category sets no target for that step.
   struct Deadline {
