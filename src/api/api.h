@@ -227,6 +227,11 @@ void AddCaseStatsRoutes(Router* router, cases::CaseBook* book, const Clock* cloc
 struct Open311Options {
   std::string jurisdiction_id = "citybrain";
   std::string base_url;  // for discovery; "" = derived from the Host header
+  // media_url of a request's first photo: this followed by the photo id; "" = the internal
+  // photo route (<origin>/api/v1/photos/), which needs a key with cases:read.
+  std::string media_base_url;
+  std::string contact;      // discovery's contact text
+  std::string key_service;  // discovery's key_service text (where to ask for an api_key)
 };
 
 // Open311 GeoReport v2 under /open311/v2 (discovery.{json,xml}, services, requests,
