@@ -135,6 +135,8 @@ JsonValue SpecJson(const AlertSpec& s) {
   if (s.area) o.Set("area", geo::GeometryToGeoJson(*s.area));
   o.Set("areaDesc", TextsJson(s.area_desc));
   if (s.deescalate_after_ms > 0) o.Set("deescalateAfterMs", s.deescalate_after_ms);
+  if (!s.case_category.empty()) o.Set("caseCategory", s.case_category);
+  if (s.location) o.Set("location", JsonValue::Array{s.location->lon, s.location->lat});
   return o;
 }
 
@@ -192,6 +194,12 @@ AlertSpec SpecFrom(const JsonValue& v, Status* st) {
   }
   s.area_desc = r.Text("areaDesc");
   if (v.Find("deescalateAfterMs") != nullptr) s.deescalate_after_ms = r.Int("deescalateAfterMs");
+  if (v.Find("caseCategory") != nullptr) s.case_category = r.Str("caseCategory");
+  if (const JsonValue* loc = v.Find("location");
+      loc != nullptr && loc->is_array() && loc->as_array().size() == 2 &&
+      loc->as_array()[0].is_number() && loc->as_array()[1].is_number()) {
+    s.location = geo::LonLat{loc->as_array()[0].as_double(), loc->as_array()[1].as_double()};
+  }
   return s;
 }
 

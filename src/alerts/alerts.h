@@ -71,6 +71,10 @@ struct AlertSpec {
   // De-escalation over time: while the source does not raise the alert again, its level
   // steps down one (toward IV) every this many ms; 0: never.
   int64_t deescalate_after_ms = 0;
+  // A case to open for the alert when it is raised (a case category code; empty: none),
+  // and where (the entity's location, when known).
+  std::string case_category;
+  std::optional<geo::LonLat> location;
 };
 
 struct AlertEvent {

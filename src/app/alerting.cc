@@ -110,6 +110,8 @@ alerts::AlertSpec RuleAlertBridge::SpecFor(const stream::Rule& rule, const strea
     s.area_desc = {e.entity_id, e.entity_id};
   }
   s.deescalate_after_ms = rule.deescalate_after_ms;
+  s.case_category = rule.case_category;
+  s.location = e.location;
   return s;
 }
 

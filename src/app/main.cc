@@ -257,6 +257,19 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
 
+  serve->add_option("--case-catalog", config.case_catalog,
+                    "case catalog JSON: categories, departments, SLA targets, calendars "
+                    "(default: DATA/case-catalog.json when present, else the built-in one); "
+                    "see docs/cases.md");
+  serve->add_option("--photos", config.photos_dir, "where case photos are kept (default: DATA/photos)");
+  serve->add_option("--max-photo-bytes", config.max_photo_bytes, "largest photo accepted")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{64} << 20));
+  serve->add_option("--case-auto-close-hours", config.case_auto_close_hours,
+                    "hours a verified or rated case waits before it closes by itself (0: never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 24 * 365));
+
   ReplayArgs replay_args;
   auto* replay = app.add_subcommand(
       "replay", "stream a CSV time series of real observations to a server, in time order");

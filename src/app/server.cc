@@ -16,6 +16,8 @@
 #include "api/notifier.h"
 #include "api/warning_poller.h"
 #include "app/alerting.h"
+#include "app/case_wiring.h"
+#include "cases/case_book.h"
 #include "app/warning_intake.h"
 #include "context/broker.h"
 #include "context/subscriptions.h"
@@ -55,6 +57,11 @@ struct CityServer::Impl {
   std::unique_ptr<RuleAlertBridge> rule_alerts;
   std::unique_ptr<WarningIntake> warnings;
   std::unique_ptr<api::WarningPoller> warning_poller;
+  std::unique_ptr<cases::Catalog> case_catalog;
+  std::unique_ptr<cases::CaseBook> cases;
+  std::unique_ptr<cases::PhotoStore> photos;
+  std::unique_ptr<AlertCaseOpener> case_opener;
+  std::unique_ptr<CaseTimerClock> case_timers;
 };
 
 CityServer::CityServer(ServerConfig config) : impl_(std::make_unique<Impl>()) {
@@ -90,6 +97,16 @@ Status LoadJsonFiles(const std::string& path, bool required, const char* what,
     if (!st.ok()) return Status::BadRequestData(f.string() + ": " + st.message());
   }
   return Status::Ok();
+}
+
+// A metric read from a module's stats when /metrics is scraped: a counter or a gauge.
+void AddStatsMetric(metrics::Registry* registry, const char* name, const char* help, bool counter,
+                    std::function<double()> fn) {
+  if (counter) {
+    registry->AddCallbackCounter(name, help, std::move(fn));
+  } else {
+    registry->AddCallbackGauge(name, help, std::move(fn));
+  }
 }
 
 Result<std::vector<stream::TierPlan>> LoadTierPlans(const std::string& dir, bool required) {
@@ -309,12 +326,7 @@ Status CityServer::Start() {
                                   [book] { return double(book->GetStats().escalations); });
     auto* rule_engine = s.rules.get();
     auto rules_gauge = [&](const char* name, const char* help, bool counter, auto get) {
-      auto fn = [rule_engine, get] { return double(get(rule_engine->Stats())); };
-      if (counter) {
-        s.registry.AddCallbackCounter(name, help, fn);
-      } else {
-        s.registry.AddCallbackGauge(name, help, fn);
-      }
+      AddStatsMetric(&s.registry, name, help, counter, [rule_engine, get] { return double(get(rule_engine->Stats())); });
     };
     rules_gauge("citybrain_rules", "Rules defined", false, [](const stream::RuleStats& x) { return x.rules; });
     rules_gauge("citybrain_rule_firings", "Rule firings open now (rule and entity)", false,
@@ -345,6 +357,47 @@ Status CityServer::Start() {
       s.warning_poller = std::move(poller).value();
       CB_RETURN_IF_ERROR(s.warning_poller->Start());
     }
+    // Cases: the catalog, the book (with its SLA timers) and the alerts that open cases.
+    if (!c.case_catalog.empty() || fs::exists(c.data_dir + "/case-catalog.json")) {
+      const std::string path = c.case_catalog.empty() ? c.data_dir + "/case-catalog.json" : c.case_catalog;
+      CB_RETURN_IF_ERROR(LoadJsonFiles(path, true, "case catalog", [&](const JsonValue& v) {
+        auto catalog = cases::Catalog::FromJson(v);
+        if (!catalog.ok()) return catalog.status();
+        s.case_catalog = std::make_unique<cases::Catalog>(std::move(catalog).value());
+        return Status::Ok();
+      }));
+    }
+    const cases::Catalog* catalog = s.case_catalog ? s.case_catalog.get() : &cases::Catalog::Default();
+    cases::CaseBookOptions co;
+    co.auto_close_ms = int64_t{c.case_auto_close_hours} * 3600000;
+    s.cases = std::make_unique<cases::CaseBook>(catalog, s.store.get(), co);
+    s.cases->SetZoneLocator([situation](double lon, double lat) { return situation->ZonesAt({lon, lat}); });
+    CB_RETURN_IF_ERROR(s.cases->Load());
+    s.photos = std::make_unique<cases::PhotoStore>(c.photos_dir.empty() ? c.data_dir + "/photos" : c.photos_dir,
+                                                   c.max_photo_bytes);
+    s.case_opener = std::make_unique<AlertCaseOpener>(s.cases.get(), SystemClock::Instance());
+    s.alerts->AddListener(s.case_opener.get());
+    s.case_timers = std::make_unique<CaseTimerClock>(s.cases.get(), SystemClock::Instance());
+    s.case_timers->Start();
+    api::AddCaseRoutes(&s.router, s.cases.get(), s.photos.get(), SystemClock::Instance());
+    auto* case_book = s.cases.get();
+    auto case_metric = [&](const char* name, const char* help, bool counter, auto get) {
+      AddStatsMetric(&s.registry, name, help, counter, [case_book, get] { return double(get(case_book->GetStats())); });
+    };
+    using CaseStats = cases::CaseBook::Stats;
+    case_metric("citybrain_cases", "Cases kept", false, [](const CaseStats& x) { return x.cases; });
+    case_metric("citybrain_cases_open", "Cases not finished", false, [](const CaseStats& x) { return x.open; });
+    case_metric("citybrain_cases_created_total", "Cases filed", true, [](const CaseStats& x) { return x.created; });
+    case_metric("citybrain_case_transitions_total", "Case transitions and events recorded", true,
+                [](const CaseStats& x) { return x.transitions; });
+    case_metric("citybrain_cases_linked_total", "Reports linked to an open case as duplicates", true,
+                [](const CaseStats& x) { return x.linked; });
+    case_metric("citybrain_case_sla_warnings_total", "SLA warnings before a step deadline", true,
+                [](const CaseStats& x) { return x.warnings; });
+    case_metric("citybrain_case_escalations_total", "Case escalations to a supervisor", true,
+                [](const CaseStats& x) { return x.escalations; });
+    spdlog::info("cases: catalog with {} categories and {} departments{}", catalog->categories().size(),
+                 catalog->departments().size(), s.case_catalog ? "" : " (built-in)");
   }
 
   if (!c.mqtt_url.empty()) {
@@ -409,6 +462,11 @@ void CityServer::Stop() {
   }
   if (s.escalation) s.escalation->Stop();
   s.escalation.reset();
+  if (s.case_timers) s.case_timers->Stop();
+  s.case_timers.reset();
+  if (s.alerts && s.case_opener) s.alerts->RemoveListener(s.case_opener.get());
+  s.case_opener.reset();
+  s.cases.reset();
   s.alert_stream.reset();
   s.warnings.reset();
   s.tier_alerts.reset();

@@ -48,6 +48,12 @@ struct ServerConfig {
   // /api/v1/warnings takes them in whether or not any are given.
   std::vector<std::string> warning_feeds;
   int warning_poll_s = 300;
+  // Cases: the catalog (categories, departments, SLA; empty: DATA/case-catalog.json when
+  // present, else the built-in one), and where photos go (empty: DATA/photos).
+  std::string case_catalog;
+  std::string photos_dir;
+  size_t max_photo_bytes = 5 * 1024 * 1024;
+  int case_auto_close_hours = 72;
 };
 
 class CityServer {

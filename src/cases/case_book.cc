@@ -47,23 +47,6 @@ bool InRange(std::optional<double> lon, std::optional<double> lat) {
 
 geo::BoundingBox PointBox(double lon, double lat) { return {lon, lat, lon, lat}; }
 
-JsonValue CreditToJson(const ReporterCredit& c) {
-  JsonValue o = JsonValue::MakeObject();
-  o.Set("reporterId", c.reporter_id);
-  o.Set("points", c.points);
-  JsonValue entries = JsonValue::MakeArray();
-  for (const CreditEntry& e : c.entries) {
-    JsonValue j = JsonValue::MakeObject();
-    j.Set("at", FormatIso8601(e.at));
-    j.Set("caseId", std::to_string(e.case_id));
-    j.Set("points", e.points);
-    j.Set("reason", e.reason);
-    entries.Push(std::move(j));
-  }
-  o.Set("entries", std::move(entries));
-  return o;
-}
-
 Result<ReporterCredit> CreditFromJson(const JsonValue& v) {
   ReporterCredit c;
   const JsonValue* id = v.Find("reporterId");
@@ -95,6 +78,23 @@ Result<ReporterCredit> CreditFromJson(const JsonValue& v) {
 }
 
 }  // namespace
+
+JsonValue CreditToJson(const ReporterCredit& c) {
+  JsonValue o = JsonValue::MakeObject();
+  o.Set("reporterId", c.reporter_id);
+  o.Set("points", c.points);
+  JsonValue entries = JsonValue::MakeArray();
+  for (const CreditEntry& e : c.entries) {
+    JsonValue j = JsonValue::MakeObject();
+    j.Set("at", FormatIso8601(e.at));
+    j.Set("caseId", std::to_string(e.case_id));
+    j.Set("points", e.points);
+    j.Set("reason", e.reason);
+    entries.Push(std::move(j));
+  }
+  o.Set("entries", std::move(entries));
+  return o;
+}
 
 // Changes made under mu_: the records to write and the transitions to announce.
 struct CaseBook::Pending {

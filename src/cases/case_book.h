@@ -101,6 +101,9 @@ struct ReporterCredit {
   std::vector<CreditEntry> entries;  // most recent last
 };
 
+// The JSON form of a reporter's credit (stored and served alike).
+JsonValue CreditToJson(const ReporterCredit& c);
+
 struct CaseFilter {
   std::optional<CaseState> state;
   bool open_only = false;   // not finished

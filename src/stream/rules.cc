@@ -254,6 +254,12 @@ Result<Rule> Rule::FromJson(const JsonValue& v) {
     r.actions = std::move(actions).value();
   }
   CB_RETURN_IF_ERROR(config::OptionalNames(kWhat, v, "departments", "", &r.departments));
+  if (const JsonValue* cc = v.Find("caseCategory")) {
+    if (!cc->is_string() || cc->as_string().empty() || cc->as_string().size() > 64) {
+      return Bad("caseCategory must be a case category code");
+    }
+    r.case_category = cc->as_string();
+  }
   return r;
 }
 
@@ -271,6 +277,7 @@ JsonValue Rule::ToJson() const {
   o.Set("deEscalateAfterSeconds", static_cast<double>(deescalate_after_ms) / 1000.0);
   if (!actions.en.empty()) o.Set("actions", config::TextToJson(actions));
   if (!departments.empty()) o.Set("departments", config::NamesToJson(departments));
+  if (!case_category.empty()) o.Set("caseCategory", case_category);
   o.Set("source", source);
   return o;
 }

@@ -14,7 +14,11 @@
 //    "entityType": "CrowdFlowObserved", "zone": "urn:ngsi-ld:Zone:hubin-metro",
 //    "when": {...}, "severity": "II", "category": "crowd",
 //    "quietPeriodSeconds": 600, "deEscalateAfterSeconds": 0,
-//    "actions": {"zh-CN": "…", "en": "…"}, "departments": ["…"]}
+//    "actions": {"zh-CN": "…", "en": "…"}, "departments": ["…"], "caseCategory": "0701"}
+//
+// With caseCategory, the alert of each firing also opens a case of that category (see
+// src/cases), dispatched to the first of `departments` the case catalog knows, else to the
+// category's department.
 //
 // Semantics:
 //  - A rule is evaluated for an entity when one of the attributes it reads changes (at
@@ -89,6 +93,8 @@ struct Rule {
   int64_t deescalate_after_ms = 0;  // for the alerts it raises; 0: never
   LocalizedText actions;            // may be empty
   std::vector<std::string> departments;
+  std::string case_category;        // "caseCategory": a case of this category is opened
+                                    // for each firing's alert (empty: none)
   std::string source = "api";       // "file" or "api"
 
   // Parses and validates a rule (see the file comment). kBadRequestData naming the field.

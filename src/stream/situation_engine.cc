@@ -431,6 +431,25 @@ bool SituationEngine::HasZone(const std::string& zone_id) const {
   return zones_.Find(zone_id) != nullptr;
 }
 
+std::vector<std::string> SituationEngine::ZonesAt(geo::LonLat p) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<size_t, std::string>> by_depth;
+  for (std::string& id : zones_.ZonesContaining(p)) {
+    by_depth.emplace_back(zones_.Ancestors(id).size(), std::move(id));
+  }
+  std::stable_sort(by_depth.begin(), by_depth.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& id) {
+    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  };
+  for (const auto& [depth, id] : by_depth) {
+    add(id);
+    for (const std::string& a : zones_.Ancestors(id)) add(a);
+  }
+  return out;
+}
+
 bool SituationEngine::Covers(const std::string& zone_id, const std::optional<geo::LonLat>& location,
                              const std::string& ref_zone) const {
   std::lock_guard<std::mutex> lock(mu_);

@@ -132,6 +132,9 @@ class SituationEngine final : public context::ChangeListener {
   bool HasZone(const std::string& zone_id) const;
   bool Covers(const std::string& zone_id, const std::optional<geo::LonLat>& location,
               const std::string& ref_zone) const;
+  // The zones containing `p`, most specific first (deepest in the zone tree), then their
+  // ancestors nearest first; each once. Cases are routed by it.
+  std::vector<std::string> ZonesAt(geo::LonLat p) const;
   uint64_t ZonesVersion() const { return zones_version_.load(std::memory_order_acquire); }
 
   // Car parks (ParkingIndex) as of now.
