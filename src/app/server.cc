@@ -380,6 +380,7 @@ Status CityServer::Start() {
     s.case_timers = std::make_unique<CaseTimerClock>(s.cases.get(), SystemClock::Instance());
     s.case_timers->Start();
     api::AddCaseRoutes(&s.router, s.cases.get(), s.photos.get(), SystemClock::Instance());
+    api::AddOpen311Routes(&s.router, s.cases.get(), s.auth.get(), SystemClock::Instance(), {});
     auto* case_book = s.cases.get();
     auto case_metric = [&](const char* name, const char* help, bool counter, auto get) {
       AddStatsMetric(&s.registry, name, help, counter, [case_book, get] { return double(get(case_book->GetStats())); });

@@ -4,9 +4,6 @@
 
 #include "cases/open311.h"
 
-#include <libxml/parser.h>
-#include <libxml/xpath.h>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +12,7 @@
 
 #include "cases/case_book.h"
 #include "cases/catalog.h"
+#include "../xml_query.h"
 
 namespace cb::cases {
 namespace {
@@ -79,41 +77,7 @@ std::string Str(const JsonValue& v, std::string_view key) {
   return m != nullptr && m->is_string() ? m->as_string() : std::string();
 }
 
-// A parsed XML document (a test failure when it is not well-formed) queried by XPath.
-class Xml {
- public:
-  explicit Xml(const std::string& text)
-      : doc_(xmlReadMemory(text.data(), static_cast<int>(text.size()), "open311.xml", "UTF-8",
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
-             xmlFreeDoc) {
-    EXPECT_NE(doc_, nullptr) << "not well-formed XML:\n" << text;
-  }
-  bool ok() const { return doc_ != nullptr; }
-  // The text of every node the expression selects.
-  std::vector<std::string> All(const std::string& xpath) const {
-    std::vector<std::string> out;
-    if (!doc_) return out;
-    std::unique_ptr<xmlXPathContext, decltype(&xmlXPathFreeContext)> ctx(xmlXPathNewContext(doc_.get()),
-                                                                          xmlXPathFreeContext);
-    std::unique_ptr<xmlXPathObject, decltype(&xmlXPathFreeObject)> r(
-        xmlXPathEvalExpression(reinterpret_cast<const xmlChar*>(xpath.c_str()), ctx.get()), xmlXPathFreeObject);
-    if (!r || r->nodesetval == nullptr) return out;
-    for (int i = 0; i < r->nodesetval->nodeNr; ++i) {
-      xmlChar* t = xmlNodeGetContent(r->nodesetval->nodeTab[i]);
-      out.emplace_back(t != nullptr ? reinterpret_cast<const char*>(t) : "");
-      xmlFree(t);
-    }
-    return out;
-  }
-  std::string One(const std::string& xpath) const {
-    std::vector<std::string> all = All(xpath);
-    EXPECT_EQ(all.size(), 1u) << xpath;
-    return all.empty() ? std::string() : all.front();
-  }
-
- private:
-  std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)> doc_;
-};
+using Xml = cb::testing::XmlQuery;
 
 // ---------------------------------------------------------------- services
 
