@@ -333,6 +333,92 @@ std::optional<std::string> AttributeKey(std::string_view key, bool* multi) {
   return std::string(rest);
 }
 
+// One attribute's answers in a form: attribute[code] (one) or attribute[code][] (many).
+struct AttributeAnswer {
+  std::vector<std::string> values;
+  bool multi = false;
+};
+
+// Checks a report's attribute answers against the service definition `defs`: typed answers
+// go to *attributes, problems to *errors.
+void CheckAttributes(const std::vector<ServiceAttribute>& defs, const std::string& service,
+                     const std::map<std::string, AttributeAnswer, std::less<>>& answers,
+                     JsonValue* attributes, std::vector<Open311Error>* errors) {
+  auto bad = [&](std::string description) { errors->push_back({400, std::move(description)}); };
+  for (const auto& [acode, answer] : answers) {
+    if (std::none_of(defs.begin(), defs.end(), [&](const ServiceAttribute& d) { return d.code == acode; })) {
+      bad("attribute " + Quoted(acode) + " is not part of service " + service);
+    }
+  }
+  for (const ServiceAttribute& d : defs) {
+    auto it = answers.find(d.code);
+    std::vector<std::string> values;
+    if (it != answers.end()) {
+      for (const std::string& v : it->second.values) {
+        if (!v.empty()) values.push_back(v);
+      }
+    }
+    const std::string what = "attribute " + d.code;
+    if (values.empty()) {
+      if (d.required && d.variable) bad(what + " is required");
+      continue;
+    }
+    if (!d.variable) {
+      bad(what + " is information only and takes no answer");
+      continue;
+    }
+    auto known = [&](const std::string& key) {
+      return std::any_of(d.values.begin(), d.values.end(), [&](const auto& kv) { return kv.first == key; });
+    };
+    if (d.datatype == "multivaluelist") {
+      JsonValue keys = JsonValue::MakeArray();
+      bool all_known = true;
+      for (const std::string& v : values) {
+        if (!known(v)) {
+          bad(what + ": " + Quoted(v) + " is not one of its values");
+          all_known = false;
+        } else {
+          keys.Push(v);
+        }
+      }
+      if (all_known) attributes->Set(d.code, std::move(keys));
+      continue;
+    }
+    if (values.size() > 1 || it->second.multi) {
+      bad(what + " takes one value");
+      continue;
+    }
+    const std::string& v = values.front();
+    if (d.datatype == "singlevaluelist") {
+      if (known(v)) {
+        attributes->Set(d.code, v);
+      } else {
+        bad(what + ": " + Quoted(v) + " is not one of its values");
+      }
+    } else if (d.datatype == "number") {
+      if (std::optional<double> x = ParseNumber(v)) {
+        attributes->Set(d.code, *x);
+      } else {
+        bad(what + ": " + Quoted(v) + " is not a number");
+      }
+    } else if (d.datatype == "datetime") {
+      Result<TimeMs> t = ParseIso8601(v);
+      if (t.ok()) {
+        attributes->Set(d.code, FormatIso8601(*t));
+      } else {
+        bad(what + ": " + Quoted(v) + " is not an ISO 8601 date and time");
+      }
+    } else {
+      const size_t limit = d.datatype == "text" ? Case::kMaxDescription : 1000;
+      if (Utf8Length(v).value_or(0) > limit) {
+        bad(what + " is longer than " + std::to_string(limit) + " characters");
+      } else {
+        attributes->Set(d.code, v);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 // ---- Formats, locales, errors
@@ -579,11 +665,7 @@ ParsedServiceRequest ParseServiceRequest(const FormFields& fields, const Catalog
       "device_id",    "account_id", "first_name", "last_name",     "phone",      "description",
       "media_url"};
   std::map<std::string, std::string, std::less<>> scalar;
-  struct Answer {
-    std::vector<std::string> values;
-    bool multi = false;
-  };
-  std::map<std::string, Answer, std::less<>> answers;
+  std::map<std::string, AttributeAnswer, std::less<>> answers;
   for (const auto& [key, value] : fields) {
     if (!Utf8Length(value) || !Utf8Length(key)) {
       bad("field " + (Utf8Length(key) ? Quoted(key) + " " : std::string()) + "is not valid UTF-8");
@@ -591,7 +673,7 @@ ParsedServiceRequest ParseServiceRequest(const FormFields& fields, const Catalog
     }
     bool multi = false;
     if (std::optional<std::string> code = AttributeKey(key, &multi)) {
-      Answer& a = answers[*code];
+      AttributeAnswer& a = answers[*code];
       a.multi = a.multi || multi;
       a.values.push_back(value);
       continue;
@@ -677,81 +759,8 @@ ParsedServiceRequest ParseServiceRequest(const FormFields& fields, const Catalog
   who.id = !account.empty() ? account : !email.empty() ? email : device;
   out.account_id = account;
 
-  // Attribute answers, against the service definition.
   if (cat != nullptr) {
-    const std::vector<ServiceAttribute>& defs = ServiceAttributesOf(catalog, *cat);
-    for (const auto& [acode, answer] : answers) {
-      if (std::none_of(defs.begin(), defs.end(), [&](const ServiceAttribute& d) { return d.code == acode; })) {
-        bad("attribute " + Quoted(acode) + " is not part of service " + code);
-      }
-    }
-    for (const ServiceAttribute& d : defs) {
-      auto it = answers.find(d.code);
-      std::vector<std::string> values;
-      if (it != answers.end()) {
-        for (const std::string& v : it->second.values) {
-          if (!v.empty()) values.push_back(v);
-        }
-      }
-      const std::string what = "attribute " + d.code;
-      if (values.empty()) {
-        if (d.required && d.variable) bad(what + " is required");
-        continue;
-      }
-      if (!d.variable) {
-        bad(what + " is information only and takes no answer");
-        continue;
-      }
-      auto known = [&](const std::string& key) {
-        return std::any_of(d.values.begin(), d.values.end(), [&](const auto& kv) { return kv.first == key; });
-      };
-      if (d.datatype == "multivaluelist") {
-        JsonValue keys = JsonValue::MakeArray();
-        bool all_known = true;
-        for (const std::string& v : values) {
-          if (!known(v)) {
-            bad(what + ": " + Quoted(v) + " is not one of its values");
-            all_known = false;
-          } else {
-            keys.Push(v);
-          }
-        }
-        if (all_known) attributes.Set(d.code, std::move(keys));
-        continue;
-      }
-      if (values.size() > 1 || it->second.multi) {
-        bad(what + " takes one value");
-        continue;
-      }
-      const std::string& v = values.front();
-      if (d.datatype == "singlevaluelist") {
-        if (known(v)) {
-          attributes.Set(d.code, v);
-        } else {
-          bad(what + ": " + Quoted(v) + " is not one of its values");
-        }
-      } else if (d.datatype == "number") {
-        if (std::optional<double> x = ParseNumber(v)) {
-          attributes.Set(d.code, *x);
-        } else {
-          bad(what + ": " + Quoted(v) + " is not a number");
-        }
-      } else if (d.datatype == "datetime") {
-        Result<TimeMs> t = ParseIso8601(v);
-        if (t.ok()) {
-          attributes.Set(d.code, FormatIso8601(*t));
-        } else {
-          bad(what + ": " + Quoted(v) + " is not an ISO 8601 date and time");
-        }
-      } else {
-        const size_t limit = d.datatype == "text" ? Case::kMaxDescription : 1000;
-        if (Utf8Length(v).value_or(0) > limit) {
-          bad(what + " is longer than " + std::to_string(limit) + " characters");
-        } else {
-          attributes.Set(d.code, v);
-        }
-      }
-    }
+    CheckAttributes(ServiceAttributesOf(catalog, *cat), code, answers, &attributes, &out.errors);
   }
   if (!attributes.as_object().empty()) n.attributes = std::move(attributes);
   return out;
