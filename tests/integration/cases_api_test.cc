@@ -157,6 +157,26 @@ TEST_F(CasesApiTest, BadReportsAndPhotosAreRefusedAndChangeNothing) {
   EXPECT_EQ(grid.Get("/api/v1/cases").status, 403) << "a grid worker key cannot list every case";
 }
 
+TEST_F(CasesApiTest, TheCaseStreamPushesEveryChange) {
+  HttpClient op(server_->port(), operator_);
+  const std::string first = Json(op.Post("/api/v1/cases", Report()).body).Find("id")->as_string();
+  WsClient ws(server_->port(), operator_, "/ws/cases");
+  std::optional<std::string> snapshot = ws.Read(std::chrono::seconds(5));
+  ASSERT_TRUE(snapshot.has_value());
+  JsonValue snap = Json(*snapshot);
+  EXPECT_EQ(snap.Find("type")->as_string(), "snapshot");
+  ASSERT_EQ(snap.Find("cases")->as_array().size(), 1u);
+  EXPECT_EQ(snap.Find("cases")->as_array()[0].Find("reporter")->Find("phone")->as_string(), "138****8000");
+  ASSERT_EQ(Move(op, first, R"({"action":"accept"})").status, 200);
+  std::optional<std::string> msg = ws.Read(std::chrono::seconds(5));
+  ASSERT_TRUE(msg.has_value());
+  JsonValue m = Json(*msg);
+  EXPECT_EQ(m.Find("type")->as_string(), "case");
+  EXPECT_EQ(m.Find("action")->as_string(), "accept");
+  EXPECT_EQ(m.Find("case")->Find("state")->as_string(), "accepted");
+  EXPECT_EQ(HttpClient(server_->port(), grid_).Get("/api/v1/cases").status, 403);
+}
+
 TEST_F(CasesApiTest, UnmaskingIsForAdminsOnly) {
   HttpClient op(server_->port(), operator_);
   const std::string id = Json(op.Post("/api/v1/cases", Report()).body).Find("id")->as_string();
