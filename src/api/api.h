@@ -12,6 +12,7 @@
 #include "alerts/alerts.h"
 #include "alerts/cap_intake.h"
 #include "api/http.h"
+#include "api/ws_fanout.h"
 #include "context/broker.h"
 #include "core/metrics.h"
 
@@ -173,9 +174,7 @@ class AlertStream final : public alerts::AlertListener {
 
  private:
   alerts::AlertBook* book_;
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<WebSocketSession>> sessions_;
-  bool stopped_ = false;
+  WebSocketFanout fanout_;
 };
 
 // GET /ws/alerts (WebSocket upgrade; Permission::kContextRead) served by `stream`.
@@ -193,10 +192,7 @@ void AddWarningRoutes(Router* router, alerts::CapWarningSink* sink);
 
 // ---- Cases.
 
-namespace cb::cases {
-class CaseBook;
-class PhotoStore;
-}  // namespace cb::cases
+#include "cases/case_book.h"
 
 namespace cb::api {
 
@@ -216,6 +212,32 @@ namespace cb::api {
 // Personal data of reporters is masked unless an admin asks with ?unmask=true (audited).
 void AddCaseRoutes(Router* router, cases::CaseBook* book, cases::PhotoStore* photos,
                    const Clock* clock);
+
+// CaseStream: pushes case changes to WebSocket clients (the dashboard) of GET /ws/cases.
+// Messages (text, JSON; reporters masked):
+//   {"type":"snapshot","cases":[...]}                         once, the open cases (≤ 1,000)
+//   {"type":"case","action":"dispatch","case":{...}}          each transition or event
+// Thread-safety: all methods are safe from any thread. The constructor registers the stream
+// with the book; Stop() (or the destructor) unregisters it and closes the sessions, and must
+// run before the HttpServer is destroyed.
+class CaseStream final : public cases::CaseListener {
+ public:
+  CaseStream(cases::CaseBook* book, const Clock* clock);
+  ~CaseStream() override;
+  void Stop();
+  void OnCaseChange(const cases::Case& c, const cases::Transition& t) override;
+  void Open(std::shared_ptr<WebSocketSession> session);
+  void Close(const WebSocketSession* session) { fanout_.Close(session); }
+  size_t clients() const { return fanout_.size(); }
+
+ private:
+  cases::CaseBook* book_;
+  const Clock* clock_;
+  WebSocketFanout fanout_;
+};
+
+// GET /ws/cases (WebSocket upgrade; Permission::kCasesRead) served by `stream`.
+void AddCaseStreamRoutes(Router* router, CaseStream* stream);
 
 // /api/v1/case-stats and /api/v1/cases/import, see docs/api.md:
 //   GET  case-stats        ?groupBy=department|category|zone|day|week|month&from=&to=

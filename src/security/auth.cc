@@ -64,9 +64,14 @@ Result<Permission> PermissionFromName(std::string_view name) {
 }
 
 bool Principal::Has(Permission p) const {
-  return std::find(permissions.begin(), permissions.end(), p) != permissions.end() ||
-         std::find(permissions.begin(), permissions.end(), Permission::kAdmin) !=
-             permissions.end();
+  auto has = [this](Permission q) {
+    return std::find(permissions.begin(), permissions.end(), q) != permissions.end();
+  };
+  // Moving cases through their workflow includes reading and reporting them.
+  if ((p == Permission::kCasesRead || p == Permission::kCasesReport) && has(Permission::kCasesWrite)) {
+    return true;
+  }
+  return has(p) || has(Permission::kAdmin);
 }
 
 ApiKeyAuthority::ApiKeyAuthority(store::Store* store, size_t max_cached_keys)

@@ -28,7 +28,8 @@ enum class Permission {
   kMetrics,         // read /metrics
   kCasesReport,     // report a case and follow one's own reports (citizen apps, grid workers)
   kCasesRead,       // read cases, statistics and the catalog
-  kCasesWrite,      // move cases through their workflow (dispatchers, departments)
+  kCasesWrite,      // move cases through their workflow (dispatchers, departments); includes
+                    // cases:read and cases:report
   kAdmin,           // manage keys and everything else
 };
 
