@@ -1,9 +1,17 @@
+// CaseStatistics: one row of facts per case kept column by column (struct of arrays), with
+// department, category and zone interned to small integers, so that a query streams a few
+// tens of bytes per case and groups by indexing an array instead of hashing strings.
+//
+// A row keeps what a query needs in its cheapest form: the creation time, the handle and
+// close durations (flags say whether they exist), the rating, and per step a 2-bit code
+// (no deadline / done on time / done late / running) with, for running steps, the
+// deadline to compare with the query's `now`.
 #include "cases/statistics.h"
 
 #include <algorithm>
-#include <cmath>
+#include <chrono>
 #include <cstdio>
-#include <map>
+#include <limits>
 #include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
@@ -12,54 +20,221 @@ namespace cb::cases {
 namespace {
 
 constexpr int64_t kDayMs = 86400000;
+constexpr double kHourMs = 3600000.0;
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+// Per-step codes, two bits each in a row's uint16.
+enum StepCode : uint16_t { kNoDeadline = 0, kDoneOnTime = 1, kDoneLate = 2, kRunning = 3 };
 
-// Days since 1970-01-01 → civil date (Howard Hinnant's days_from_civil inverse).
-void CivilFromDays(int64_t z, int* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t yy = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int>(yy + (*m <= 2));
+// Row flags.
+enum : uint8_t {
+  kFinished = 1,  // rejected or closed
+  kClosed = 2,
+  kResolved = 4,
+  kReopened = 8,  // resolved and reopened at least once
+  kMerged = 16,   // folded into another case: follows its master, not in the backlog
+};
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-std::string DayText(int64_t day) {
-  int y;
-  unsigned m, d;
-  CivilFromDays(day, &y, &m, &d);
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m, d);
-  return buf;
+// Local day number (days since 1970-01-01) of an instant.
+int64_t LocalDay(TimeMs t, int utc_offset_minutes) {
+  return FloorDiv(t + static_cast<int64_t>(utc_offset_minutes) * 60000, kDayMs);
 }
 
-// Median (the mean of the two middle values for an even count) and p90 (nearest rank) of
-// `v`, reordering it.
-void Percentiles(std::vector<int64_t>& v, std::optional<double>* median, std::optional<double>* p90) {
-  if (v.empty()) return;
-  const size_t n = v.size();
-  auto nth = [&v](size_t k) {
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-    return v[k];
-  };
-  const size_t rank90 = static_cast<size_t>(std::ceil(0.9 * static_cast<double>(n))) - 1;
-  *p90 = static_cast<double>(nth(rank90));
-  if (n % 2 == 1) {
-    *median = static_cast<double>(nth(n / 2));
-  } else {
-    const int64_t hi = nth(n / 2);
-    // The lower middle is the largest of the elements before position n/2.
-    const int64_t lo = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n / 2));
-    *median = (static_cast<double>(lo) + static_cast<double>(hi)) / 2.0;
+std::chrono::year_month_day Civil(int64_t day) {
+  return std::chrono::year_month_day(std::chrono::sys_days(std::chrono::days(day)));
+}
+
+// The period a local day falls in, as a number that orders periods: the day itself, the
+// week (weeks start on Monday; 1970-01-01 was a Thursday) or the month (year * 12 + month).
+int64_t PeriodOf(int64_t day, GroupBy g) {
+  switch (g) {
+    case GroupBy::kWeek:
+      return FloorDiv(day + 3, 7);
+    case GroupBy::kMonth: {
+      auto ymd = Civil(day);
+      return static_cast<int64_t>(static_cast<int>(ymd.year())) * 12 +
+             static_cast<unsigned>(ymd.month()) - 1;
+    }
+    default:
+      return day;
   }
 }
 
+// The first local day of a period, as YYYY-MM-DD.
+std::string PeriodKey(int64_t period, GroupBy g) {
+  int64_t day = period;
+  if (g == GroupBy::kWeek) {
+    day = period * 7 - 3;
+  } else if (g == GroupBy::kMonth) {
+    std::chrono::year_month_day first{std::chrono::year(static_cast<int>(FloorDiv(period, 12))),
+                                      std::chrono::month(static_cast<unsigned>(period - FloorDiv(period, 12) * 12 + 1)),
+                                      std::chrono::day(1)};
+    day = std::chrono::sys_days(first).time_since_epoch().count();
+  }
+  auto ymd = Civil(day);
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+// What one group adds up while the rows are scanned: the counts go straight into `g`.
+struct Acc {
+  GroupStats g;
+  uint64_t rating_sum = 0, satisfied = 0;
+  std::vector<int64_t> handle, close;
+
+  void Merge(const Acc& o) {
+    g.volume += o.g.volume;
+    g.closed += o.g.closed;
+    g.backlog += o.g.backlog;
+    g.resolved += o.g.resolved;
+    g.reopened += o.g.reopened;
+    g.rated += o.g.rated;
+    rating_sum += o.rating_sum;
+    satisfied += o.satisfied;
+    for (int s = 0; s < kStepCount; ++s) {
+      g.steps[s].counted += o.g.steps[s].counted;
+      g.steps[s].on_time += o.g.steps[s].on_time;
+    }
+  }
+};
+
+std::optional<double> Ratio(uint64_t num, uint64_t den) {
+  if (den == 0) return std::nullopt;
+  return static_cast<double>(num) / static_cast<double>(den);
+}
+
+// The median (mean of the two middle values when the count is even) and the p90 (nearest
+// rank: the value at rank ceil(0.9 n)), in ms. Reorders `v`.
+void Percentiles(std::vector<int64_t>& v, std::optional<double>* median, std::optional<double>* p90) {
+  const size_t n = v.size();
+  if (n == 0) return;
+  const size_t mid = n / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(mid), v.end());
+  const int64_t upper = v[mid];
+  if (n % 2 == 1) {
+    *median = static_cast<double>(upper);
+  } else {
+    const int64_t lower = *std::max_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(mid));
+    *median = (static_cast<double>(lower) + static_cast<double>(upper)) / 2.0;
+  }
+  const size_t rank = (9 * n + 9) / 10;  // ceil(0.9 n), 1-based
+  const size_t idx = rank - 1;           // >= mid
+  if (idx > mid) {
+    std::nth_element(v.begin() + static_cast<ptrdiff_t>(mid) + 1,
+                     v.begin() + static_cast<ptrdiff_t>(idx), v.end());
+  }
+  *p90 = static_cast<double>(v[idx]);
+}
+
+// The group's figures: rates, percentiles and means from what was added up.
+GroupStats Finish(std::string key, Acc& a) {
+  GroupStats g = std::move(a.g);
+  g.key = std::move(key);
+  for (StepStats& st : g.steps) st.on_time_rate = Ratio(st.on_time, st.counted);
+  Percentiles(a.handle, &g.median_handle_ms, &g.p90_handle_ms);
+  Percentiles(a.close, &g.median_close_ms, &g.p90_close_ms);
+  g.reopen_rate = Ratio(g.reopened, g.resolved);
+  if (g.rated > 0) g.mean_rating = static_cast<double>(a.rating_sum) / static_cast<double>(g.rated);
+  g.satisfaction = Ratio(a.satisfied, g.rated);
+  return g;
+}
+
+constexpr uint32_t kNoId = std::numeric_limits<uint32_t>::max();
+constexpr uint32_t kNoGroup = std::numeric_limits<uint32_t>::max();
+
 }  // namespace
+
+struct CaseStatistics::Impl {
+  mutable std::shared_mutex mu;
+
+  // Interned names; id 0 is "".
+  std::vector<std::string> names{""};
+  std::unordered_map<std::string, uint32_t> name_ids{{"", 0}};
+
+  std::unordered_map<uint64_t, uint32_t> row_of;  // case id → row
+  // Columns, one entry per row.
+  std::vector<uint64_t> id;
+  std::vector<uint32_t> department, category, zone;
+  std::vector<TimeMs> created;
+  std::vector<int64_t> handle_ms, close_ms;  // meaningful when kResolved / kClosed
+  std::vector<uint8_t> flags;
+  std::vector<uint8_t> rating;  // 0: none
+  std::vector<uint16_t> step_codes;
+  std::array<std::vector<TimeMs>, kStepCount> running_deadline;  // when kRunning
+  // Bounds of every creation time ever added (not narrowed by removals), to size the
+  // period table of a query.
+  TimeMs min_created = std::numeric_limits<TimeMs>::max();
+  TimeMs max_created = std::numeric_limits<TimeMs>::min();
+
+  uint32_t Intern(const std::string& s) {
+    auto [it, inserted] = name_ids.try_emplace(s, static_cast<uint32_t>(names.size()));
+    if (inserted) names.push_back(s);
+    return it->second;
+  }
+  uint32_t Lookup(const std::string& s) const {
+    auto it = name_ids.find(s);
+    return it == name_ids.end() ? kNoId : it->second;
+  }
+
+  void Write(uint32_t r, const CaseFacts& f) {
+    id[r] = f.id;
+    department[r] = Intern(f.department);
+    category[r] = Intern(f.category);
+    zone[r] = Intern(f.zone);
+    created[r] = f.created_at;
+    uint8_t fl = 0;
+    if (IsFinished(f.state)) fl |= kFinished;
+    if (f.state == CaseState::kMerged) fl |= kMerged;
+    if (f.closed_at != 0) fl |= kClosed;
+    if (f.resolved_at != 0) {
+      fl |= kResolved;
+      if (f.reopen_count > 0) fl |= kReopened;
+    }
+    flags[r] = fl;
+    handle_ms[r] = f.resolved_at != 0 ? f.resolved_at - f.created_at : 0;
+    close_ms[r] = f.closed_at != 0 ? f.closed_at - f.created_at : 0;
+    rating[r] = f.rating ? static_cast<uint8_t>(std::clamp(*f.rating, 1, 5)) : 0;
+    uint16_t codes = 0;
+    for (int s = 0; s < kStepCount; ++s) {
+      const CaseFacts::StepFacts& sf = f.steps[s];
+      uint16_t code = kNoDeadline;
+      running_deadline[s][r] = 0;
+      if (sf.deadline != 0) {
+        if (sf.done_at != 0) {
+          code = sf.done_at <= sf.deadline ? kDoneOnTime : kDoneLate;
+        } else {
+          code = kRunning;
+          running_deadline[s][r] = sf.deadline;
+        }
+      }
+      codes |= static_cast<uint16_t>(code << (2 * s));
+    }
+    step_codes[r] = codes;
+    min_created = std::min(min_created, f.created_at);
+    max_created = std::max(max_created, f.created_at);
+  }
+
+  template <typename F>
+  void ForEachColumn(F&& f) {
+    f(id);
+    f(department);
+    f(category);
+    f(zone);
+    f(created);
+    f(handle_ms);
+    f(close_ms);
+    f(flags);
+    f(rating);
+    f(step_codes);
+    for (auto& c : running_deadline) f(c);
+  }
+};
 
 CaseFacts FactsOf(const Case& c) {
   CaseFacts f;
@@ -72,279 +247,275 @@ CaseFacts FactsOf(const Case& c) {
   f.closed_at = c.closed_at;
   f.reopen_count = c.reopen_count;
   f.rating = c.rating;
+  TimeMs close_done = 0;
+  for (const StepClock& k : c.clocks) {  // in start order: the latest clock of a step wins
+    auto& s = f.steps[static_cast<size_t>(k.step)];
+    s.deadline = k.deadline;
+    s.done_at = k.done_at;
+    if (k.step == Step::kClose) close_done = k.done_at;
+  }
   for (const Transition& t : c.history) {
-    if (t.action == "resolve") {
+    if (t.action == CaseActionName(CaseAction::kResolve)) {
       f.resolved_at = t.at;
       break;
     }
   }
-  // An imported case closed in its own system counts as resolved when it closed.
+  // An imported case closed in the system it came from (a hotline export) counts as
+  // resolved when it closed: its close clock's end, which is its closing time.
   if (f.resolved_at == 0 && c.closed_at != 0 && !c.history.empty() && c.history.front().action == "import") {
-    f.resolved_at = c.closed_at;
-  }
-  for (const StepClock& k : c.clocks) {  // in start order: the last one of a step wins
-    CaseFacts::StepFacts& s = f.steps[static_cast<size_t>(k.step)];
-    s.deadline = k.deadline;
-    s.done_at = k.done_at;
+    f.resolved_at = close_done != 0 ? close_done : c.closed_at;
   }
   return f;
 }
 
-Result<GroupBy> GroupByFromName(std::string_view name) {
-  for (GroupBy g : {GroupBy::kNone, GroupBy::kDepartment, GroupBy::kCategory, GroupBy::kZone,
-                    GroupBy::kDay, GroupBy::kWeek, GroupBy::kMonth}) {
-    if (GroupByName(g) == name) return g;
-  }
-  return Status::BadRequestData("groupBy is one of none, department, category, zone, day, week, month; not '" +
-                                std::string(name) + "'");
-}
-
-std::string_view GroupByName(GroupBy g) {
-  switch (g) {
-    case GroupBy::kNone: return "none";
-    case GroupBy::kDepartment: return "department";
-    case GroupBy::kCategory: return "category";
-    case GroupBy::kZone: return "zone";
-    case GroupBy::kDay: return "day";
-    case GroupBy::kWeek: return "week";
-    case GroupBy::kMonth: return "month";
-  }
-  return "none";
-}
-
-// One compact row per case: interned keys, times, and the step clocks. A query is one
-// pass over these rows (about 120 bytes each), not over the case documents.
-struct CaseStatistics::Impl {
-  struct Row {
-    uint32_t department, category, zone;
-    bool finished, merged;
-    int8_t rating;  // 0: none
-    int32_t reopen_count;
-    TimeMs created_at, resolved_at, closed_at;
-    std::array<CaseFacts::StepFacts, kStepCount> steps;
-  };
-  mutable std::shared_mutex mu;
-  std::vector<Row> rows;
-  std::unordered_map<uint64_t, size_t> slot;  // case id → index in rows
-  std::vector<uint64_t> ids;                  // index → case id
-  std::vector<std::string> names{""};         // interned keys; 0 is ""
-  std::unordered_map<std::string, uint32_t> name_index{{"", 0}};
-
-  uint32_t Intern(const std::string& s) {
-    auto [it, inserted] = name_index.emplace(s, static_cast<uint32_t>(names.size()));
-    if (inserted) names.push_back(s);
-    return it->second;
-  }
-  // The interned id of `s`, or UINT32_MAX when no row has it.
-  uint32_t Lookup(const std::string& s) const {
-    auto it = name_index.find(s);
-    return it == name_index.end() ? UINT32_MAX : it->second;
-  }
-};
-
 namespace {
-
-struct Acc {
-  GroupStats g;
-  std::vector<int64_t> handle, close;
-  int64_t rating_sum = 0;
-  uint64_t satisfied = 0;
-};
-
+constexpr std::array<std::string_view, 7> kGroupByNames = {"none", "department", "category", "zone",
+                                                           "day",  "week",       "month"};
 }  // namespace
+
+Result<GroupBy> GroupByFromName(std::string_view name) {
+  for (size_t i = 0; i < kGroupByNames.size(); ++i) {
+    if (kGroupByNames[i] == name) return static_cast<GroupBy>(i);
+  }
+  return Status::BadRequestData("groupBy must be one of none, department, category, zone, day, "
+                                "week, month; not \"" + std::string(name.substr(0, 40)) + "\"");
+}
+
+std::string_view GroupByName(GroupBy g) { return kGroupByNames[static_cast<size_t>(g)]; }
 
 CaseStatistics::CaseStatistics() : impl_(std::make_unique<Impl>()) {}
 CaseStatistics::~CaseStatistics() = default;
 
-void CaseStatistics::Upsert(const CaseFacts& f) {
+void CaseStatistics::Upsert(const CaseFacts& facts) {
   std::unique_lock lock(impl_->mu);
-  Impl::Row r;
-  r.department = impl_->Intern(f.department);
-  r.category = impl_->Intern(f.category);
-  r.zone = impl_->Intern(f.zone);
-  r.finished = IsFinished(f.state);
-  r.merged = f.state == CaseState::kMerged;
-  r.rating = static_cast<int8_t>(f.rating.value_or(0));
-  r.reopen_count = f.reopen_count;
-  r.created_at = f.created_at;
-  r.resolved_at = f.resolved_at;
-  r.closed_at = f.closed_at;
-  r.steps = f.steps;
-  auto [it, inserted] = impl_->slot.emplace(f.id, impl_->rows.size());
+  Impl& m = *impl_;
+  auto [it, inserted] = m.row_of.try_emplace(facts.id, static_cast<uint32_t>(m.id.size()));
   if (inserted) {
-    impl_->rows.push_back(r);
-    impl_->ids.push_back(f.id);
-  } else {
-    impl_->rows[it->second] = r;
+    m.ForEachColumn([](auto& col) { col.emplace_back(); });
   }
+  m.Write(it->second, facts);
 }
 
 void CaseStatistics::Remove(uint64_t id) {
   std::unique_lock lock(impl_->mu);
-  auto it = impl_->slot.find(id);
-  if (it == impl_->slot.end()) return;
-  const size_t i = it->second, last = impl_->rows.size() - 1;
-  if (i != last) {
-    impl_->rows[i] = impl_->rows[last];
-    impl_->ids[i] = impl_->ids[last];
-    impl_->slot[impl_->ids[i]] = i;
+  Impl& m = *impl_;
+  auto it = m.row_of.find(id);
+  if (it == m.row_of.end()) return;
+  const uint32_t r = it->second;
+  const uint32_t last = static_cast<uint32_t>(m.id.size() - 1);
+  m.row_of.erase(it);
+  if (r != last) {
+    m.ForEachColumn([r, last](auto& col) { col[r] = col[last]; });
+    m.row_of[m.id[r]] = r;
   }
-  impl_->rows.pop_back();
-  impl_->ids.pop_back();
-  impl_->slot.erase(it);
+  m.ForEachColumn([](auto& col) { col.pop_back(); });
 }
 
 size_t CaseStatistics::size() const {
   std::shared_lock lock(impl_->mu);
-  return impl_->rows.size();
+  return impl_->id.size();
 }
 
 Result<StatsResult> CaseStatistics::Query(const StatsQuery& q) const {
-  if (q.from && q.to && *q.from >= *q.to) return Status::BadRequestData("from must be before to");
+  if (q.from && q.to && *q.from >= *q.to) {
+    return Status::BadRequestData("from must be before to");
+  }
   std::shared_lock lock(impl_->mu);
-  const Impl& im = *impl_;
-  // Filters as interned ids: a name no row has matches nothing.
-  const uint32_t dep = q.department.empty() ? 0 : im.Lookup(q.department);
-  const uint32_t cat = q.category.empty() ? 0 : im.Lookup(q.category);
-  const uint32_t zone = q.zone.empty() ? 0 : im.Lookup(q.zone);
-  const bool by_name = q.group_by == GroupBy::kDepartment || q.group_by == GroupBy::kCategory ||
-                       q.group_by == GroupBy::kZone;
-  const int64_t off = static_cast<int64_t>(q.utc_offset_minutes) * 60000;
-  std::vector<Acc> named(by_name ? im.names.size() : 0);
-  std::map<int64_t, Acc> periods;
-  Acc total;
-  const TimeMs from = q.from.value_or(INT64_MIN), to = q.to.value_or(INT64_MAX);
-  auto add = [&q](Acc& a, const Impl::Row& r) {
-    GroupStats& g = a.g;
-    g.volume += 1;
-    if (r.closed_at != 0) {
-      g.closed += 1;
-      a.close.push_back(r.closed_at - r.created_at);
-    }
-    if (!r.finished && !r.merged) g.backlog += 1;
-    if (r.resolved_at != 0) {
-      g.resolved += 1;
-      a.handle.push_back(r.resolved_at - r.created_at);
-      if (r.reopen_count > 0) g.reopened += 1;
-    }
-    if (r.rating != 0) {
-      g.rated += 1;
-      a.rating_sum += r.rating;
-      a.satisfied += r.rating >= 4;
-    }
-    for (size_t s = 0; s < static_cast<size_t>(kStepCount); ++s) {
-      const CaseFacts::StepFacts& k = r.steps[s];
-      if (k.deadline == 0) continue;
-      if (k.done_at != 0) {
-        g.steps[s].counted += 1;
-        g.steps[s].on_time += k.done_at <= k.deadline;
-      } else if (q.now > k.deadline) {
-        g.steps[s].counted += 1;
-      }
-    }
+  const Impl& m = *impl_;
+  StatsResult result;
+
+  // Filters by interned id; a name never seen matches nothing.
+  uint32_t f_dept = kNoId, f_cat = kNoId, f_zone = kNoId;
+  bool none_match = false;
+  auto filter = [&](const std::string& name, uint32_t* out) {
+    if (name.empty()) return;
+    *out = m.Lookup(name);
+    if (*out == kNoId) none_match = true;
   };
-  for (const Impl::Row& r : im.rows) {
-    if (r.created_at < from || r.created_at >= to) continue;
-    if (dep != 0 && r.department != dep) continue;
-    if (cat != 0 && r.category != cat) continue;
-    if (zone != 0 && r.zone != zone) continue;
-    add(total, r);
-    switch (q.group_by) {
-      case GroupBy::kNone: break;
-      case GroupBy::kDepartment: add(named[r.department], r); break;
-      case GroupBy::kCategory: add(named[r.category], r); break;
-      case GroupBy::kZone: add(named[r.zone], r); break;
-      case GroupBy::kDay: add(periods[FloorDiv(r.created_at + off, kDayMs)], r); break;
-      case GroupBy::kWeek: {
-        const int64_t day = FloorDiv(r.created_at + off, kDayMs);
-        add(periods[day - ((day + 3) % 7 + 7) % 7], r);  // back to Monday (1970-01-01 was a Thursday)
-        break;
-      }
-      case GroupBy::kMonth: {
-        const int64_t day = FloorDiv(r.created_at + off, kDayMs);
-        int y;
-        unsigned m, d;
-        CivilFromDays(day, &y, &m, &d);
-        add(periods[day - (d - 1)], r);
-        break;
-      }
-    }
+  filter(q.department, &f_dept);
+  filter(q.category, &f_cat);
+  filter(q.zone, &f_zone);
+  const size_t n = m.id.size();
+  if (none_match || n == 0) {
+    Acc empty;
+    result.total = Finish("", empty);
+    return result;
   }
-  auto finish = [](Acc& a, std::string key) {
-    GroupStats& g = a.g;
-    g.key = std::move(key);
-    for (StepStats& s : g.steps) {
-      if (s.counted > 0) s.on_time_rate = static_cast<double>(s.on_time) / static_cast<double>(s.counted);
-    }
-    Percentiles(a.handle, &g.median_handle_ms, &g.p90_handle_ms);
-    Percentiles(a.close, &g.median_close_ms, &g.p90_close_ms);
-    if (g.resolved > 0) g.reopen_rate = static_cast<double>(g.reopened) / static_cast<double>(g.resolved);
-    if (g.rated > 0) {
-      g.mean_rating = static_cast<double>(a.rating_sum) / static_cast<double>(g.rated);
-      g.satisfaction = static_cast<double>(a.satisfied) / static_cast<double>(g.rated);
-    }
-    return std::move(g);
-  };
-  StatsResult out;
-  if (by_name) {
-    std::vector<size_t> order;
-    for (size_t i = 0; i < named.size(); ++i) {
-      if (named[i].g.volume > 0) order.push_back(i);
-    }
-    std::sort(order.begin(), order.end(), [&im](size_t a, size_t b) { return im.names[a] < im.names[b]; });
-    for (size_t i : order) out.groups.push_back(finish(named[i], im.names[i]));
+  const TimeMs from = q.from.value_or(std::numeric_limits<TimeMs>::min());
+  const TimeMs to = q.to.value_or(std::numeric_limits<TimeMs>::max());
+
+  // Group slots: an interned id for department, category and zone; a period number minus
+  // the smallest possible one for periods (a dense table), or a hash map when the creation
+  // times span too many periods for a table.
+  const GroupBy g = q.group_by;
+  const bool by_period = g == GroupBy::kDay || g == GroupBy::kWeek || g == GroupBy::kMonth;
+  const std::vector<uint32_t>* key_col = g == GroupBy::kDepartment ? &m.department
+                                       : g == GroupBy::kCategory   ? &m.category
+                                       : g == GroupBy::kZone       ? &m.zone
+                                                                   : nullptr;
+  std::vector<Acc> accs;
+  std::vector<int64_t> acc_key;  // interned id or period number, per acc
+  std::vector<uint32_t> slot;    // dense: slot → acc index
+  std::unordered_map<int64_t, uint32_t> sparse;
+  int64_t period_base = 0;
+  bool dense = true;
+  if (key_col != nullptr) {
+    slot.assign(m.names.size(), kNoGroup);
+  } else if (by_period) {
+    period_base = PeriodOf(LocalDay(std::max(m.min_created, from), q.utc_offset_minutes), g);
+    const int64_t last = PeriodOf(LocalDay(std::min(m.max_created, to), q.utc_offset_minutes), g);
+    const int64_t span = last - period_base + 1;
+    dense = span > 0 && span <= (1 << 20);
+    if (dense) slot.assign(static_cast<size_t>(span), kNoGroup);
   } else {
-    for (auto& [day, acc] : periods) out.groups.push_back(finish(acc, DayText(day)));
+    accs.emplace_back();
+    acc_key.push_back(0);
   }
-  out.total = finish(total, "");
-  return out;
+  auto acc_for = [&](int64_t key, uint32_t* s) -> Acc& {
+    if (*s == kNoGroup) {
+      *s = static_cast<uint32_t>(accs.size());
+      accs.emplace_back();
+      acc_key.push_back(key);
+    }
+    return accs[*s];
+  };
+
+  const TimeMs now = q.now;
+  for (size_t i = 0; i < n; ++i) {
+    const TimeMs c = m.created[i];
+    if (c < from || c >= to) continue;
+    if (f_dept != kNoId && m.department[i] != f_dept) continue;
+    if (f_cat != kNoId && m.category[i] != f_cat) continue;
+    if (f_zone != kNoId && m.zone[i] != f_zone) continue;
+    Acc* a;
+    if (key_col != nullptr) {
+      const uint32_t k = (*key_col)[i];
+      a = &acc_for(k, &slot[k]);
+    } else if (by_period) {
+      const int64_t p = PeriodOf(LocalDay(c, q.utc_offset_minutes), g);
+      if (dense) {
+        a = &acc_for(p, &slot[static_cast<size_t>(p - period_base)]);
+      } else {
+        a = &acc_for(p, &sparse.try_emplace(p, kNoGroup).first->second);
+      }
+    } else {
+      a = &accs[0];
+    }
+    const uint8_t fl = m.flags[i];
+    GroupStats& g = a->g;
+    ++g.volume;
+    if (fl & kClosed) {
+      ++g.closed;
+      a->close.push_back(m.close_ms[i]);
+    }
+    if ((!(fl & (kFinished | kMerged))) || ((fl & kClosed) && c + m.close_ms[i] > now)) ++g.backlog;
+    if (fl & kResolved) {
+      ++g.resolved;
+      a->handle.push_back(m.handle_ms[i]);
+      if (fl & kReopened) ++g.reopened;
+    }
+    if (const uint8_t r = m.rating[i]; r != 0) {
+      ++g.rated;
+      a->rating_sum += r;
+      if (r >= 4) ++a->satisfied;
+    }
+    if (uint16_t codes = m.step_codes[i]; codes != 0) {
+      for (int s = 0; s < kStepCount; ++s, codes >>= 2) {
+        StepStats& st = g.steps[s];
+        switch (codes & 3) {
+          case kDoneOnTime:
+            ++st.counted;
+            ++st.on_time;
+            break;
+          case kDoneLate:
+            ++st.counted;
+            break;
+          case kRunning:
+            if (now > m.running_deadline[s][i]) ++st.counted;
+            break;
+          default:
+            break;
+        }
+      }
+    }
+  }
+
+  if (key_col == nullptr && !by_period) {
+    result.total = Finish("", accs[0]);
+    return result;
+  }
+  // The total: the groups' counts added up, their durations put together.
+  Acc total;
+  size_t handles = 0, closes = 0;
+  for (const Acc& a : accs) {
+    total.Merge(a);
+    handles += a.handle.size();
+    closes += a.close.size();
+  }
+  total.handle.reserve(handles);
+  total.close.reserve(closes);
+  for (const Acc& a : accs) {
+    total.handle.insert(total.handle.end(), a.handle.begin(), a.handle.end());
+    total.close.insert(total.close.end(), a.close.begin(), a.close.end());
+  }
+  result.total = Finish("", total);
+
+  std::vector<uint32_t> order(accs.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (by_period) {
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return acc_key[a] < acc_key[b]; });
+  } else {
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      return m.names[static_cast<size_t>(acc_key[a])] < m.names[static_cast<size_t>(acc_key[b])];
+    });
+  }
+  result.groups.reserve(order.size());
+  for (uint32_t i : order) {
+    std::string key = by_period ? PeriodKey(acc_key[i], g) : m.names[static_cast<size_t>(acc_key[i])];
+    result.groups.push_back(Finish(std::move(key), accs[i]));
+  }
+  return result;
 }
+
+// ---- Output.
 
 namespace {
 
-JsonValue Opt(const std::optional<double>& v, double scale = 1) {
-  return v ? JsonValue(*v / scale) : JsonValue();
+JsonValue Optional(const std::optional<double>& v, double divisor = 1.0) {
+  return v ? JsonValue(*v / divisor) : JsonValue();
 }
 
-JsonValue GroupJson(const GroupStats& g) {
+JsonValue GroupJson(const GroupStats& g, bool with_key) {
   JsonValue o = JsonValue::MakeObject();
-  o.Set("key", g.key);
-  for (auto [name, v] : {std::pair{"volume", g.volume}, std::pair{"closed", g.closed},
-                         std::pair{"backlog", g.backlog}, std::pair{"resolved", g.resolved},
-                         std::pair{"reopened", g.reopened}, std::pair{"rated", g.rated}}) {
-    o.Set(name, static_cast<int64_t>(v));
-  }
+  if (with_key) o.Set("key", g.key);
+  o.Set("volume", static_cast<int64_t>(g.volume));
+  o.Set("closed", static_cast<int64_t>(g.closed));
+  o.Set("backlog", static_cast<int64_t>(g.backlog));
+  o.Set("resolved", static_cast<int64_t>(g.resolved));
+  o.Set("reopened", static_cast<int64_t>(g.reopened));
+  o.Set("rated", static_cast<int64_t>(g.rated));
   JsonValue steps = JsonValue::MakeObject();
   for (int s = 0; s < kStepCount; ++s) {
-    const StepStats& st = g.steps[static_cast<size_t>(s)];
-    JsonValue j = JsonValue::MakeObject();
-    j.Set("counted", static_cast<int64_t>(st.counted));
-    j.Set("onTime", static_cast<int64_t>(st.on_time));
-    j.Set("rate", Opt(st.on_time_rate));
-    steps.Set(StepName(static_cast<Step>(s)), std::move(j));
+    const StepStats& st = g.steps[s];
+    JsonValue step = JsonValue::MakeObject();
+    step.Set("rate", Optional(st.on_time_rate));
+    step.Set("counted", static_cast<int64_t>(st.counted));
+    step.Set("onTime", static_cast<int64_t>(st.on_time));
+    steps.Set(StepName(static_cast<Step>(s)), std::move(step));
   }
   o.Set("onTimeRate", std::move(steps));
-  constexpr double kHour = 3600000.0;
-  o.Set("medianHandleHours", Opt(g.median_handle_ms, kHour));
-  o.Set("p90HandleHours", Opt(g.p90_handle_ms, kHour));
-  o.Set("medianCloseHours", Opt(g.median_close_ms, kHour));
-  o.Set("p90CloseHours", Opt(g.p90_close_ms, kHour));
-  o.Set("reopenRate", Opt(g.reopen_rate));
-  o.Set("meanRating", Opt(g.mean_rating));
-  o.Set("satisfaction", Opt(g.satisfaction));
+  o.Set("medianHandleHours", Optional(g.median_handle_ms, kHourMs));
+  o.Set("p90HandleHours", Optional(g.p90_handle_ms, kHourMs));
+  o.Set("medianCloseHours", Optional(g.median_close_ms, kHourMs));
+  o.Set("p90CloseHours", Optional(g.p90_close_ms, kHourMs));
+  o.Set("reopenRate", Optional(g.reopen_rate));
+  o.Set("meanRating", Optional(g.mean_rating));
+  o.Set("satisfaction", Optional(g.satisfaction));
   return o;
 }
 
-void CsvNumber(std::string* out, const std::optional<double>& v, double scale = 1) {
-  out->push_back(',');
-  if (!v) return;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4f", *v / scale);
-  out->append(buf);
-}
-
 void CsvField(std::string* out, std::string_view s) {
-  if (s.find_first_of(",\"\n\r") == std::string_view::npos) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
     out->append(s);
     return;
   }
@@ -356,42 +527,55 @@ void CsvField(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
+void CsvNumber(std::string* out, const std::optional<double>& v, double divisor = 1.0) {
+  out->push_back(',');
+  if (v) AppendJsonNumber(out, *v / divisor);
+}
+
+void CsvLine(std::string* out, std::string_view key, const GroupStats& g) {
+  CsvField(out, key);
+  for (uint64_t v : {g.volume, g.closed, g.backlog, g.resolved, g.reopened, g.rated}) {
+    out->push_back(',');
+    out->append(std::to_string(v));
+  }
+  for (const StepStats& st : g.steps) {
+    out->append("," + std::to_string(st.counted) + "," + std::to_string(st.on_time));
+    CsvNumber(out, st.on_time_rate);
+  }
+  CsvNumber(out, g.median_handle_ms, kHourMs);
+  CsvNumber(out, g.p90_handle_ms, kHourMs);
+  CsvNumber(out, g.median_close_ms, kHourMs);
+  CsvNumber(out, g.p90_close_ms, kHourMs);
+  CsvNumber(out, g.reopen_rate);
+  CsvNumber(out, g.mean_rating);
+  CsvNumber(out, g.satisfaction);
+  out->append("\r\n");
+}
+
 }  // namespace
 
 JsonValue StatsToJson(const StatsResult& r, GroupBy group_by) {
   JsonValue o = JsonValue::MakeObject();
   o.Set("groupBy", GroupByName(group_by));
   JsonValue groups = JsonValue::MakeArray();
-  for (const GroupStats& g : r.groups) groups.Push(GroupJson(g));
+  for (const GroupStats& g : r.groups) groups.Push(GroupJson(g, true));
   o.Set("groups", std::move(groups));
-  o.Set("total", GroupJson(r.total));
+  o.Set("total", GroupJson(r.total, false));
   return o;
 }
 
 std::string StatsToCsv(const StatsResult& r, GroupBy group_by) {
-  std::string out(GroupByName(group_by));
-  out += ",volume,closed,backlog,resolved,reopened,rated";
-  for (int s = 0; s < kStepCount; ++s) out += ",on_time_" + std::string(StepName(static_cast<Step>(s)));
-  out += ",median_handle_hours,p90_handle_hours,median_close_hours,p90_close_hours,reopen_rate,"
-         "mean_rating,satisfaction\r\n";
-  auto line = [&out](const GroupStats& g, std::string_view key) {
-    CsvField(&out, key);
-    for (uint64_t v : {g.volume, g.closed, g.backlog, g.resolved, g.reopened, g.rated}) {
-      out += "," + std::to_string(v);
-    }
-    for (const StepStats& s : g.steps) CsvNumber(&out, s.on_time_rate);
-    constexpr double kHour = 3600000.0;
-    CsvNumber(&out, g.median_handle_ms, kHour);
-    CsvNumber(&out, g.p90_handle_ms, kHour);
-    CsvNumber(&out, g.median_close_ms, kHour);
-    CsvNumber(&out, g.p90_close_ms, kHour);
-    CsvNumber(&out, g.reopen_rate);
-    CsvNumber(&out, g.mean_rating);
-    CsvNumber(&out, g.satisfaction);
-    out += "\r\n";
-  };
-  for (const GroupStats& g : r.groups) line(g, g.key);
-  line(r.total, "total");
+  std::string out;
+  out.append(group_by == GroupBy::kNone ? "key" : GroupByName(group_by));
+  out.append(",volume,closed,backlog,resolved,reopened,rated");
+  for (int s = 0; s < kStepCount; ++s) {
+    const std::string n(StepName(static_cast<Step>(s)));
+    out.append("," + n + "_counted," + n + "_on_time," + n + "_on_time_rate");
+  }
+  out.append(",median_handle_hours,p90_handle_hours,median_close_hours,p90_close_hours,"
+             "reopen_rate,mean_rating,satisfaction\r\n");
+  for (const GroupStats& g : r.groups) CsvLine(&out, g.key, g);
+  CsvLine(&out, "total", r.total);
   return out;
 }
 
