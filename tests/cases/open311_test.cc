@@ -598,7 +598,9 @@ TEST(Open311Query, RefusesBadArguments) {
   for (const auto& query : bad) {
     auto q = ParseRequestQuery(query, kT0);
     EXPECT_FALSE(q.ok()) << query.front().first << "=" << query.front().second;
-    if (!q.ok()) EXPECT_EQ(Open311ErrorFor(q.status()).code, 400);
+    if (!q.ok()) {
+      EXPECT_EQ(Open311ErrorFor(q.status()).code, 400);
+    }
   }
 }
 
