@@ -381,7 +381,12 @@ Status CityServer::Start() {
     s.case_timers = std::make_unique<CaseTimerClock>(s.cases.get(), SystemClock::Instance());
     s.case_timers->Start();
     api::AddCaseRoutes(&s.router, s.cases.get(), s.photos.get(), SystemClock::Instance());
-    api::AddOpen311Routes(&s.router, s.cases.get(), s.auth.get(), SystemClock::Instance(), {});
+    api::Open311Options oo;
+    oo.jurisdiction_id = c.open311_jurisdiction;
+    oo.base_url = c.open311_base_url;
+    oo.contact = c.open311_contact;
+    oo.key_service = c.open311_key_service;
+    api::AddOpen311Routes(&s.router, s.cases.get(), s.auth.get(), SystemClock::Instance(), oo);
     s.case_stream = std::make_unique<api::CaseStream>(s.cases.get(), SystemClock::Instance());
     api::AddCaseStreamRoutes(&s.router, s.case_stream.get());
     auto* case_book = s.cases.get();

@@ -242,3 +242,22 @@ TEST_F(CasesApiTest, AcknowledgedCasesSurviveKill9) {
 
 }  // namespace
 }  // namespace cb::testing
+
+namespace cb::testing {
+namespace {
+
+TEST(Open311ConfigTest, FlagsSetTheJurisdictionAndDiscovery) {
+  ServerProcess server("", {"--open311-jurisdiction", "hangzhou.gov.cn", "--open311-base-url",
+                            "https://311.example.org/open311/v2", "--open311-contact", "12345 热线"});
+  ASSERT_TRUE(server.Start()) << server.Log();
+  HttpClient anon(server.port(), "");
+  EXPECT_EQ(anon.Get("/open311/v2/services.json?jurisdiction_id=hangzhou.gov.cn").status, 200);
+  EXPECT_EQ(anon.Get("/open311/v2/services.json?jurisdiction_id=citybrain").status, 404);
+  Response d = anon.Get("/open311/v2/discovery.json");
+  ASSERT_EQ(d.status, 200);
+  EXPECT_NE(d.body.find("https://311.example.org/open311/v2"), std::string::npos) << d.body;
+  EXPECT_NE(d.body.find("12345 热线"), std::string::npos) << d.body;
+}
+
+}  // namespace
+}  // namespace cb::testing
