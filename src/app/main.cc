@@ -1,4 +1,4 @@
-// citybrain: the one binary. Subcommands: serve, replay, sim, version.
+// citybrain: the one binary. Subcommands: serve, replay, sim, import-cases, version.
 #include <CLI/CLI.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "app/server.h"
+#include "app/import_command.h"
 #include "app/sim_command.h"
 #include "sim/http_client.h"
 #include "sim/replay.h"
@@ -301,6 +302,8 @@ int main(int argc, char** argv) {
 
   cb::app::SimCommandArgs sim_args;
   auto* sim = cb::app::AddSimCommand(&app, &sim_args);
+  cb::app::ImportCommandArgs import_args;
+  auto* import_cases = cb::app::AddImportCommand(&app, &import_args);
 
   auto* version = app.add_subcommand("version", "print the version");
 
@@ -314,5 +317,6 @@ int main(int argc, char** argv) {
   if (*serve) return Serve(config);
   if (*replay) return Replay(replay_args);
   if (*sim) return cb::app::RunSimCommand(sim_args);
+  if (*import_cases) return cb::app::RunImportCommand(import_args);
   return 0;
 }

@@ -381,6 +381,7 @@ Status CityServer::Start() {
     s.case_timers = std::make_unique<CaseTimerClock>(s.cases.get(), SystemClock::Instance());
     s.case_timers->Start();
     api::AddCaseRoutes(&s.router, s.cases.get(), s.photos.get(), SystemClock::Instance());
+    api::AddCaseStatsRoutes(&s.router, s.cases.get(), SystemClock::Instance());
     api::Open311Options oo;
     oo.jurisdiction_id = c.open311_jurisdiction;
     oo.base_url = c.open311_base_url;
