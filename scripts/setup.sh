@@ -12,7 +12,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3 zlib1g-dev libsodium-dev libjemalloc-dev libxml2-dev
   libpaho-mqttpp-dev libpaho-mqtt-dev mosquitto mosquitto-clients
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang-14 libclang-rt-14-dev libxml2-utils wrk
+  clang-14 libclang-rt-14-dev libxml2-utils wrk python3-jsonschema
 )
 
 missing=()

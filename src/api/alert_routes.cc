@@ -219,15 +219,7 @@ AlertStream::AlertStream(alerts::AlertBook* book) : book_(book) { book_->AddList
 AlertStream::~AlertStream() { Stop(); }
 
 void AlertStream::Stop() {
-  std::vector<std::shared_ptr<WebSocketSession>> sessions;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopped_) return;
-    stopped_ = true;
-    sessions.swap(sessions_);
-  }
-  book_->RemoveListener(this);
-  for (auto& s : sessions) s->Close();
+  if (fanout_.Stop()) book_->RemoveListener(this);
 }
 
 void AlertStream::OnAlert(const Alert& a, const std::string& what) {
@@ -236,8 +228,7 @@ void AlertStream::OnAlert(const Alert& a, const std::string& what) {
   w.BeginObject().Key("type").String("alert").Key("what").String(what).Key("alert");
   WriteAlert(&w, a, *book_);
   w.EndObject();
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto& s : sessions_) s->Send(msg);  // queues; a full queue drops for that client only
+  fanout_.Broadcast(msg);
 }
 
 void AlertStream::Open(std::shared_ptr<WebSocketSession> session) {
@@ -246,24 +237,12 @@ void AlertStream::Open(std::shared_ptr<WebSocketSession> session) {
   w.BeginObject().Key("type").String("snapshot").Key("alerts").BeginArray();
   for (const Alert& a : book_->List(true)) WriteAlert(&w, a, *book_);
   w.EndArray().EndObject();
-  std::lock_guard<std::mutex> lock(mu_);
-  if (stopped_) {
-    session->Close();
-    return;
-  }
-  session->Send(std::move(msg));
-  sessions_.push_back(std::move(session));
+  fanout_.Open(std::move(session), std::move(msg));
 }
 
-void AlertStream::Close(const WebSocketSession* session) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::erase_if(sessions_, [session](const auto& s) { return s.get() == session; });
-}
+void AlertStream::Close(const WebSocketSession* session) { fanout_.Close(session); }
 
-size_t AlertStream::clients() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return sessions_.size();
-}
+size_t AlertStream::clients() const { return fanout_.size(); }
 
 void AddAlertStreamRoutes(Router* router, AlertStream* stream) {
   WebSocketHandler h;

@@ -12,6 +12,7 @@
 #include "alerts/alerts.h"
 #include "alerts/cap_intake.h"
 #include "api/http.h"
+#include "api/ws_fanout.h"
 #include "context/broker.h"
 #include "core/metrics.h"
 
@@ -173,9 +174,7 @@ class AlertStream final : public alerts::AlertListener {
 
  private:
   alerts::AlertBook* book_;
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<WebSocketSession>> sessions_;
-  bool stopped_ = false;
+  WebSocketFanout fanout_;
 };
 
 // GET /ws/alerts (WebSocket upgrade; Permission::kContextRead) served by `stream`.
@@ -193,10 +192,7 @@ void AddWarningRoutes(Router* router, alerts::CapWarningSink* sink);
 
 // ---- Cases.
 
-namespace cb::cases {
-class CaseBook;
-class PhotoStore;
-}  // namespace cb::cases
+#include "cases/case_book.h"
 
 namespace cb::api {
 
@@ -217,6 +213,32 @@ namespace cb::api {
 void AddCaseRoutes(Router* router, cases::CaseBook* book, cases::PhotoStore* photos,
                    const Clock* clock);
 
+// CaseStream: pushes case changes to WebSocket clients (the dashboard) of GET /ws/cases.
+// Messages (text, JSON; reporters masked):
+//   {"type":"snapshot","cases":[...]}                         once, the open cases (≤ 1,000)
+//   {"type":"case","action":"dispatch","case":{...}}          each transition or event
+// Thread-safety: all methods are safe from any thread. The constructor registers the stream
+// with the book; Stop() (or the destructor) unregisters it and closes the sessions, and must
+// run before the HttpServer is destroyed.
+class CaseStream final : public cases::CaseListener {
+ public:
+  CaseStream(cases::CaseBook* book, const Clock* clock);
+  ~CaseStream() override;
+  void Stop();
+  void OnCaseChange(const cases::Case& c, const cases::Transition& t) override;
+  void Open(std::shared_ptr<WebSocketSession> session);
+  void Close(const WebSocketSession* session) { fanout_.Close(session); }
+  size_t clients() const { return fanout_.size(); }
+
+ private:
+  cases::CaseBook* book_;
+  const Clock* clock_;
+  WebSocketFanout fanout_;
+};
+
+// GET /ws/cases (WebSocket upgrade; Permission::kCasesRead) served by `stream`.
+void AddCaseStreamRoutes(Router* router, CaseStream* stream);
+
 // /api/v1/case-stats and /api/v1/cases/import, see docs/api.md:
 //   GET  case-stats        ?groupBy=department|category|zone|day|week|month&from=&to=
 //                          &department=&category=&zone=&format=json|csv (cases:read)
@@ -227,6 +249,11 @@ void AddCaseStatsRoutes(Router* router, cases::CaseBook* book, const Clock* cloc
 struct Open311Options {
   std::string jurisdiction_id = "citybrain";
   std::string base_url;  // for discovery; "" = derived from the Host header
+  // media_url of a request's first photo: this followed by the photo id; "" = the internal
+  // photo route (<origin>/api/v1/photos/), which needs a key with cases:read.
+  std::string media_base_url;
+  std::string contact;      // discovery's contact text
+  std::string key_service;  // discovery's key_service text (where to ask for an api_key)
 };
 
 // Open311 GeoReport v2 under /open311/v2 (discovery.{json,xml}, services, requests,

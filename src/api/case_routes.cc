@@ -412,4 +412,46 @@ void AddCaseRoutes(Router* router, CaseBook* book, cases::PhotoStore* photos, co
               });
 }
 
+CaseStream::CaseStream(CaseBook* book, const Clock* clock) : book_(book), clock_(clock) {
+  book_->AddListener(this);
+}
+
+CaseStream::~CaseStream() { Stop(); }
+
+void CaseStream::Stop() {
+  if (fanout_.Stop()) book_->RemoveListener(this);
+}
+
+void CaseStream::OnCaseChange(const Case& c, const cases::Transition& t) {
+  JsonValue msg = JsonValue::MakeObject();
+  msg.Set("type", "case");
+  msg.Set("action", t.action);
+  msg.Set("case", CaseView(c, false, clock_->Now()));
+  fanout_.Broadcast(msg.Dump());
+}
+
+void CaseStream::Open(std::shared_ptr<WebSocketSession> session) {
+  cases::CaseFilter open;
+  open.open_only = true;
+  open.limit = 1000;
+  const TimeMs now = clock_->Now();
+  JsonValue list = JsonValue::MakeArray();
+  for (const Case& c : book_->List(open)) list.Push(CaseView(c, false, now));
+  JsonValue msg = JsonValue::MakeObject();
+  msg.Set("type", "snapshot");
+  msg.Set("cases", std::move(list));
+  fanout_.Open(std::move(session), msg.Dump());
+}
+
+void AddCaseStreamRoutes(Router* router, CaseStream* stream) {
+  WebSocketHandler h;
+  h.on_open = [stream](std::shared_ptr<WebSocketSession> session, const HttpRequest&) {
+    stream->Open(std::move(session));
+  };
+  h.on_close = [stream](const std::shared_ptr<WebSocketSession>& session) {
+    stream->Close(session.get());
+  };
+  router->AddWebSocket("/ws/cases", security::Permission::kCasesRead, std::move(h));
+}
+
 }  // namespace cb::api

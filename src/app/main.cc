@@ -271,6 +271,16 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 24 * 365));
 
+  serve->add_option("--open311-jurisdiction", config.open311_jurisdiction,
+                    "Open311 jurisdiction_id served (requests naming another get 404)")
+      ->capture_default_str();
+  serve->add_option("--open311-base-url", config.open311_base_url,
+                    "public base URL of the Open311 endpoint for discovery (default: from the "
+                    "request's Host header)");
+  serve->add_option("--open311-contact", config.open311_contact, "Open311 discovery contact text");
+  serve->add_option("--open311-key-service", config.open311_key_service,
+                    "Open311 discovery key_service text: where citizens' apps ask for an api_key");
+
   ReplayArgs replay_args;
   auto* replay = app.add_subcommand(
       "replay", "stream a CSV time series of real observations to a server, in time order");

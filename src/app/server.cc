@@ -62,6 +62,7 @@ struct CityServer::Impl {
   std::unique_ptr<cases::PhotoStore> photos;
   std::unique_ptr<AlertCaseOpener> case_opener;
   std::unique_ptr<CaseTimerClock> case_timers;
+  std::unique_ptr<api::CaseStream> case_stream;
 };
 
 CityServer::CityServer(ServerConfig config) : impl_(std::make_unique<Impl>()) {
@@ -381,6 +382,14 @@ Status CityServer::Start() {
     s.case_timers->Start();
     api::AddCaseRoutes(&s.router, s.cases.get(), s.photos.get(), SystemClock::Instance());
     api::AddCaseStatsRoutes(&s.router, s.cases.get(), SystemClock::Instance());
+    api::Open311Options oo;
+    oo.jurisdiction_id = c.open311_jurisdiction;
+    oo.base_url = c.open311_base_url;
+    oo.contact = c.open311_contact;
+    oo.key_service = c.open311_key_service;
+    api::AddOpen311Routes(&s.router, s.cases.get(), s.auth.get(), SystemClock::Instance(), oo);
+    s.case_stream = std::make_unique<api::CaseStream>(s.cases.get(), SystemClock::Instance());
+    api::AddCaseStreamRoutes(&s.router, s.case_stream.get());
     auto* case_book = s.cases.get();
     auto case_metric = [&](const char* name, const char* help, bool counter, auto get) {
       AddStatsMetric(&s.registry, name, help, counter, [case_book, get] { return double(get(case_book->GetStats())); });
@@ -441,6 +450,7 @@ void CityServer::Stop() {
   // The streams let go of their WebSocket sessions before the HTTP server goes.
   if (s.entity_stream) s.entity_stream->Stop();
   if (s.alert_stream) s.alert_stream->Stop();
+  if (s.case_stream) s.case_stream->Stop();
   if (s.http) {
     spdlog::info("stopping: draining requests");
     s.http->Stop(5000);
@@ -467,6 +477,7 @@ void CityServer::Stop() {
   s.case_timers.reset();
   if (s.alerts && s.case_opener) s.alerts->RemoveListener(s.case_opener.get());
   s.case_opener.reset();
+  s.case_stream.reset();
   s.cases.reset();
   s.alert_stream.reset();
   s.warnings.reset();

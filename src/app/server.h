@@ -54,6 +54,12 @@ struct ServerConfig {
   std::string photos_dir;
   size_t max_photo_bytes = 5 * 1024 * 1024;
   int case_auto_close_hours = 72;
+  // Open311: the jurisdiction_id served, the public base URL for discovery ("" = from the
+  // Host header), and the discovery texts.
+  std::string open311_jurisdiction = "citybrain";
+  std::string open311_base_url;
+  std::string open311_contact;
+  std::string open311_key_service;
 };
 
 class CityServer {

@@ -174,12 +174,11 @@ void CaseBook::Finish(Pending&& p, std::function<void(const Status&)> done) {
     auto it = cases_.find(id);
     if (it != cases_.end()) announce.emplace_back(it->second, std::move(t));
   }
-  if (store_ != nullptr && !batch.empty()) {
+  const bool submitted = store_ != nullptr && !batch.empty();
+  if (submitted) {
     store_->Submit(std::move(batch), [done](const Status& st) {
       if (done) done(st);
     });
-  } else if (done) {
-    done(Status::Ok());
   }
   std::unique_lock<std::mutex> listeners(listeners_mu_);
   mu_.unlock();
@@ -187,6 +186,8 @@ void CaseBook::Finish(Pending&& p, std::function<void(const Status&)> done) {
     for (CaseListener* l : listeners_) l->OnCaseChange(c, t);
   }
   listeners.unlock();
+  // Nothing to wait for: answer now, outside the book's lock (the callback may use the book).
+  if (!submitted && done) done(Status::Ok());
   mu_.lock();  // the caller's lock_guard releases it
 }
 
@@ -429,10 +430,11 @@ Result<Case> CaseBook::CreateLocked(NewCase& r, TimeMs now, Pending* p) {
 }
 
 void CaseBook::CreateAsync(NewCase report, TimeMs now, CaseCallback done) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   Pending p;
   Result<Case> c = CreateLocked(report, now, &p);
   if (!c.ok()) {
+    lock.unlock();  // the callback may use the book
     done(c.status());
     return;
   }
@@ -725,12 +727,13 @@ Result<Case> CaseBook::ApplyLocked(uint64_t id, TransitionRequest& req, TimeMs n
 }
 
 void CaseBook::ApplyAsync(uint64_t id, TransitionRequest req, TimeMs now, TransitionCallback done) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   Pending p;
   TransitionError error;
   Result<Case> c = ApplyLocked(id, req, now, &p, &error);
   if (!c.ok()) {
     if (error.status.ok()) error.status = c.status();
+    lock.unlock();  // the callback may use the book
     done(c.status(), error);
     return;
   }

@@ -59,7 +59,10 @@ TEST(BostonImportTest, StatisticsMatchFiguresComputedFromTheCsv) {
   EXPECT_EQ(report.skipped_by_reason,
             (std::map<std::string, uint64_t>{{"closed before it was opened", fig.closed_before_open}}));
 
-  auto r = book.statistics().Query(StatsQuery{.now = now, .utc_offset_minutes = -300});
+  StatsQuery all;
+  all.now = now;
+  all.utc_offset_minutes = -300;
+  auto r = book.statistics().Query(all);
   ASSERT_TRUE(r.ok());
   const GroupStats& t = r->total;
   const StepStats& close_step = t.steps[static_cast<size_t>(Step::kClose)];
@@ -87,7 +90,10 @@ TEST(BostonImportTest, StatisticsMatchFiguresComputedFromTheCsv) {
               static_cast<unsigned long long>(fig.boston_ontime + fig.boston_overdue));
 
   // By department: the groups add up to the total.
-  auto by = book.statistics().Query(StatsQuery{.group_by = GroupBy::kDepartment, .now = now});
+  StatsQuery by_department;
+  by_department.group_by = GroupBy::kDepartment;
+  by_department.now = now;
+  auto by = book.statistics().Query(by_department);
   ASSERT_TRUE(by.ok());
   uint64_t volume = 0;
   for (const GroupStats& g : by->groups) volume += g.volume;

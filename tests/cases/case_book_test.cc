@@ -463,6 +463,52 @@ TEST_F(CaseBookTest, ImportKeepsTheirTimesAndRefusesABatchWithABadRow) {
   EXPECT_EQ(book_.Credit("grid-7").points, 0) << "no credit for imports";
 }
 
+// Every (state, action) pair the state machine allows, applied through the CaseBook to a
+// case brought to that state, lands where the table says.
+TEST_F(CaseBookTest, EveryAllowedTransitionWorksThroughTheBook) {
+  int applied = 0;
+  for (int s = 0; s < kCaseStateCount; ++s) {
+    const S from = static_cast<S>(s);
+    for (A action : AllowedActions(from)) {
+      Case c;
+      if (from == S::kRejected) {
+        c = Walk(S::kReported);
+        TransitionRequest r = Do(A::kReject);
+        r.note = "not ours";
+        c = Apply(c.id, r, kT0 + kMin);
+      } else if (from == S::kSuspended) {
+        c = Walk(S::kInProgress);
+        TransitionRequest r = Do(A::kSuspend);
+        r.note = "waiting for parts";
+        c = Apply(c.id, r, kT0 + kHour);
+      } else if (from == S::kMerged) {
+        Case master = Walk(S::kAccepted);
+        c = Walk(S::kReported);
+        TransitionRequest r = Do(A::kMerge);
+        r.master_id = master.id;
+        c = Apply(c.id, r, kT0 + kHour);
+      } else {
+        c = Walk(from);
+      }
+      ASSERT_EQ(c.state, from);
+      TransitionRequest t = Do(action);
+      t.note = "because";
+      t.result = "done";
+      t.rating = 4;
+      t.handler = "cgj-wang";
+      if (action == A::kMerge) t.master_id = Walk(S::kAccepted).id;
+      Result<Case> r = book_.Apply(c.id, t, kT0 + 2 * kHour);
+      ASSERT_TRUE(r.ok()) << CaseStateName(from) << " + " << CaseActionName(action) << ": " << r.status().ToString();
+      S expected = *NextState(from, action);
+      if (action == A::kResume) expected = S::kInProgress;  // back where it was suspended
+      EXPECT_EQ(r->state, expected) << CaseStateName(from) << " + " << CaseActionName(action);
+      EXPECT_EQ(r->history.back().action, CaseActionName(action));
+      ++applied;
+    }
+  }
+  EXPECT_EQ(applied, 34);
+}
+
 class CaseBookStoreTest : public store::testing::StoreTest {
  protected:
   CaseBookStoreTest() { Reopen(); }

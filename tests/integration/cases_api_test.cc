@@ -157,6 +157,26 @@ TEST_F(CasesApiTest, BadReportsAndPhotosAreRefusedAndChangeNothing) {
   EXPECT_EQ(grid.Get("/api/v1/cases").status, 403) << "a grid worker key cannot list every case";
 }
 
+TEST_F(CasesApiTest, TheCaseStreamPushesEveryChange) {
+  HttpClient op(server_->port(), operator_);
+  const std::string first = Json(op.Post("/api/v1/cases", Report()).body).Find("id")->as_string();
+  WsClient ws(server_->port(), operator_, "/ws/cases");
+  std::optional<std::string> snapshot = ws.Read(std::chrono::seconds(5));
+  ASSERT_TRUE(snapshot.has_value());
+  JsonValue snap = Json(*snapshot);
+  EXPECT_EQ(snap.Find("type")->as_string(), "snapshot");
+  ASSERT_EQ(snap.Find("cases")->as_array().size(), 1u);
+  EXPECT_EQ(snap.Find("cases")->as_array()[0].Find("reporter")->Find("phone")->as_string(), "138****8000");
+  ASSERT_EQ(Move(op, first, R"({"action":"accept"})").status, 200);
+  std::optional<std::string> msg = ws.Read(std::chrono::seconds(5));
+  ASSERT_TRUE(msg.has_value());
+  JsonValue m = Json(*msg);
+  EXPECT_EQ(m.Find("type")->as_string(), "case");
+  EXPECT_EQ(m.Find("action")->as_string(), "accept");
+  EXPECT_EQ(m.Find("case")->Find("state")->as_string(), "accepted");
+  EXPECT_EQ(HttpClient(server_->port(), grid_).Get("/api/v1/cases").status, 403);
+}
+
 TEST_F(CasesApiTest, UnmaskingIsForAdminsOnly) {
   HttpClient op(server_->port(), operator_);
   const std::string id = Json(op.Post("/api/v1/cases", Report()).body).Find("id")->as_string();
@@ -218,6 +238,25 @@ TEST_F(CasesApiTest, AcknowledgedCasesSurviveKill9) {
   // Ids continue after the restart.
   Response next = again.Post("/api/v1/cases", R"({"category":"0201","address":"湖滨路"})");
   EXPECT_EQ(Json(next.body).Find("id")->as_string(), "21");
+}
+
+}  // namespace
+}  // namespace cb::testing
+
+namespace cb::testing {
+namespace {
+
+TEST(Open311ConfigTest, FlagsSetTheJurisdictionAndDiscovery) {
+  ServerProcess server("", {"--open311-jurisdiction", "hangzhou.gov.cn", "--open311-base-url",
+                            "https://311.example.org/open311/v2", "--open311-contact", "12345 热线"});
+  ASSERT_TRUE(server.Start()) << server.Log();
+  HttpClient anon(server.port(), "");
+  EXPECT_EQ(anon.Get("/open311/v2/services.json?jurisdiction_id=hangzhou.gov.cn").status, 200);
+  EXPECT_EQ(anon.Get("/open311/v2/services.json?jurisdiction_id=citybrain").status, 404);
+  Response d = anon.Get("/open311/v2/discovery.json");
+  ASSERT_EQ(d.status, 200);
+  EXPECT_NE(d.body.find("https://311.example.org/open311/v2"), std::string::npos) << d.body;
+  EXPECT_NE(d.body.find("12345 热线"), std::string::npos) << d.body;
 }
 
 }  // namespace
