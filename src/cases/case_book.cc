@@ -467,6 +467,15 @@ struct Waiter {
 };
 }  // namespace
 
+Status CaseBook::FinishAndWait(Pending&& p) {
+  auto w = std::make_shared<Waiter<Status>>();
+  Finish(std::move(p), [w](const Status& st) { w->Set(st); });
+  mu_.unlock();  // the write completes without the book's lock
+  Status st = w->Wait();
+  mu_.lock();
+  return st;
+}
+
 Result<Case> CaseBook::Create(NewCase report, TimeMs now) {
   auto w = std::make_shared<Waiter<Result<Case>>>();
   CreateAsync(std::move(report), now, [w](Result<Case> c) { w->Set(std::move(c)); });
@@ -778,11 +787,7 @@ Result<Case> CaseBook::AddPhotos(uint64_t id, const std::string& stage,
   Pending p;
   RecordLocked(c, "photo", c.state, actor, std::move(note), now, &p);
   Case copy = c;
-  auto w = std::make_shared<Waiter<Status>>();
-  Finish(std::move(p), [w](const Status& st) { w->Set(st); });
-  mu_.unlock();
-  Status st = w->Wait();
-  mu_.lock();
+  Status st = FinishAndWait(std::move(p));
   if (!st.ok()) return st;
   return copy;
 }
@@ -856,11 +861,7 @@ Result<std::vector<uint64_t>> CaseBook::Import(std::vector<ImportedCase> rows, T
     stored.updated_at = r.closed_at != 0 ? r.closed_at : r.opened_at;
     ids.push_back(stored.id);
   }
-  auto w = std::make_shared<Waiter<Status>>();
-  Finish(std::move(p), [w](const Status& st) { w->Set(st); });
-  mu_.unlock();
-  Status st = w->Wait();
-  mu_.lock();
+  Status st = FinishAndWait(std::move(p));
   if (!st.ok()) return st;
   return ids;
 }

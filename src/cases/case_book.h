@@ -210,6 +210,9 @@ class CaseBook {
   void CloseLinkedLocked(Case& master, TimeMs now, Pending* p);
   // Writes and announces; calls done(status) once durable.
   void Finish(Pending&& p, std::function<void(const Status&)> done);
+  // Finish, then waits (without holding mu_, which must be held on entry and is again on
+  // return) until the change is durable.
+  Status FinishAndWait(Pending&& p);
 
   const Catalog* catalog_;
   store::Store* store_;
