@@ -22,7 +22,8 @@ MQTT_PORT=$(cat "$DATA/mqtt/mosquitto.port")
 
 "$BIN" serve --data "$DATA" --port "$PORT" \
   --mqtt "tcp://127.0.0.1:$MQTT_PORT" --mqtt-devices examples/demo-devices.json \
-  --tier-plans examples/tier-plans --rules examples/rules --utc-offset 480 &
+  --tier-plans examples/tier-plans --rules examples/rules --utc-offset 480 \
+  --users examples/demo-users.json &
 SERVER=$!
 cleanup() {
   kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
@@ -45,6 +46,9 @@ echo "  parking:  http://127.0.0.1:$PORT/api/v1/situation/parking/destination?po
 echo "  MQTT:     127.0.0.1:$MQTT_PORT  topic /json/hubin-demo/<device>/attrs"
 echo "  plaza:    curl -H \"X-Api-Key: \$(cat $DATA/admin.key)\" http://127.0.0.1:$PORT/api/v1/situation/zones/urn:ngsi-ld:Zone:fountain-plaza"
 echo "  example:  curl -g -H \"X-Api-Key: \$(cat $DATA/admin.key)\" 'http://127.0.0.1:$PORT/ngsi-ld/v1/entities?type=OffStreetParking&georel=near;maxDistance==500&geometry=Point&coordinates=[120.17,30.253]&options=keyValues'"
+echo "  sign in:  operator / hubin-operator (值班长 Duty officer), grid01 / hubin-grid01 (网格员 Grid worker),"
+echo "            szj01 / hubin-szj01 (市政设施管理中心 Municipal facilities), viewer / hubin-viewer (大屏 Wallboard)"
+echo "            curl -H 'Content-Type: application/json' -d '{\"user\":\"operator\",\"password\":\"hubin-operator\"}' http://127.0.0.1:$PORT/api/v1/session"
 echo "The simulated evening follows (a line per round: simulated time, people per zone, parking,"
 echo "and the plaza's count and tier level on the server). Ctrl-C to stop."
 echo

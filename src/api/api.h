@@ -264,3 +264,29 @@ void AddOpen311Routes(Router* router, cases::CaseBook* book,
                       Open311Options options = {});
 
 }  // namespace cb::api
+
+// ---- Sessions and users (the dashboard's sign-in).
+
+namespace cb {
+class WorkQueue;
+}  // namespace cb
+namespace cb::security {
+class UserDirectory;
+}  // namespace cb::security
+
+namespace cb::api {
+
+// The dashboard's sign-in and user administration, see docs/api.md ("Sessions and users"):
+//   POST   /api/v1/session        {"user","password"} → 201 {"token","expiresAt","user"}
+//                                 (public); 401 for a wrong name or password alike, 429 with
+//                                 Retry-After after 5 failures of a name in 5 minutes
+//   GET    /api/v1/session        who presented the token: {"user" (null for API keys),
+//                                 "key","permissions","expiresAt"} (signed-in)
+//   DELETE /api/v1/session        revokes the presented session → 204; 409 for an API key
+//   POST   /admin/users           creates a user → 201; GET /admin/users lists them;
+//   GET|PUT|DELETE /admin/users/{name}   one user (admin); users from the file: 409
+// Passwords are checked and hashed on `password_work`, off the I/O threads; every sign-in,
+// failed sign-in and sign-out is written to the log (user name, remote address).
+void AddSessionRoutes(Router* router, security::UserDirectory* users, WorkQueue* password_work);
+
+}  // namespace cb::api

@@ -56,6 +56,7 @@ struct HttpRequest {
   PathParams params;                                       // from {name} path segments
   std::string body;
   std::shared_ptr<const security::Principal> principal;  // set when a valid key came with it
+  std::string remote_address;  // the peer's IP address (for audit logs)
 
   // First query parameter with this name, or nullptr.
   const std::string* Query(std::string_view name) const;

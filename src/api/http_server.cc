@@ -518,6 +518,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // everything it is given the buffer never grows past its first 512 bytes: a typical
     // PATCH (~700 bytes) took two recvmsg calls. Room for a whole request takes one.
     buffer_.reserve(kReadBufferBytes);
+    beast::error_code ec;
+    remote_address_ = stream_.socket().remote_endpoint(ec).address().to_string();
     srv_->connections.fetch_add(1);
     srv_->open_connections->Set(static_cast<double>(srv_->connections.load()));
   }
@@ -578,6 +580,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
     Status qerr;
     HttpRequest hr = ToRequest(req, &qerr);
+    hr.remote_address = remote_address_;
     Router::Match m = srv_->router->Find(hr.method, hr.path, &hr.params);
     metrics_ = &srv_->MetricsFor(m.index);
     if (!qerr.ok()) {
@@ -764,6 +767,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   http::response<http::string_body> res_;
   std::string header_;  // the response's serialized header, while it is written
   std::string body_;    // its body, while it is written
+  std::string remote_address_;  // the peer's IP address
   bool keep_alive_ = true;
   unsigned version_ = 11;
   const RouteMetrics* metrics_;  // of the route being answered

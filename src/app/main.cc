@@ -1,4 +1,5 @@
-// citybrain: the one binary. Subcommands: serve, replay, sim, import-cases, version.
+// citybrain: the one binary. Subcommands: serve, replay, sim, import-cases, hash-password,
+// version.
 #include <CLI/CLI.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -14,6 +15,7 @@
 #include "app/server.h"
 #include "app/import_command.h"
 #include "app/sim_command.h"
+#include "app/user_accounts.h"
 #include "sim/http_client.h"
 #include "sim/replay.h"
 #include "sim/replay_runner.h"
@@ -281,6 +283,14 @@ int main(int argc, char** argv) {
   serve->add_option("--open311-key-service", config.open311_key_service,
                     "Open311 discovery key_service text: where citizens' apps ask for an api_key");
 
+  serve->add_option("--users", config.users_file,
+                    "users of the dashboard (JSON, passwords as citybrain hash-password makes "
+                    "them); see docs/configuration.md");
+  serve->add_option("--session-hours", config.session_hours,
+                    "hours a dashboard sign-in session works")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 24 * 366));
+
   ReplayArgs replay_args;
   auto* replay = app.add_subcommand(
       "replay", "stream a CSV time series of real observations to a server, in time order");
@@ -305,6 +315,7 @@ int main(int argc, char** argv) {
   cb::app::ImportCommandArgs import_args;
   auto* import_cases = cb::app::AddImportCommand(&app, &import_args);
 
+  auto* hash_password = cb::app::AddHashPasswordCommand(&app);
   auto* version = app.add_subcommand("version", "print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -318,5 +329,6 @@ int main(int argc, char** argv) {
   if (*replay) return Replay(replay_args);
   if (*sim) return cb::app::RunSimCommand(sim_args);
   if (*import_cases) return cb::app::RunImportCommand(import_args);
+  if (*hash_password) return cb::app::RunHashPasswordCommand();
   return 0;
 }

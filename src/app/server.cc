@@ -17,13 +17,16 @@
 #include "api/warning_poller.h"
 #include "app/alerting.h"
 #include "app/case_wiring.h"
+#include "app/user_accounts.h"
 #include "cases/case_book.h"
 #include "app/warning_intake.h"
 #include "context/broker.h"
 #include "context/subscriptions.h"
 #include "ingest/mqtt_bridge.h"
 #include "core/metrics.h"
+#include "core/work_queue.h"
 #include "security/auth.h"
+#include "security/users.h"
 #include "store/store.h"
 #include "stream/situation_engine.h"
 
@@ -63,6 +66,8 @@ struct CityServer::Impl {
   std::unique_ptr<AlertCaseOpener> case_opener;
   std::unique_ptr<CaseTimerClock> case_timers;
   std::unique_ptr<api::CaseStream> case_stream;
+  std::unique_ptr<security::UserDirectory> users;
+  std::unique_ptr<WorkQueue> password_work;  // sign-ins: argon2id off the I/O threads
 };
 
 CityServer::CityServer(ServerConfig config) : impl_(std::make_unique<Impl>()) {
@@ -410,6 +415,20 @@ Status CityServer::Start() {
                  catalog->departments().size(), s.case_catalog ? "" : " (built-in)");
   }
 
+  {  // Users of the dashboard and their sign-in sessions (departments from the case catalog).
+    const cases::Catalog* catalog = s.case_catalog ? s.case_catalog.get() : &cases::Catalog::Default();
+    security::UserDirectoryOptions uo;
+    uo.session_ms = int64_t{c.session_hours} * 3600 * 1000;
+    uo.department_known = [catalog](std::string_view d) { return catalog->FindDepartment(d) != nullptr; };
+    s.users = std::make_unique<security::UserDirectory>(s.store.get(), s.auth.get(),
+                                                        SystemClock::Instance(), std::move(uo));
+    CB_RETURN_IF_ERROR(s.users->Load());
+    CB_RETURN_IF_ERROR(SyncUsersFile(c.users_file, s.users.get()));
+    s.password_work = std::make_unique<WorkQueue>(2, 64);
+    api::AddSessionRoutes(&s.router, s.users.get(), s.password_work.get());
+    spdlog::info("users: {} (sessions last {} h)", s.users->size(), c.session_hours);
+  }
+
   if (!c.mqtt_url.empty()) {
     ingest::DeviceTable devices;
     if (!c.mqtt_provisioning.empty()) {
@@ -454,6 +473,7 @@ void CityServer::Stop() {
   if (s.http) {
     spdlog::info("stopping: draining requests");
     s.http->Stop(5000);
+    if (s.password_work) s.password_work->Stop();  // answers what is left before the server goes
     s.http.reset();
   }
   if (s.mqtt) {
@@ -502,6 +522,7 @@ void CityServer::Stop() {
     spdlog::info("store closed; every acknowledged write is committed");
   }
   s.broker.reset();
+  s.users.reset();
   s.auth.reset();
   s.store.reset();
   if (s.lock_fd >= 0) {

@@ -60,6 +60,10 @@ struct ServerConfig {
   std::string open311_base_url;
   std::string open311_contact;
   std::string open311_key_service;
+  // Users of the dashboard: the users file (see app/user_accounts.h; empty: none, and users
+  // from an earlier file are removed) and how long a sign-in session works.
+  std::string users_file;
+  int session_hours = 12;
 };
 
 class CityServer {

@@ -34,6 +34,35 @@ struct InitSodium {
 
 void EnsureSodium() { static InitSodium once; }
 
+constexpr std::string_view kKind = "apikey";
+
+// A key's stored record: its hash and its holder (sessions: user, expiry and profile).
+std::string RecordDoc(const std::string& hash, const Principal& who) {
+  JsonValue doc = JsonValue::MakeObject();
+  doc.Set("name", who.name);
+  doc.Set("hash", hash);
+  JsonValue perms = JsonValue::MakeArray();
+  for (Permission p : who.permissions) perms.Push(std::string(PermissionName(p)));
+  doc.Set("permissions", std::move(perms));
+  if (who.is_session()) {
+    doc.Set("user", who.user);
+    doc.Set("displayName", who.display_name);
+    doc.Set("department", who.department);
+    doc.Set("locale", who.locale);
+    doc.Set("expiresAt", who.expires_at);
+  }
+  return doc.Dump();
+}
+
+std::string StringField(const JsonValue& doc, std::string_view key) {
+  const JsonValue* v = doc.Find(key);
+  return v != nullptr && v->is_string() ? v->as_string() : std::string();
+}
+
+bool Expired(const Principal& who, TimeMs now) {
+  return who.expires_at != 0 && now >= who.expires_at;
+}
+
 }  // namespace
 
 std::string_view PermissionName(Permission p) {
@@ -47,11 +76,15 @@ std::string_view PermissionName(Permission p) {
     case Permission::kCasesRead: return "cases:read";
     case Permission::kCasesWrite: return "cases:write";
     case Permission::kAdmin: return "admin";
+    case Permission::kSignedIn: return "signed-in";
   }
   return "public";
 }
 
 Result<Permission> PermissionFromName(std::string_view name) {
+  if (name == PermissionName(Permission::kSignedIn)) {
+    return Status::BadRequestData("'signed-in' cannot be granted: every key and session has it");
+  }
   for (Permission p : {Permission::kContextRead, Permission::kContextWrite,
                        Permission::kSubscriptions, Permission::kMetrics,
                        Permission::kCasesReport, Permission::kCasesRead,
@@ -64,6 +97,7 @@ Result<Permission> PermissionFromName(std::string_view name) {
 }
 
 bool Principal::Has(Permission p) const {
+  if (p == Permission::kSignedIn) return true;  // whoever got this far presented a valid key
   auto has = [this](Permission q) {
     return std::find(permissions.begin(), permissions.end(), q) != permissions.end();
   };
@@ -74,8 +108,8 @@ bool Principal::Has(Permission p) const {
   return has(p) || has(Permission::kAdmin);
 }
 
-ApiKeyAuthority::ApiKeyAuthority(store::Store* store, size_t max_cached_keys)
-    : store_(store), max_cached_(max_cached_keys) {
+ApiKeyAuthority::ApiKeyAuthority(store::Store* store, size_t max_cached_keys, const Clock* clock)
+    : store_(store), max_cached_(max_cached_keys), clock_(clock) {
   EnsureSodium();
 }
 
@@ -83,7 +117,9 @@ Status ApiKeyAuthority::Load() {
   std::unique_lock lock(mu_);
   cache_.clear();
   Status bad;
-  Status st = store_->ScanRecords("apikey", [&](store::Record&& r) {
+  const TimeMs now = clock_->Now();
+  store::WriteBatch expired;
+  Status st = store_->ScanRecords(kKind, [&](store::Record&& r) {
     auto doc = ParseJson(r.doc);
     if (!doc.ok() || !doc->is_object()) {
       bad = Status::Internal("stored API key " + r.key + " is unreadable");
@@ -92,8 +128,8 @@ Status ApiKeyAuthority::Load() {
     Entry e;
     auto who = std::make_shared<Principal>();
     who->key_id = r.key;
-    if (const JsonValue* n = doc->Find("name"); n && n->is_string()) who->name = n->as_string();
-    if (const JsonValue* h = doc->Find("hash"); h && h->is_string()) e.hash = h->as_string();
+    who->name = StringField(*doc, "name");
+    e.hash = StringField(*doc, "hash");
     if (const JsonValue* ps = doc->Find("permissions"); ps && ps->is_array()) {
       for (const auto& p : ps->as_array()) {
         if (!p.is_string()) continue;
@@ -101,14 +137,41 @@ Status ApiKeyAuthority::Load() {
         if (perm.ok()) who->permissions.push_back(*perm);
       }
     }
+    who->user = StringField(*doc, "user");
+    who->display_name = StringField(*doc, "displayName");
+    who->department = StringField(*doc, "department");
+    who->locale = StringField(*doc, "locale");
+    if (const JsonValue* x = doc->Find("expiresAt"); x && x->is_int()) who->expires_at = x->as_int();
+    if (Expired(*who, now)) {
+      expired.delete_records.push_back({std::string(kKind), r.key, ""});
+      return;
+    }
     e.principal = std::move(who);
     keys_[r.key] = std::move(e);
   });
   CB_RETURN_IF_ERROR(st);
-  return bad;
+  CB_RETURN_IF_ERROR(bad);
+  if (!expired.delete_records.empty()) CB_RETURN_IF_ERROR(store_->SubmitSync(std::move(expired)));
+  return Status::Ok();
 }
 
 Result<IssuedKey> ApiKeyAuthority::Issue(std::string name, std::vector<Permission> permissions) {
+  Principal who;
+  who.name = std::move(name);
+  who.permissions = std::move(permissions);
+  return IssueFor(std::move(who));
+}
+
+Result<IssuedKey> ApiKeyAuthority::IssueSession(Principal holder) {
+  if (holder.user.empty()) return Status::BadRequestData("a session needs a user");
+  if (holder.expires_at <= clock_->Now()) {
+    return Status::BadRequestData("a session must expire in the future");
+  }
+  if (holder.name.empty()) holder.name = "session:" + holder.user;
+  return IssueFor(std::move(holder));
+}
+
+Result<IssuedKey> ApiKeyAuthority::IssueFor(Principal holder) {
   unsigned char id_bytes[6], secret_bytes[24];
   randombytes_buf(id_bytes, sizeof id_bytes);
   randombytes_buf(secret_bytes, sizeof secret_bytes);
@@ -119,22 +182,26 @@ Result<IssuedKey> ApiKeyAuthority::Issue(std::string name, std::vector<Permissio
 
   Entry e;
   e.hash = HashSecret(secret);
-  auto who = std::make_shared<Principal>();
-  who->key_id = k.id;
-  who->name = name;
-  who->permissions = permissions;
-  e.principal = std::move(who);
-
-  JsonValue doc = JsonValue::MakeObject();
-  doc.Set("name", name);
-  doc.Set("hash", e.hash);
-  JsonValue perms = JsonValue::MakeArray();
-  for (Permission p : permissions) perms.Push(std::string(PermissionName(p)));
-  doc.Set("permissions", std::move(perms));
+  holder.key_id = k.id;
   store::WriteBatch b;
-  b.put_records.push_back({"apikey", k.id, doc.Dump()});
+  b.put_records.push_back({std::string(kKind), k.id, RecordDoc(e.hash, holder)});
+  e.principal = std::make_shared<const Principal>(std::move(holder));
+  // Sessions that expired without being presented again go in the same write.
+  std::vector<std::string> expired;
+  {
+    std::shared_lock lock(mu_);
+    const TimeMs now = clock_->Now();
+    for (const auto& [id, entry] : keys_) {
+      if (Expired(*entry.principal, now)) expired.push_back(id);
+    }
+  }
+  for (const std::string& id : expired) b.delete_records.push_back({std::string(kKind), id, ""});
   CB_RETURN_IF_ERROR(store_->SubmitSync(std::move(b)));
   std::unique_lock lock(mu_);
+  for (const std::string& id : expired) {
+    ForgetLocked(id);
+    keys_.erase(id);
+  }
   ForgetLocked(k.id);
   keys_[k.id] = std::move(e);
   return k;
@@ -146,12 +213,59 @@ Status ApiKeyAuthority::Revoke(const std::string& key_id) {
     if (keys_.count(key_id) == 0) return Status::NotFound("no API key " + key_id);
   }
   store::WriteBatch b;
-  b.delete_records.push_back({"apikey", key_id, ""});
+  b.delete_records.push_back({std::string(kKind), key_id, ""});
   CB_RETURN_IF_ERROR(store_->SubmitSync(std::move(b)));
   std::unique_lock lock(mu_);
   ForgetLocked(key_id);
   keys_.erase(key_id);
   return Status::Ok();
+}
+
+Result<size_t> ApiKeyAuthority::UpdateSessions(std::string_view user,
+                                               const std::function<bool(Principal*)>& update) {
+  struct Change {
+    std::string id;
+    std::shared_ptr<const Principal> before;
+    std::shared_ptr<const Principal> after;  // null: revoked
+    std::string hash;
+  };
+  std::vector<Change> changes;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [id, e] : keys_) {
+      if (!e.principal->is_session() || (!user.empty() && e.principal->user != user)) continue;
+      changes.push_back({id, e.principal, nullptr, e.hash});
+    }
+  }
+  store::WriteBatch b;
+  size_t revoked = 0;
+  for (Change& c : changes) {
+    Principal p = *c.before;
+    if (!update(&p)) {
+      ++revoked;
+      b.delete_records.push_back({std::string(kKind), c.id, ""});
+      continue;
+    }
+    p.key_id = c.before->key_id;
+    p.user = c.before->user;
+    p.expires_at = c.before->expires_at;
+    b.put_records.push_back({std::string(kKind), c.id, RecordDoc(c.hash, p)});
+    c.after = std::make_shared<const Principal>(std::move(p));
+  }
+  if (changes.empty()) return revoked;
+  CB_RETURN_IF_ERROR(store_->SubmitSync(std::move(b)));
+  std::unique_lock lock(mu_);
+  for (Change& c : changes) {
+    auto it = keys_.find(c.id);
+    if (it == keys_.end() || it->second.principal != c.before) continue;  // changed meanwhile
+    ForgetLocked(c.id);
+    if (c.after) {
+      it->second.principal = std::move(c.after);
+    } else {
+      keys_.erase(it);
+    }
+  }
+  return revoked;
 }
 
 size_t ApiKeyAuthority::size() const {
@@ -162,6 +276,7 @@ size_t ApiKeyAuthority::size() const {
 Result<std::shared_ptr<const Principal>> ApiKeyAuthority::Authenticate(
     std::string_view presented) const {
   auto bad = [] { return Status::Unauthorized("invalid API key"); };
+  auto expired = [] { return Status::Unauthorized("the session has expired; sign in again"); };
   if (presented.substr(0, kPrefix.size()) != kPrefix) return bad();
   std::string_view rest = presented.substr(kPrefix.size());
   size_t sep = rest.find('_');
@@ -172,14 +287,19 @@ Result<std::shared_ptr<const Principal>> ApiKeyAuthority::Authenticate(
     return known.size() == secret.size() &&
            sodium_memcmp(known.data(), secret.data(), secret.size()) == 0;
   };
+  std::shared_ptr<const Principal> who;
   {
     std::shared_lock lock(mu_);
     auto hit = cache_.find(id);
-    if (hit != cache_.end() && same_secret(hit->second.secret)) return hit->second.principal;
+    if (hit != cache_.end() && same_secret(hit->second.secret)) who = hit->second.principal;
+  }
+  if (who != nullptr) {
+    if (!Expired(*who, clock_->Now())) return who;
+    ForgetExpired(id, who.get());
+    return expired();
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
   std::string hash = HashSecret(secret);
-  std::shared_ptr<const Principal> who;
   {
     std::shared_lock lock(mu_);
     auto it = keys_.find(id);
@@ -188,6 +308,10 @@ Result<std::shared_ptr<const Principal>> ApiKeyAuthority::Authenticate(
       return bad();
     }
     who = it->second.principal;
+  }
+  if (Expired(*who, clock_->Now())) {
+    ForgetExpired(id, who.get());
+    return expired();
   }
   if (max_cached_ > 0) {
     std::unique_lock lock(mu_);
@@ -206,7 +330,21 @@ ApiKeyAuthority::CacheStats ApiKeyAuthority::cache_stats() const {
   return {cache_.size(), misses_.load(std::memory_order_relaxed)};
 }
 
-void ApiKeyAuthority::ForgetLocked(const std::string& key_id) { cache_.erase(key_id); }
+void ApiKeyAuthority::ForgetLocked(const std::string& key_id) const { cache_.erase(key_id); }
+
+void ApiKeyAuthority::ForgetExpired(const std::string& key_id, const Principal* who) const {
+  {
+    std::unique_lock lock(mu_);
+    auto it = keys_.find(key_id);
+    if (it == keys_.end() || it->second.principal.get() != who) return;  // gone or replaced
+    ForgetLocked(key_id);
+    keys_.erase(it);
+  }
+  store::WriteBatch b;
+  b.delete_records.push_back({std::string(kKind), key_id, ""});
+  // Not waited for: a failed delete only leaves an expired record, dropped at the next Load.
+  store_->Submit(std::move(b), [](Status) {});
+}
 
 Status ApiKeyAuthority::Authorize(const Principal* who, Permission needed) {
   if (needed == Permission::kPublic) return Status::Ok();
