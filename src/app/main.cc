@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -281,6 +282,19 @@ int main(int argc, char** argv) {
   serve->add_option("--open311-key-service", config.open311_key_service,
                     "Open311 discovery key_service text: where citizens' apps ask for an api_key");
 
+  auto* web = serve->add_option("--web", config.web_dir,
+                                "directory of the built web dashboard to serve (\"\": none; "
+                                "default: " CITYBRAIN_WEB_DIST " when it exists)");
+  serve->add_option("--situation-history-hours", config.situation_history_hours,
+                    "hours of each zone's crowd history kept in memory for charts and replay")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 24 * 7));
+  serve->add_option("--situation-history-step-seconds", config.situation_history_step_s,
+                    "seconds between the points of a zone's crowd history (level changes "
+                    "add points between)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+
   ReplayArgs replay_args;
   auto* replay = app.add_subcommand(
       "replay", "stream a CSV time series of real observations to a server, in time order");
@@ -314,7 +328,13 @@ int main(int argc, char** argv) {
     std::printf("%s (allocator: %s)\n", kVersion, Allocator().c_str());
     return 0;
   }
-  if (*serve) return Serve(config);
+  if (*serve) {
+    std::error_code ec;
+    if (web->count() == 0 && std::filesystem::is_directory(CITYBRAIN_WEB_DIST, ec)) {
+      config.web_dir = CITYBRAIN_WEB_DIST;
+    }
+    return Serve(config);
+  }
   if (*replay) return Replay(replay_args);
   if (*sim) return cb::app::RunSimCommand(sim_args);
   if (*import_cases) return cb::app::RunImportCommand(import_args);

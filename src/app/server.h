@@ -60,6 +60,11 @@ struct ServerConfig {
   std::string open311_base_url;
   std::string open311_contact;
   std::string open311_key_service;
+  // The web dashboard: the directory of its built files (empty: none served), and how much
+  // of each zone's crowd history the situation engine keeps for its charts.
+  std::string web_dir;
+  int situation_history_hours = 24;
+  int situation_history_step_s = 10;
 };
 
 class CityServer {
