@@ -467,14 +467,7 @@ void CaseStream::Open(std::shared_ptr<WebSocketSession> session) {
 }
 
 void AddCaseStreamRoutes(Router* router, CaseStream* stream) {
-  WebSocketHandler h;
-  h.on_open = [stream](std::shared_ptr<WebSocketSession> session, const HttpRequest&) {
-    stream->Open(std::move(session));
-  };
-  h.on_close = [stream](const std::shared_ptr<WebSocketSession>& session) {
-    stream->Close(session.get());
-  };
-  router->AddWebSocket("/ws/cases", security::Permission::kCasesRead, std::move(h));
+  AddFanoutRoute(router, "/ws/cases", security::Permission::kCasesRead, stream);
 }
 
 }  // namespace cb::api
