@@ -76,7 +76,7 @@ HttpResponse Xml(std::string body, std::string content_type) {
 }
 
 std::string Who(const HttpRequest& req) {
-  return req.principal != nullptr && !req.principal->name.empty() ? req.principal->name : "operator";
+  return req.principal != nullptr && !req.principal->actor().empty() ? req.principal->actor() : "operator";
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ using cases::Case;
 using cases::CaseBook;
 
 std::string Who(const HttpRequest& req) {
-  return req.principal != nullptr && !req.principal->name.empty() ? req.principal->name : "operator";
+  return req.principal != nullptr && !req.principal->actor().empty() ? req.principal->actor() : "operator";
 }
 
 bool Can(const HttpRequest& req, security::Permission p) {

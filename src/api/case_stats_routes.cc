@@ -18,7 +18,7 @@ namespace {
 constexpr size_t kMaxImportRows = 10000;  // per request
 
 std::string Who(const HttpRequest& req) {
-  return req.principal != nullptr && !req.principal->name.empty() ? req.principal->name : "import";
+  return req.principal != nullptr && !req.principal->actor().empty() ? req.principal->actor() : "import";
 }
 
 // An optional ISO 8601 time query parameter.

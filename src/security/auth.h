@@ -54,6 +54,8 @@ struct Principal {
   std::string locale;        // the user's ("zh-CN" or "en")
   TimeMs expires_at = 0;     // when the key stops working; 0 = never
   bool Has(Permission p) const;
+  // Who acts, for records of who did what: the signed-in user, or the key's name.
+  const std::string& actor() const { return user.empty() ? name : user; }
   bool is_session() const { return !user.empty(); }
 };
 

@@ -31,7 +31,7 @@ export function clear(el: Element, ...children: Child[]): void {
 }
 // A button whose text follows the language.
 export function button(key: Key, onclick: (ev: MouseEvent) => void, attrs: Attrs = {}): HTMLButtonElement {
-  return h("button", { type: "button", onclick, ...attrs }, t(key));
+  return h("button", { type: "button", onclick, "data-i18n": key, ...attrs }, t(key));
 }
 // A section with a heading; the heading's text follows the language (data-i18n).
 export function panel(id: string, title: Key, ...children: Child[]): HTMLElement {

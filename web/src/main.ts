@@ -154,6 +154,10 @@ async function start(s: Session): Promise<void> {
   else await wallboard(s);
 }
 
+// Every element that names its string (data-i18n…) follows the language; panels that draw
+// from data redraw themselves.
+onLocaleChange(() => translateDom(document));
+
 whenUnauthorized(() => {
   // The session ended (expired or signed out elsewhere): back to sign-in.
   setToken(null);

@@ -98,6 +98,8 @@ export class CityMap {
   pickLocation(f: ((lngLat: [number, number]) => void) | null): void {
     this.pickHandler = f;
     this.map.getCanvas().style.cursor = f ? "crosshair" : "";
+    // Labels and markers let the tap through to the map while picking.
+    this.map.getContainer().classList.toggle("picking", !!f);
   }
   showPicked(p: [number, number] | null): void {
     this.pickMarker?.remove();

@@ -62,7 +62,7 @@ function myCase(c: Case, reload: () => void): HTMLElement {
   return h("li", { dataset: { case: id, state: c.state } },
     h("div", { class: "case-line" },
       h("span", { class: "case-id" }, `#${id}`),
-      h("span", { class: "case-title" }, c.title || categoryName(c.category)),
+      h("span", { class: "case-title", "data-text": c.title ? "" : null }, c.title || categoryName(c.category)),
       h("span", { class: `case-state state-${c.state}` }, t(`state_${c.state}` as Key)), slaBadge(c)),
     h("div", { class: "case-meta" }, fmtTime(c.createdAt, true), c.result ? ` · ${t("result")}: ${c.result}` : ""),
     h("div", { class: "row" },

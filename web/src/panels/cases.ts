@@ -72,7 +72,7 @@ export function casesPanel(session: Session): HTMLElement {
       h("li", { dataset: { case: caseNumber(c), state: c.state } },
         h("button", { type: "button", class: "case-open", onclick: () => city.select({ kind: "case", id: caseNumber(c) }) },
           h("span", { class: "case-id" }, `#${caseNumber(c)}`),
-          h("span", { class: "case-title" }, c.title || categoryName(c.category)),
+          h("span", { class: "case-title", "data-text": c.title ? "" : null }, c.title || categoryName(c.category)),
           h("span", { class: `case-state state-${c.state}` }, t(`state_${c.state}` as Key)),
           h("span", { class: "case-dept" }, departmentName(c.department)),
           slaBadge(c)))));
@@ -120,7 +120,7 @@ export async function caseDetail(id: string, session: Session): Promise<HTMLElem
   const actions = h("div", { class: "case-actions" });
   const form = h("div", { class: "case-form" });
   const root = h("div", { class: "case-detail", dataset: { case: id, state: c.state, version: String(c.version) } },
-    h("h3", {}, `#${id} ${c.title || categoryName(c.category)}`),
+    h("h3", {}, `#${id} `, h("span", { "data-text": c.title ? "" : null }, c.title || categoryName(c.category))),
     h("p", {}, h("span", { class: `case-state state-${c.state}` }, t(`state_${c.state}` as Key)), " ", slaBadge(c)),
     h("dl", { class: "summary" },
       ...([

@@ -42,9 +42,11 @@ export function parkingPanel(pois: { id: string; name: unknown }[]): HTMLElement
   const body = h("div", { class: "parking-body" });
   const picker = h("div", { class: "row poi-buttons" });
   const root = panel("parking", "guidance", picker, body);
+  let shown: { id: string; name: unknown } | null = null;
+  const show = () => shown && clear(body, guidancePanel({ poi: shown.id }, pick(shown.name)));
   const drawButtons = () => clear(picker, ...pois.map((p) =>
-    h("button", { type: "button", dataset: { poi: p.id }, onclick: () => clear(body, guidancePanel({ poi: p.id }, pick(p.name))) }, pick(p.name) || p.id)));
+    h("button", { type: "button", dataset: { poi: p.id }, onclick: () => { shown = p; show(); } }, pick(p.name) || p.id)));
   drawButtons();
-  onLocaleChange(drawButtons);
+  onLocaleChange(() => { drawButtons(); show(); });
   return root;
 }
