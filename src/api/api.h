@@ -123,6 +123,10 @@ namespace cb::api {
 //   GET parking/guidance              same, plus ?limit= (3): the car parks with room, best first
 //   GET devices                       counters and car parks: last reading, learned interval,
 //                                     silent or not
+//   GET zones/{zoneId}/history        ?from=&to=&maxPoints=: its kept crowd history (points
+//                                     {at, count, level}), thinned keeping level changes
+//   GET history                       ?at=: every zone's point at or before that moment, and
+//                                     the level changes of the hour before it
 // `broker` resolves points of interest.
 void AddSituationRoutes(Router* router, stream::SituationEngine* engine,
                         context::ContextBroker* broker);

@@ -117,8 +117,8 @@ void SituationStream::Open(std::shared_ptr<WebSocketSession> session) {
   w.EndArray().EndObject();
   if (fanout_.Open(std::move(session), std::move(msg))) {
     messages_->Inc();
-  } else {
-    dropped_->Inc();
+  } else if (!stopped_.load()) {
+    dropped_->Inc();  // (once stopped the session is closed instead)
   }
   SetClientGauge();
 }
