@@ -83,7 +83,15 @@ describe("wallboard", () => {
   it("acknowledges the alert and opens the zone's plan", async () => {
     const alert = ops.locator(".alert[data-level='1']").first();
     const id = await alert.getAttribute("data-alert");
-    await alert.locator("button.ack").click();
+    // By keyboard: Tab through the page until the acknowledge button has the focus, Enter.
+    await ops.evaluate(() => document.activeElement?.blur());
+    let reached = false;
+    for (let i = 0; i < 200 && !reached; i++) {
+      await ops.keyboard.press("Tab");
+      reached = await ops.evaluate((a) => document.activeElement?.matches(`.alert[data-alert='${a}'] button.ack`) ?? false, id);
+    }
+    assert.ok(reached, "the acknowledge button is reachable with Tab");
+    await ops.keyboard.press("Enter");
     await ops.waitForSelector(`.alert[data-alert='${id}'].state-acknowledged`);
     const stored = await server.api("GET", `/api/v1/alerts/${encodeURIComponent(id)}`);
     assert.equal(stored.state, "acknowledged");
