@@ -102,6 +102,24 @@ describe("wallboard", () => {
     await shot(ops, "05-acknowledged-plan");
   });
 
+  it("replays the last hours with the time slider", async () => {
+    const live = await ops.getAttribute(`.zone-label[data-zone='${PLAZA}']`, "data-level");
+    assert.equal(live, "1");
+    // Ten minutes back: before the surge (before this server even started): no level yet.
+    await ops.evaluate(() => {
+      const s = document.querySelector("#replay-slider");
+      s.value = String(Number(s.max) - 10);
+      s.dispatchEvent(new Event("input"));
+    });
+    await ops.waitForSelector("body.replaying");
+    await ops.waitForSelector(`.zone-label[data-zone='${PLAZA}'][data-level='0']`, { timeout: 10_000 });
+    assert.match(await ops.textContent(".replay-label"), /回放/);
+    await shot(ops, "05b-replay");
+    await ops.click(".replay-bar .replay-live");
+    await ops.waitForSelector(`.zone-label[data-zone='${PLAZA}'][data-level='1']`, { timeout: 10_000 });
+    assert.equal(await ops.evaluate(() => document.body.classList.contains("replaying")), false);
+  });
+
   it("opens parking guidance for the hospital", async () => {
     await ops.click(`#parking button[data-poi='${HOSPITAL}']`);
     await ops.waitForSelector(`#parking .guidance-list li[data-lot]`);
