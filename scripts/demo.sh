@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh --build release
+scripts/setup.sh --build release --web
 
 DATA="${DATA:-data/demo}"
 PORT="${PORT:-1026}"

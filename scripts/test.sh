@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs what is needed, builds with ASan/UBSan, and runs every test: unit, integration
-# (real server, real Mosquitto), crash tests, and short libFuzzer runs.
+# Installs what is needed, builds with ASan/UBSan and the dashboard, and runs every test:
+# unit, integration (real server, real Mosquitto), crash tests, the dashboard in Debian's
+# Chromium (screenshots in build/debug/browser/), and short libFuzzer runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 
-scripts/setup.sh --build debug
+scripts/setup.sh --build debug --web
 
 echo "== unit and integration tests"
 ctest --preset debug -j2 --timeout 600

@@ -245,14 +245,7 @@ void AlertStream::Close(const WebSocketSession* session) { fanout_.Close(session
 size_t AlertStream::clients() const { return fanout_.size(); }
 
 void AddAlertStreamRoutes(Router* router, AlertStream* stream) {
-  WebSocketHandler h;
-  h.on_open = [stream](std::shared_ptr<WebSocketSession> session, const HttpRequest&) {
-    stream->Open(std::move(session));
-  };
-  h.on_close = [stream](const std::shared_ptr<WebSocketSession>& session) {
-    stream->Close(session.get());
-  };
-  router->AddWebSocket("/ws/alerts", security::Permission::kContextRead, std::move(h));
+  AddFanoutRoute(router, "/ws/alerts", security::Permission::kContextRead, stream);
 }
 
 }  // namespace cb::api

@@ -290,3 +290,89 @@ namespace cb::api {
 void AddSessionRoutes(Router* router, security::UserDirectory* users, WorkQueue* password_work);
 
 }  // namespace cb::api
+
+// ---- The web dashboard: the situation stream and the dashboard's files.
+
+#include "core/periodic_thread.h"
+#include "stream/situation_engine.h"
+
+namespace cb::api {
+
+// SituationStream: the dashboard's live picture of zones, car parks and devices, pushed to
+// WebSocket clients of GET /ws/situation. Messages (text, JSON; the items are exactly those
+// of the GET /api/v1/situation routes):
+//   {"type":"snapshot","at":…,"zones":[…],"parking":[…],"devices":[…]}  once, on connect
+//   {"type":"situation","at":…,"zones":[…],"parking":[…]}   every zone and car park, at most
+//                                   once a second, when their rendering changed since the
+//                                   last such push
+//   {"type":"devices","at":…,"devices":[…]}                 devices that went silent or
+//                                   report again, as the engine notices
+//   {"type":"levelChange","change":{…}}                     each tier level change at once
+// A slow client loses messages (its session queue is full) instead of slowing the others.
+// Metrics: citybrain_situation_stream_clients, citybrain_situation_stream_messages_total
+// (messages queued to clients) and citybrain_situation_stream_dropped_total.
+// Thread-safety: all methods are safe from any thread. The constructor registers the stream
+// with the engine; Start() runs the once-a-second comparison on its own thread. Stop() (or
+// the destructor) unregisters it and closes the sessions, and must run before the
+// HttpServer is destroyed.
+class SituationStream final : public stream::LevelChangeListener,
+                              public stream::DeviceHealthListener {
+ public:
+  SituationStream(stream::SituationEngine* engine, metrics::Registry* metrics);
+  ~SituationStream() override;
+  SituationStream(const SituationStream&) = delete;
+  SituationStream& operator=(const SituationStream&) = delete;
+
+  void Start(int64_t period_ms = 1000);
+  void Stop();
+  // Renders the zones and car parks and pushes them when they differ from the last push
+  // (nothing when no client is connected). The thread of Start calls it every period.
+  void Poll();
+  void OnLevelChange(const stream::LevelChange& change) override;
+  void OnDeviceHealth(const stream::DeviceHealthChange& change) override;
+  void Open(std::shared_ptr<WebSocketSession> session);
+  void Close(const WebSocketSession* session);
+  size_t clients() const { return fanout_.size(); }
+
+ private:
+  void Broadcast(const std::string& message);  // holds mu_
+  void SetClientGauge();
+
+  stream::SituationEngine* engine_;
+  metrics::Counter* messages_;
+  metrics::Counter* dropped_;
+  metrics::Gauge* client_gauge_;
+  std::mutex mu_;           // orders snapshots and pushes
+  std::string last_;        // zones and car parks as last pushed, crowd times left out
+  WebSocketFanout fanout_;
+  PeriodicThread ticker_;
+  std::atomic<bool> stopped_{false};
+};
+
+// GET /ws/situation (WebSocket upgrade; Permission::kContextRead) served by `stream`.
+void AddSituationStreamRoutes(Router* router, SituationStream* stream);
+
+struct StaticFilesOptions {
+  std::string dir;                            // the built dashboard (index.html, assets/…)
+  size_t max_file_bytes = size_t{64} << 20;   // larger files are not served
+};
+
+// Serves the files of a built web dashboard (Vite's dist) as the Router's fallback: public
+// GET and HEAD of any path no route has, except under the API's own prefixes (/ngsi-ld,
+// /api, /admin, /ws, /open311, /health, /metrics), which keep their 404. "/" and paths
+// without an extension that name no file get index.html (the dashboard's own routes);
+// a file with a .gz sibling goes out gzip-encoded to clients that accept it. Files under
+// /assets/ are cached for a year (their names carry a hash), the rest revalidated by ETag.
+// Nothing outside `dir` is served: "..", NUL, backslashes and encoded forms of them are
+// refused (400), and a file whose real path (symlinks resolved) leaves `dir` is not found.
+// Files are read from disk per request, so a rebuilt dashboard is served at once.
+// Returns an error when `dir` is not a directory.
+Status AddStaticFiles(Router* router, StaticFilesOptions options);
+
+// The Content-Type of a file by its extension (text types with charset=utf-8;
+// application/octet-stream when unknown).
+std::string_view StaticContentType(std::string_view path);
+// Whether an Accept-Encoding header value lets the response be gzip-encoded.
+bool AcceptsGzip(std::string_view accept_encoding);
+
+}  // namespace cb::api

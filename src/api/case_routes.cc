@@ -24,6 +24,13 @@ bool Can(const HttpRequest& req, security::Permission p) {
   return req.principal != nullptr && req.principal->Has(p);
 }
 
+// A reporter (a key with cases:report but not cases:read: citizens' apps, grid workers)
+// sees and acts on its own reports only; Forbidden for anyone else's case.
+Status MayTouch(const HttpRequest& req, const Case& c) {
+  if (Can(req, security::Permission::kCasesRead) || c.reporter.id == Who(req)) return Status::Ok();
+  return Status::Forbidden("case " + std::to_string(c.id) + " was reported by someone else; reading it needs cases:read");
+}
+
 // Personal data shown masked: the first character of a name, the first three and last
 // four digits of a phone number, the first letter of an e-mail's local part.
 std::string MaskName(const std::string& s) {
@@ -268,7 +275,7 @@ void AddCaseRoutes(Router* router, CaseBook* book, cases::PhotoStore* photos, co
                   respond(std::move(r));
                 });
               });
-  router->Add("GET", base, security::Permission::kCasesRead,
+  router->Add("GET", base, security::Permission::kCasesReport,
               [book, clock](HttpRequest& req, Responder respond) {
                 cases::CaseFilter f;
                 if (const std::string* s = req.Query("state")) {
@@ -289,6 +296,13 @@ void AddCaseRoutes(Router* router, CaseBook* book, cases::PhotoStore* photos, co
                                            std::pair{"zone", &f.zone}, std::pair{"handler", &f.handler},
                                            std::pair{"reporter", &f.reporter_id}}) {
                   if (const std::string* s = req.Query(name)) *field = *s;
+                }
+                if (!Can(req, security::Permission::kCasesRead)) {
+                  // A reporter lists its own reports.
+                  if (!f.reporter_id.empty() && f.reporter_id != Who(req)) {
+                    return respond(Fail(Status::Forbidden("listing others' reports needs cases:read")));
+                  }
+                  f.reporter_id = Who(req);
                 }
                 auto from = TimeParam(req, "from");
                 auto to = TimeParam(req, "to");
@@ -312,12 +326,13 @@ void AddCaseRoutes(Router* router, CaseBook* book, cases::PhotoStore* photos, co
                 r.headers.emplace_back("X-Total-Count", std::to_string(total));
                 respond(std::move(r));
               });
-  router->Add("GET", base + "/{caseId}", security::Permission::kCasesRead,
+  router->Add("GET", base + "/{caseId}", security::Permission::kCasesReport,
               [book, clock](HttpRequest& req, Responder respond) {
                 Result<uint64_t> id = CaseId(req);
                 if (!id.ok()) return respond(Fail(id.status()));
                 std::optional<Case> c = book->Get(*id);
                 if (!c) return respond(Fail(Status::NotFound("case " + std::to_string(*id) + " not found")));
+                if (Status may = MayTouch(req, *c); !may.ok()) return respond(Fail(may));
                 Result<bool> unmask = Unmask(req, "case " + std::to_string(*id));
                 if (!unmask.ok()) return respond(Fail(unmask.status()));
                 respond(CaseResponse(200, *c, *unmask, clock->Now()));
@@ -335,6 +350,11 @@ void AddCaseRoutes(Router* router, CaseBook* book, cases::PhotoStore* photos, co
                     !Can(req, security::Permission::kCasesWrite)) {
                   return respond(Fail(Status::Forbidden(std::string(cases::CaseActionName(t->action)) +
                                                         " needs cases:write")));
+                }
+                if (!Can(req, security::Permission::kCasesRead)) {
+                  std::optional<Case> c = book->Get(*id);
+                  if (!c) return respond(Fail(Status::NotFound("case " + std::to_string(*id) + " not found")));
+                  if (Status may = MayTouch(req, *c); !may.ok()) return respond(Fail(may));
                 }
                 t->actor = Who(req);
                 const TimeMs now = clock->Now();
@@ -387,7 +407,9 @@ void AddCaseRoutes(Router* router, CaseBook* book, cases::PhotoStore* photos, co
                 if (st != "report" && st != "result") {
                   return respond(Fail(Status::BadRequestData("stage is report or result")));
                 }
-                if (!book->Get(*id)) return respond(Fail(Status::NotFound("case " + std::to_string(*id) + " not found")));
+                std::optional<Case> existing = book->Get(*id);
+                if (!existing) return respond(Fail(Status::NotFound("case " + std::to_string(*id) + " not found")));
+                if (Status may = MayTouch(req, *existing); !may.ok()) return respond(Fail(may));
                 if (st == "result" && !Can(req, security::Permission::kCasesWrite)) {
                   return respond(Fail(Status::Forbidden("result photos need cases:write")));
                 }
@@ -400,7 +422,8 @@ void AddCaseRoutes(Router* router, CaseBook* book, cases::PhotoStore* photos, co
                 r.headers.emplace_back("Location", "/api/v1/photos/" + *photo);
                 respond(std::move(r));
               });
-  router->Add("GET", "/api/v1/case-catalog", security::Permission::kCasesRead,
+  // Reporters need the catalog to file cases (its categories are public through Open311).
+  router->Add("GET", "/api/v1/case-catalog", security::Permission::kCasesReport,
               [book](HttpRequest&, Responder respond) {
                 respond(JsonResponse(200, book->catalog().ToJson().Dump(), false));
               });
@@ -444,14 +467,7 @@ void CaseStream::Open(std::shared_ptr<WebSocketSession> session) {
 }
 
 void AddCaseStreamRoutes(Router* router, CaseStream* stream) {
-  WebSocketHandler h;
-  h.on_open = [stream](std::shared_ptr<WebSocketSession> session, const HttpRequest&) {
-    stream->Open(std::move(session));
-  };
-  h.on_close = [stream](const std::shared_ptr<WebSocketSession>& session) {
-    stream->Close(session.get());
-  };
-  router->AddWebSocket("/ws/cases", security::Permission::kCasesRead, std::move(h));
+  AddFanoutRoute(router, "/ws/cases", security::Permission::kCasesRead, stream);
 }
 
 }  // namespace cb::api

@@ -118,6 +118,12 @@ class Router {
   // Every route's pattern, in the order routes were added (Match::index counts in it).
   std::vector<std::string> Patterns() const;
 
+  // The handler of requests whose path no route has (a path known under another method
+  // still gets 405). It runs without authentication, so it serves only public content and
+  // answers 404 itself for what it does not serve (e.g. the web dashboard's files).
+  void SetFallback(Handler handler) { fallback_ = std::move(handler); }
+  const Handler* fallback() const { return fallback_ ? &fallback_ : nullptr; }
+
  private:
   struct Segment {
     enum class Kind { kLiteral, kParam, kRest } kind;
@@ -135,6 +141,7 @@ class Router {
   // Whether `path` fits the route; when it does and `params` is set, fills it.
   static bool Matches(const Route& r, std::string_view path, PathParams* params);
   std::vector<Route> routes_;
+  Handler fallback_;
 };
 
 struct ServerOptions {

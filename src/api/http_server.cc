@@ -281,6 +281,7 @@ struct HttpServer::Impl {
   std::atomic<int64_t> in_flight{0};
   std::vector<RouteMetrics> route_metrics;  // by Router::Match::index
   RouteMetrics unmatched;
+  RouteMetrics fallback;  // requests the Router's fallback answered
   metrics::Gauge* open_connections = nullptr;
   metrics::Counter* ws_dropped = nullptr;
   metrics::Gauge* ws_sessions = nullptr;
@@ -556,6 +557,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     metrics_ = &srv_->unmatched;  // until a route matches
+    head_ = false;
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
       WriteProblem(413, Code::kTooLarge,
@@ -577,6 +579,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     BeastRequest req = parser_->release();
     keep_alive_ = req.keep_alive();
     version_ = req.version();
+    head_ = req.method() == http::verb::head;
 
     Status qerr;
     HttpRequest hr = ToRequest(req, &qerr);
@@ -585,6 +588,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     metrics_ = &srv_->MetricsFor(m.index);
     if (!qerr.ok()) {
       WriteResponse(ProblemResponse(qerr));
+      return;
+    }
+    if (m.handler == nullptr && m.ws == nullptr && !m.path_known &&
+        srv_->router->fallback() != nullptr) {
+      metrics_ = &srv_->fallback;
+      Dispatch(*srv_->router->fallback(), hr);  // public: no key is looked at
       return;
     }
     if (m.handler == nullptr && m.ws == nullptr) {
@@ -626,6 +635,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       ws->Run(std::move(req), std::move(hr));
       return;
     }
+    Dispatch(*m.handler, hr);
+  }
+
+  void Dispatch(const Handler& handler, HttpRequest& hr) {
     srv_->in_flight.fetch_add(1);
     // dispatch: an answer given on this connection's thread (the handler answering at once)
     // is written straight away; one from another thread is queued to it.
@@ -635,7 +648,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         self->WriteResponse(std::move(r));
       });
     };
-    (*m.handler)(hr, std::move(responder));
+    handler(hr, std::move(responder));
   }
 
   void WriteProblem(int status, Code code, const std::string& detail) {
@@ -659,6 +672,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 #endif
       body_ = std::move(r.body);
     }
+    // A response to HEAD has the header of the GET's (Content-Length included), no body.
+    if (head_) body_.clear();
     // Header and body go out as two plain buffers: much cheaper to send than the layered
     // buffer sequence http::async_write builds from Beast's serializer.
     std::array<net::const_buffer, 2> wire{net::buffer(header_), net::buffer(body_)};
@@ -769,6 +784,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::string body_;    // its body, while it is written
   std::string remote_address_;  // the peer's IP address
   bool keep_alive_ = true;
+  bool head_ = false;  // the request being answered is a HEAD
   unsigned version_ = 11;
   const RouteMetrics* metrics_;  // of the route being answered
   Clock::time_point start_ = Clock::now();
@@ -805,6 +821,7 @@ Status HttpServer::Start() {
   Impl& s = *impl_;
   for (const auto& p : s.router->Patterns()) s.route_metrics.push_back(s.MakeMetrics(p));
   s.unmatched = s.MakeMetrics("(unmatched)");
+  s.fallback = s.MakeMetrics("(fallback)");
   s.open_connections = s.registry->GetGauge("citybrain_http_open_connections",
                                             "Open HTTP connections");
   s.ws_sessions = s.registry->GetGauge("citybrain_websocket_sessions", "Open WebSocket sessions");

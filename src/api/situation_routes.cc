@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "api/ngsi_common.h"
 #include "api/problem.h"
+#include "api/situation_json.h"
 #include "stream/situation_engine.h"
 
 namespace cb::api {
@@ -51,7 +52,9 @@ void WriteLevelDetails(JsonWriter* w, const stream::TierLevel* level) {
   w->EndArray();
 }
 
-void WriteZone(JsonWriter* w, const SituationEngine& engine, const ZoneStatus& s) {
+}  // namespace
+
+void WriteSituationZone(JsonWriter* w, const SituationEngine& engine, const ZoneStatus& s) {
   w->BeginObject().Key("id").String(s.zone.id).Key("name").Value(s.zone.name);
   w->Key("parent");
   if (s.zone.parent_id.empty()) {
@@ -90,7 +93,7 @@ void WriteZone(JsonWriter* w, const SituationEngine& engine, const ZoneStatus& s
   w->EndObject();
 }
 
-void WriteChange(JsonWriter* w, const LevelChange& c) {
+void WriteLevelChange(JsonWriter* w, const LevelChange& c) {
   w->BeginObject()
       .Key("zone").String(c.zone_id)
       .Key("plan").String(c.plan_id)
@@ -102,6 +105,44 @@ void WriteChange(JsonWriter* w, const LevelChange& c) {
   WriteLevelDetails(w, c.level);
   w->EndObject();
 }
+
+void WriteParkingLot(JsonWriter* w, const stream::LotState& l, bool with_distance) {
+  w->BeginObject()
+      .Key("id").String(l.id)
+      .Key("location").BeginArray().Double(l.location.lon).Double(l.location.lat).EndArray()
+      .Key("total").Double(l.total)
+      .Key("occupied").Double(l.occupied)
+      .Key("available").Double(l.available())
+      .Key("index").Double(l.index())
+      .Key("status").String(stream::LotStatusName(l.status));
+  WriteTime(w, "at", l.at);
+  w->Key("fresh").Bool(l.fresh);
+  if (with_distance) w->Key("distanceM").Double(l.distance_m);
+  w->EndObject();
+}
+
+void WriteDeviceState(JsonWriter* w, const stream::DeviceState& d) {
+  w->BeginObject().Key("id").String(d.device_id);
+  WriteTime(w, "lastReading", d.last_reading);
+  w->Key("intervalMs");
+  if (d.interval_ms) {
+    w->Int(*d.interval_ms);
+  } else {
+    w->Null();
+  }
+  w->Key("silent").Bool(d.silent).EndObject();
+}
+
+void WriteSituationZones(JsonWriter* w, const SituationEngine& engine,
+                         const std::vector<ZoneStatus>& zones) {
+  for (const ZoneStatus& s : zones) WriteSituationZone(w, engine, s);
+}
+
+void WriteParkingLots(JsonWriter* w, const std::vector<stream::LotState>& lots) {
+  for (const stream::LotState& l : lots) WriteParkingLot(w, l, false);
+}
+
+namespace {
 
 HttpResponse Json(std::string body) { return JsonResponse(200, std::move(body), false); }
 
@@ -127,21 +168,6 @@ Result<int64_t> ParseDay(const std::string* v, std::string_view name) {
 
 std::string FormatDay(int64_t day) { return FormatIso8601(day * 86400000).substr(0, 10); }
 
-void WriteLot(JsonWriter* w, const stream::LotState& l, bool with_distance) {
-  w->BeginObject()
-      .Key("id").String(l.id)
-      .Key("location").BeginArray().Double(l.location.lon).Double(l.location.lat).EndArray()
-      .Key("total").Double(l.total)
-      .Key("occupied").Double(l.occupied)
-      .Key("available").Double(l.available())
-      .Key("index").Double(l.index())
-      .Key("status").String(stream::LotStatusName(l.status));
-  WriteTime(w, "at", l.at);
-  w->Key("fresh").Bool(l.fresh);
-  if (with_distance) w->Key("distanceM").Double(l.distance_m);
-  w->EndObject();
-}
-
 // The destination of a parking query: ?poi=<entity id> (its location), or ?lon=&lat=; and
 // ?radius= in metres (default 500, at most 5,000).
 struct Destination {
@@ -159,6 +185,28 @@ Result<double> ParseNumber(const std::string* v, std::string_view name, double l
   }
   return d;
 }
+
+// An optional ISO 8601 time query parameter: `dflt` when absent.
+Result<TimeMs> ParseTime(const std::string* v, std::string_view name, TimeMs dflt) {
+  if (v == nullptr) return dflt;
+  auto t = ParseIso8601(*v);
+  if (!t.ok()) {
+    return Status::BadRequestData(std::string(name) + " must be an ISO 8601 time, e.g. " +
+                                  "2026-11-23T08:00:00Z");
+  }
+  return *t;
+}
+
+void WriteHistoryCount(JsonWriter* w, const std::optional<double>& count) {
+  w->Key("count");
+  if (count) {
+    w->Double(*count);
+  } else {
+    w->Null();
+  }
+}
+
+constexpr TimeMs kHour = 3600000;
 
 Result<Destination> ParseDestination(context::ContextBroker* broker, HttpRequest& req) {
   Destination d;
@@ -193,9 +241,12 @@ void AddSituationRoutes(Router* router, SituationEngine* engine, context::Contex
   const std::string base = "/api/v1/situation";
   router->Add("GET", base + "/zones", security::Permission::kContextRead,
               [engine](HttpRequest&, Responder respond) {
-                respond(JsonArray(engine->AllZones(), [engine](JsonWriter* w, const ZoneStatus& s) {
-                  WriteZone(w, *engine, s);
-                }));
+                std::string out;
+                JsonWriter w(&out);
+                w.BeginArray();
+                WriteSituationZones(&w, *engine, engine->AllZones());
+                w.EndArray();
+                respond(Json(std::move(out)));
               });
   router->Add("GET", base + "/zones/{zoneId}", security::Permission::kContextRead,
               [engine](HttpRequest& req, Responder respond) {
@@ -206,13 +257,13 @@ void AddSituationRoutes(Router* router, SituationEngine* engine, context::Contex
                 }
                 std::string out;
                 JsonWriter w(&out);
-                WriteZone(&w, *engine, *s);
+                WriteSituationZone(&w, *engine, *s);
                 respond(Json(std::move(out)));
               });
   auto changes = [engine](const std::string& zone, HttpRequest& req, Responder respond) {
     auto limit = ParseCount(req.Query("limit"), "limit", 100, 1000);
     if (!limit.ok()) return respond(Fail(limit.status()));
-    respond(JsonArray(engine->RecentChanges(zone, *limit), WriteChange));
+    respond(JsonArray(engine->RecentChanges(zone, *limit), WriteLevelChange));
   };
   router->Add("GET", base + "/level-changes", security::Permission::kContextRead,
               [changes](HttpRequest& req, Responder respond) {
@@ -264,11 +315,68 @@ void AddSituationRoutes(Router* router, SituationEngine* engine, context::Contex
         w.EndArray().EndObject();
         respond(Json(std::move(out)));
       });
+  router->Add(
+      "GET", base + "/zones/{zoneId}/history", security::Permission::kContextRead,
+      [engine](HttpRequest& req, Responder respond) {
+        const std::string zone = req.params["zoneId"];
+        const TimeMs now = engine->Now();
+        auto to = ParseTime(req.Query("to"), "to", now);
+        if (!to.ok()) return respond(ProblemResponse(to.status()));
+        auto from = ParseTime(req.Query("from"), "from", *to - 3 * kHour);
+        if (!from.ok()) return respond(ProblemResponse(from.status()));
+        if (*from >= *to) return respond(ProblemResponse(Status::BadRequestData("from must be before to")));
+        size_t max_points = 1000;
+        if (const std::string* m = req.Query("maxPoints")) {
+          auto n = ParseNumber(m, "maxPoints", 1, 5000);
+          if (!n.ok() || *n != static_cast<double>(static_cast<size_t>(*n))) {
+            return respond(ProblemResponse(
+                Status::BadRequestData("maxPoints must be a whole number from 1 to 5000")));
+          }
+          max_points = static_cast<size_t>(*n);
+        }
+        auto points = engine->History(zone, *from, *to);
+        if (!points) return respond(ProblemResponse(Status::NotFound("zone " + zone + " is not defined")));
+        std::string out;
+        JsonWriter w(&out);
+        w.BeginObject()
+            .Key("zone").String(zone)
+            .Key("from").String(FormatIso8601(*from))
+            .Key("to").String(FormatIso8601(*to))
+            .Key("stepMs").Int(engine->options().history_step_ms)
+            .Key("points").BeginArray();
+        for (const stream::ZoneHistoryPoint& p : stream::ThinHistory(*points, max_points)) {
+          w.BeginObject().Key("at").String(FormatIso8601(p.at));
+          WriteHistoryCount(&w, p.count);
+          w.Key("level").Int(p.level).EndObject();
+        }
+        w.EndArray().EndObject();
+        respond(Json(std::move(out)));
+      });
+  router->Add("GET", base + "/history", security::Permission::kContextRead,
+              [engine](HttpRequest& req, Responder respond) {
+                auto at = ParseTime(req.Query("at"), "at", engine->Now());
+                if (!at.ok()) return respond(ProblemResponse(at.status()));
+                std::string out;
+                JsonWriter w(&out);
+                w.BeginObject().Key("at").String(FormatIso8601(*at)).Key("zones").BeginArray();
+                for (const auto& [id, point] : engine->HistoryAt(*at)) {
+                  w.BeginObject().Key("id").String(id);
+                  WriteHistoryCount(&w, point ? point->count : std::nullopt);
+                  w.Key("level").Int(point ? point->level : 0).EndObject();
+                }
+                w.EndArray().Key("levelChanges").BeginArray();
+                for (const LevelChange& c : engine->ChangesBetween(*at - kHour, *at)) WriteLevelChange(&w, c);
+                w.EndArray().EndObject();
+                respond(Json(std::move(out)));
+              });
   router->Add("GET", base + "/parking/lots", security::Permission::kContextRead,
               [engine](HttpRequest&, Responder respond) {
-                respond(JsonArray(engine->ParkingLots(), [](JsonWriter* w, const stream::LotState& l) {
-                  WriteLot(w, l, false);
-                }));
+                std::string out;
+                JsonWriter w(&out);
+                w.BeginArray();
+                WriteParkingLots(&w, engine->ParkingLots());
+                w.EndArray();
+                respond(Json(std::move(out)));
               });
   router->Add("GET", base + "/parking/destination", security::Permission::kContextRead,
               [engine, broker](HttpRequest& req, Responder respond) {
@@ -285,7 +393,7 @@ void AddSituationRoutes(Router* router, SituationEngine* engine, context::Contex
                     .Key("available").Double(p.available());
                 WriteOptional(&w, "index", p.index());
                 w.Key("staleLots").Int(static_cast<int64_t>(p.stale_lots)).Key("lots").BeginArray();
-                for (const stream::LotState& l : p.lots) WriteLot(&w, l, true);
+                for (const stream::LotState& l : p.lots) WriteParkingLot(&w, l, true);
                 w.EndArray().EndObject();
                 respond(Json(std::move(out)));
               });
@@ -296,21 +404,11 @@ void AddSituationRoutes(Router* router, SituationEngine* engine, context::Contex
                 auto limit = ParseCount(req.Query("limit"), "limit", 3, 100);
                 if (!limit.ok()) return respond(Fail(limit.status()));
                 respond(JsonArray(engine->ParkingGuidance(d->center, d->radius_m, *limit),
-                                  [](JsonWriter* w, const stream::LotState& l) { WriteLot(w, l, true); }));
+                                  [](JsonWriter* w, const stream::LotState& l) { WriteParkingLot(w, l, true); }));
               });
   router->Add("GET", base + "/devices", security::Permission::kContextRead,
               [engine](HttpRequest&, Responder respond) {
-                respond(JsonArray(engine->Devices(), [](JsonWriter* w, const stream::DeviceState& d) {
-                  w->BeginObject().Key("id").String(d.device_id);
-                  WriteTime(w, "lastReading", d.last_reading);
-                  w->Key("intervalMs");
-                  if (d.interval_ms) {
-                    w->Int(*d.interval_ms);
-                  } else {
-                    w->Null();
-                  }
-                  w->Key("silent").Bool(d.silent).EndObject();
-                }));
+                respond(JsonArray(engine->Devices(), WriteDeviceState));
               });
   router->Add("GET", base + "/tier-plans", security::Permission::kContextRead,
               [engine](HttpRequest&, Responder respond) {

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -290,6 +291,18 @@ int main(int argc, char** argv) {
                     "hours a dashboard sign-in session works")
       ->capture_default_str()
       ->check(CLI::Range(1, 24 * 366));
+  auto* web = serve->add_option("--web", config.web_dir,
+                                "directory of the built web dashboard to serve (\"\": none; "
+                                "default: " CITYBRAIN_WEB_DIST " when it exists)");
+  serve->add_option("--situation-history-hours", config.situation_history_hours,
+                    "hours of each zone's crowd history kept in memory for charts and replay")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 24 * 7));
+  serve->add_option("--situation-history-step-seconds", config.situation_history_step_s,
+                    "seconds between the points of a zone's crowd history (level changes "
+                    "add points between)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
 
   ReplayArgs replay_args;
   auto* replay = app.add_subcommand(
@@ -325,7 +338,13 @@ int main(int argc, char** argv) {
     std::printf("%s (allocator: %s)\n", kVersion, Allocator().c_str());
     return 0;
   }
-  if (*serve) return Serve(config);
+  if (*serve) {
+    std::error_code ec;
+    if (web->count() == 0 && std::filesystem::is_directory(CITYBRAIN_WEB_DIST, ec)) {
+      config.web_dir = CITYBRAIN_WEB_DIST;
+    }
+    return Serve(config);
+  }
   if (*replay) return Replay(replay_args);
   if (*sim) return cb::app::RunSimCommand(sim_args);
   if (*import_cases) return cb::app::RunImportCommand(import_args);

@@ -68,6 +68,7 @@ struct CityServer::Impl {
   std::unique_ptr<api::CaseStream> case_stream;
   std::unique_ptr<security::UserDirectory> users;
   std::unique_ptr<WorkQueue> password_work;  // sign-ins: argon2id off the I/O threads
+  std::unique_ptr<api::SituationStream> situation_stream;
 };
 
 CityServer::CityServer(ServerConfig config) : impl_(std::make_unique<Impl>()) {
@@ -270,6 +271,8 @@ Status CityServer::Start() {
     if (!plans.ok()) return plans.status();
     stream::SituationOptions so;
     so.utc_offset_minutes = c.utc_offset_minutes;
+    so.history_hours = c.situation_history_hours;
+    so.history_step_ms = int64_t{c.situation_history_step_s} * 1000;
     auto engine = stream::SituationEngine::Create(s.broker.get(), SystemClock::Instance(),
                                                   std::move(plans).value(), so);
     if (!engine.ok()) return engine.status();
@@ -345,6 +348,9 @@ Status CityServer::Start() {
                 true, [](const stream::RuleStats& x) { return x.suppressed; });
     api::AddRuleRoutes(&s.router, s.rules.get());
     api::AddSituationRoutes(&s.router, s.situation.get(), s.broker.get());
+    s.situation_stream = std::make_unique<api::SituationStream>(s.situation.get(), &s.registry);
+    s.situation_stream->Start();
+    api::AddSituationStreamRoutes(&s.router, s.situation_stream.get());
     api::AddAlertRoutes(&s.router, s.alerts.get(), SystemClock::Instance());
     s.alert_stream = std::make_unique<api::AlertStream>(s.alerts.get());
     api::AddAlertStreamRoutes(&s.router, s.alert_stream.get());
@@ -448,6 +454,15 @@ Status CityServer::Start() {
                  s.mqtt->devices().size());
   }
 
+  if (c.web_dir.empty()) {
+    spdlog::info("web dashboard: none served (build web/ or pass --web DIR)");
+  } else {
+    api::StaticFilesOptions web;
+    web.dir = c.web_dir;
+    CB_RETURN_IF_ERROR(api::AddStaticFiles(&s.router, std::move(web)));
+    spdlog::info("web dashboard: serving {}", c.web_dir);
+  }
+
   api::ServerOptions ho;
   ho.address = c.address;
   ho.port = static_cast<uint16_t>(c.port);
@@ -470,6 +485,7 @@ void CityServer::Stop() {
   if (s.entity_stream) s.entity_stream->Stop();
   if (s.alert_stream) s.alert_stream->Stop();
   if (s.case_stream) s.case_stream->Stop();
+  if (s.situation_stream) s.situation_stream->Stop();
   if (s.http) {
     spdlog::info("stopping: draining requests");
     s.http->Stop(5000);

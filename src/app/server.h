@@ -64,6 +64,11 @@ struct ServerConfig {
   // from an earlier file are removed) and how long a sign-in session works.
   std::string users_file;
   int session_hours = 12;
+  // The web dashboard: the directory of its built files (empty: none served), and how much
+  // of each zone's crowd history the situation engine keeps for its charts.
+  std::string web_dir;
+  int situation_history_hours = 24;
+  int situation_history_step_s = 10;
 };
 
 class CityServer {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <iterator>
 #include <utility>
 
 namespace cb::stream {
@@ -193,6 +194,7 @@ void SituationEngine::ApplyEntityLocked(const context::Entity& e, bool deleted,
       }
       (void)zones_.Remove(e.id);
       StopTrackingLocked(e.id);
+      history_.erase(e.id);
     } else {
       auto zone = ZoneIndex::FromEntity(e);
       Status st = zone.ok() ? zones_.Put(std::move(zone).value()) : zone.status();
@@ -326,6 +328,7 @@ void SituationEngine::RunCycles(TimeMs now) {
       counters_dirty_ = false;
     }
     decided.swap(ended_);  // levels that ended with their plan or zone
+    std::map<std::string, std::optional<double>> cycle_counts;
     for (auto& [zone_id, t] : tracked_) {
       if (t.next_due == kNoTime) t.next_due = now;
       if (now < t.next_due) continue;
@@ -334,6 +337,7 @@ void SituationEngine::RunCycles(TimeMs now) {
       const int before = t.tracker->level();
       if (t.last_cycle != kNoTime) ledger_.Record(zone_id, before, t.last_cycle, now);
       std::optional<LevelChange> change = t.tracker->Decide(now, c.count);
+      cycle_counts.emplace(zone_id, c.count);
       if (t.level_since == kNoTime || change) t.level_since = now;
       t.last_cycle = now;
       t.next_due += plan.cycle_ms();
@@ -345,6 +349,7 @@ void SituationEngine::RunCycles(TimeMs now) {
         while (changes_.size() > options_.kept_changes) changes_.pop_front();
       }
     }
+    SampleHistoryLocked(now, cycle_counts);
     if (!decided.empty()) listeners = listeners_;
     health = devices_.Check(now);
     if (!health.empty()) device_listeners = device_listeners_;
@@ -360,6 +365,11 @@ void SituationEngine::RunCycles(TimeMs now) {
 void SituationEngine::AddDeviceListener(DeviceHealthListener* l) {
   std::lock_guard<std::mutex> lock(mu_);
   device_listeners_.push_back(l);
+}
+
+void SituationEngine::RemoveDeviceListener(DeviceHealthListener* l) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase(device_listeners_, l);
 }
 
 SituationStats SituationEngine::Stats() const {
@@ -490,6 +500,93 @@ std::map<int, int64_t> SituationEngine::Day(const std::string& zone_id, int64_t 
 int64_t SituationEngine::DayOf(TimeMs t) const {
   std::lock_guard<std::mutex> lock(mu_);
   return ledger_.DayOf(t);
+}
+
+void SituationEngine::SampleHistoryLocked(
+    TimeMs now, const std::map<std::string, std::optional<double>>& decided) {
+  const TimeMs keep_from = now - int64_t{options_.history_hours} * 3600000;
+  for (const Zone* z : zones_.All()) {
+    std::deque<ZoneHistoryPoint>& points = history_[z->id];
+    auto t = tracked_.find(z->id);
+    const int level = t == tracked_.end() ? 0 : t->second.tracker->level();
+    const bool due = points.empty() || now - points.back().at >= options_.history_step_ms ||
+                     points.back().level != level;
+    if (due && (points.empty() || points.back().at < now)) {
+      ZoneHistoryPoint p{now, std::nullopt, level};
+      auto d = decided.find(z->id);
+      p.count = d != decided.end() ? d->second : crowd_.Snapshot(z->id, now).count;
+      points.push_back(p);
+    }
+    while (!points.empty() && points.front().at < keep_from) points.pop_front();
+  }
+}
+
+std::optional<std::vector<ZoneHistoryPoint>> SituationEngine::History(const std::string& zone_id,
+                                                                      TimeMs from,
+                                                                      TimeMs to) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (zones_.Find(zone_id) == nullptr) return std::nullopt;
+  std::vector<ZoneHistoryPoint> out;
+  auto it = history_.find(zone_id);
+  if (it == history_.end()) return out;
+  const auto& points = it->second;
+  auto first = std::lower_bound(points.begin(), points.end(), from,
+                                [](const ZoneHistoryPoint& p, TimeMs t) { return p.at < t; });
+  for (; first != points.end() && first->at <= to; ++first) out.push_back(*first);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::optional<ZoneHistoryPoint>>> SituationEngine::HistoryAt(
+    TimeMs at) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<std::string, std::optional<ZoneHistoryPoint>>> out;
+  for (const Zone* z : zones_.All()) {
+    std::optional<ZoneHistoryPoint> point;
+    if (auto it = history_.find(z->id); it != history_.end()) {
+      const auto& points = it->second;
+      auto after = std::upper_bound(points.begin(), points.end(), at,
+                                    [](TimeMs t, const ZoneHistoryPoint& p) { return t < p.at; });
+      if (after != points.begin()) point = *std::prev(after);
+    }
+    out.emplace_back(z->id, point);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+std::vector<LevelChange> SituationEngine::ChangesBetween(TimeMs from, TimeMs to) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<LevelChange> out;
+  for (const LevelChange& c : changes_) {
+    if (c.at > from && c.at <= to) out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<ZoneHistoryPoint> ThinHistory(const std::vector<ZoneHistoryPoint>& points,
+                                          size_t max_points) {
+  const size_t n = points.size();
+  if (n <= max_points) return points;
+  std::vector<bool> keep(n, false);
+  size_t kept = 0;
+  for (size_t i = 1; i < n; ++i) {
+    if (points[i].level != points[i - 1].level) {
+      keep[i] = true;
+      ++kept;
+    }
+  }
+  // The rest of the budget, spread evenly by position (first and last included).
+  const size_t budget = max_points > kept ? max_points - kept : 0;
+  if (budget == 1) {
+    keep[n - 1] = true;  // the latest point says the most about now
+  } else if (budget > 1) {
+    for (size_t j = 0; j < budget; ++j) keep[j * (n - 1) / (budget - 1)] = true;
+  }
+  std::vector<ZoneHistoryPoint> out;
+  for (size_t i = 0; i < n; ++i) {
+    if (keep[i]) out.push_back(points[i]);
+  }
+  return out;
 }
 
 std::vector<LotState> SituationEngine::ParkingLots() const {

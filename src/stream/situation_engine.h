@@ -6,7 +6,9 @@
 // (the Zone's `tierPlan` Property names it) on the plan's decision cycle. Every level
 // change is kept (the most recent ones) and handed to the LevelChangeListeners; the time
 // spent at each level is accounted per zone and local day. Counters and car parks that stop
-// reporting are found by DeviceHealth and handed to the DeviceHealthListeners.
+// reporting are found by DeviceHealth and handed to the DeviceHealthListeners. Each zone's
+// crowd count and level are also sampled into a bounded in-memory series (ZoneHistoryPoint),
+// for charts and for replaying the city as it was.
 //
 // Flow: the broker calls OnChanges after each commit (zones and counters update at once);
 // a thread calls RunCycles every tick (one second), which decides the zones whose cycle is
@@ -59,7 +61,27 @@ struct SituationOptions {
   int utc_offset_minutes = 0;  // where local days begin, for the time-at-level figures
   int64_t tick_ms = 1000;      // how often the cycle thread looks for due cycles
   size_t kept_changes = 1000;  // level changes kept for GET …/level-changes
+  // Each zone's history: a point at most every history_step_ms (and at every level change),
+  // kept for history_hours.
+  int64_t history_step_ms = 10000;
+  int history_hours = 24;
 };
+
+// One sample of a zone's history: its count (unknown when coverage was too low) and its
+// tier level (0 for zones without a plan) at `at`.
+struct ZoneHistoryPoint {
+  TimeMs at = 0;
+  std::optional<double> count;
+  int level = 0;
+  bool operator==(const ZoneHistoryPoint&) const = default;
+};
+
+// Thins `points` (oldest first) to about `max_points`: every point whose level differs from
+// the point before it is kept (even past max_points), and the rest of the budget goes to
+// points picked evenly through the series, the first and the last included. A series of at
+// most max_points comes back whole. max_points must be positive.
+std::vector<ZoneHistoryPoint> ThinHistory(const std::vector<ZoneHistoryPoint>& points,
+                                          size_t max_points);
 
 // Counts for /metrics.
 struct SituationStats {
@@ -110,6 +132,7 @@ class SituationEngine final : public context::ChangeListener {
   // Counters and car parks going silent or reporting again (DeviceHealth), decided with the
   // cycles; called on the cycle thread.
   void AddDeviceListener(DeviceHealthListener* l);
+  void RemoveDeviceListener(DeviceHealthListener* l);
   std::vector<DeviceState> Devices() const;
   SituationStats Stats() const;
 
@@ -119,6 +142,18 @@ class SituationEngine final : public context::ChangeListener {
   std::vector<ZoneStatus> AllZones() const;
   // The most recent level changes, newest last; `zone_id` empty: every zone.
   std::vector<LevelChange> RecentChanges(const std::string& zone_id, size_t limit) const;
+  // The kept level changes of every zone with `from` < at <= `to`, oldest first.
+  std::vector<LevelChange> ChangesBetween(TimeMs from, TimeMs to) const;
+
+  // The zone's kept history points with `from` <= at <= `to`, oldest first; nullopt when
+  // the zone is not defined.
+  std::optional<std::vector<ZoneHistoryPoint>> History(const std::string& zone_id, TimeMs from,
+                                                       TimeMs to) const;
+  // Every defined zone (in id order) with its last point at or before `at` (nullopt when it
+  // has none that old).
+  std::vector<std::pair<std::string, std::optional<ZoneHistoryPoint>>> HistoryAt(TimeMs at) const;
+  const SituationOptions& options() const { return options_; }
+  TimeMs Now() const { return clock_->Now(); }  // the engine's clock
   // Local days in [first_day, last_day] the zone spent at `level` or worse, and the
   // milliseconds per level of one day (LevelTimeLedger).
   int64_t DaysAtOrAbove(const std::string& zone_id, int level, int64_t first_day,
@@ -167,6 +202,9 @@ class SituationEngine final : public context::ChangeListener {
   void ApplyCarParkLocked(const context::Entity& e, bool deleted,
                           const std::vector<std::string>* attrs);
   ZoneStatus StatusLocked(const Zone& z, TimeMs now) const;
+  // Samples every zone's history at `now`; `decided` holds the counts of the zones whose
+  // cycle ran at `now` (their level is already the one decided).
+  void SampleHistoryLocked(TimeMs now, const std::map<std::string, std::optional<double>>& decided);
 
   context::ContextBroker* broker_;
   const Clock* clock_;
@@ -188,6 +226,7 @@ class SituationEngine final : public context::ChangeListener {
   uint64_t level_changes_ = 0;
   std::vector<LevelChange> ended_;  // levels ended outside a cycle, for the next one
   std::vector<LevelChangeListener*> listeners_;
+  std::map<std::string, std::deque<ZoneHistoryPoint>> history_;  // zone id -> oldest first
 
   std::atomic<bool> listening_{false};
   PeriodicThread cycler_;

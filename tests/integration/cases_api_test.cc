@@ -102,6 +102,39 @@ TEST_F(CasesApiTest, AReportWalksTheWholeLoop) {
   EXPECT_EQ(Metric(m.body, "citybrain_case_transitions_total"), 9);
 }
 
+TEST_F(CasesApiTest, AReporterSeesAndActsOnItsOwnReportsOnly) {
+  HttpClient grid(server_->port(), grid_), op(server_->port(), operator_);
+  HttpClient other(server_->port(), Key("grid-8", R"(["cases:report"])"));
+  const std::string mine = Json(grid.Post("/api/v1/cases", Report()).body).Find("id")->as_string();
+  const std::string theirs =
+      Json(other.Post("/api/v1/cases", R"({"category":"0106","location":{"type":"Point","coordinates":[120.1702,30.2655]}})")
+               .body)
+          .Find("id")
+          ->as_string();
+  ASSERT_NE(mine, theirs);
+  // The list holds one's own reports only; asking for someone else's is refused.
+  JsonValue list = Json(grid.Get("/api/v1/cases").body);
+  ASSERT_EQ(list.as_array().size(), 1u);
+  EXPECT_EQ(list.as_array()[0].Find("id")->as_string(), mine);
+  EXPECT_EQ(grid.Get("/api/v1/cases?reporter=grid-7").status, 200);
+  EXPECT_EQ(grid.Get("/api/v1/cases?reporter=grid-8").status, 403);
+  EXPECT_EQ(grid.Get("/api/v1/cases/" + mine).status, 200);
+  EXPECT_EQ(grid.Get("/api/v1/cases/" + theirs).status, 403);
+  // The catalog is open to reporters (they choose a category from it).
+  EXPECT_EQ(grid.Get("/api/v1/case-catalog").status, 200);
+  // Verify and rate: only one's own report, and nothing changes otherwise.
+  for (const char* a : {"accept", "dispatch", "start"}) {
+    ASSERT_EQ(Move(op, theirs, std::string(R"({"action":")") + a + R"("})").status, 200) << a;
+  }
+  ASSERT_EQ(Move(op, theirs, R"({"action":"resolve","result":"ok"})").status, 200);
+  EXPECT_EQ(Move(grid, theirs, R"({"action":"verify"})").status, 403);
+  EXPECT_EQ(Move(grid, theirs, R"({"action":"rate","rating":1})").status, 403);
+  EXPECT_EQ(grid.Request(http::verb::post, "/api/v1/cases/" + theirs + "/photos", FakeJpeg(500), "image/jpeg").status,
+            403);
+  EXPECT_EQ(Json(op.Get("/api/v1/cases/" + theirs).body).Find("state")->as_string(), "resolved");
+  EXPECT_EQ(Move(other, theirs, R"({"action":"verify"})").status, 200);
+}
+
 TEST_F(CasesApiTest, RefusedTransitionsNameTheAllowedNextSteps) {
   HttpClient op(server_->port(), operator_);
   const std::string id = Json(op.Post("/api/v1/cases", Report()).body).Find("id")->as_string();
@@ -154,7 +187,7 @@ TEST_F(CasesApiTest, BadReportsAndPhotosAreRefusedAndChangeNothing) {
   EXPECT_EQ(grid.Post("/api/v1/photos", "", "image/jpeg").status, 400);
   EXPECT_EQ(grid.Post("/api/v1/photos", FakeJpeg(70000), "image/jpeg").status, 413);
   EXPECT_EQ(CaseCount(), 0);
-  EXPECT_EQ(grid.Get("/api/v1/cases").status, 403) << "a grid worker key cannot list every case";
+  EXPECT_EQ(grid.Get("/api/v1/cases?reporter=grid-9").status, 403) << "a grid worker key cannot list others' cases";
 }
 
 TEST_F(CasesApiTest, TheCaseStreamPushesEveryChange) {
@@ -174,7 +207,9 @@ TEST_F(CasesApiTest, TheCaseStreamPushesEveryChange) {
   EXPECT_EQ(m.Find("type")->as_string(), "case");
   EXPECT_EQ(m.Find("action")->as_string(), "accept");
   EXPECT_EQ(m.Find("case")->Find("state")->as_string(), "accepted");
-  EXPECT_EQ(HttpClient(server_->port(), grid_).Get("/api/v1/cases").status, 403);
+  // A grid worker's list holds its own reports only (none here), and the stream is closed to it.
+  EXPECT_EQ(HttpClient(server_->port(), grid_).Get("/api/v1/cases").body, "[]");
+  EXPECT_EQ(HttpClient(server_->port(), grid_).Get("/ws/cases").status, 403);
 }
 
 TEST_F(CasesApiTest, UnmaskingIsForAdminsOnly) {

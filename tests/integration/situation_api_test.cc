@@ -13,30 +13,11 @@
 #include "core/json.h"
 #include "core/time.h"
 #include "../cap_schema_check.h"
+#include "situation_fixtures.h"
 #include "test_server.h"
 
 namespace cb::testing {
 namespace {
-
-// A plan decided every second that leaves a level after one cycle below it.
-const char* kFastPlan = R"({"id":"fast","name":{"zh-CN":"快速","en":"Fast"},"measure":"peopleCount",
-  "cycleSeconds":1,"exitCycles":1,"exitMarginRatio":0.1,"levels":[
-  {"level":3,"threshold":100,"name":{"zh-CN":"三级","en":"Level 3"},"actions":{"zh-CN":"巡逻","en":"Patrol"},"departments":["police"]},
-  {"level":2,"threshold":500,"name":{"zh-CN":"二级","en":"Level 2"},"actions":{"zh-CN":"护栏","en":"Barriers"},"departments":["police","transport"]},
-  {"level":1,"threshold":1000,"name":{"zh-CN":"一级","en":"Level 1"},"actions":{"zh-CN":"隔离","en":"Isolation"},"departments":["police"]}]})";
-
-const char* kZone = R"({"id":"urn:ngsi-ld:Zone:plaza","type":"Zone","name":"Fountain plaza",
-  "tierPlan":"fast","capacity":{"type":"Property","value":2000},
-  "location":{"type":"GeoProperty","value":{"type":"Polygon","coordinates":
-  [[[120.160,30.250],[120.162,30.250],[120.162,30.252],[120.160,30.252],[120.160,30.250]]]}}})";
-
-std::string Counter(const std::string& id, double count) {
-  return R"({"id":"urn:ngsi-ld:CrowdFlowObserved:)" + id +
-         R"(","type":"CrowdFlowObserved","peopleCount":{"type":"Property","value":)" +
-         std::to_string(count) + R"(,"observedAt":")" +
-         FormatIso8601(SystemClock::Instance()->Now()) +
-         R"("},"location":{"type":"GeoProperty","value":{"type":"Point","coordinates":[120.161,30.251]}}})";
-}
 
 class SituationApiTest : public ::testing::Test {
  protected:

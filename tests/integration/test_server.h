@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <chrono>
@@ -194,6 +195,11 @@ class ServerProcess {
       std::vector<std::string> args = {CITYBRAIN_BINARY, "serve", "--data", data_dir_,
                                        "--port", std::to_string(port_)};
       args.insert(args.end(), extra_.begin(), extra_.end());
+      // No web dashboard unless a test asks for one: a built web/dist must not change what
+      // unknown paths answer.
+      if (std::find(extra_.begin(), extra_.end(), "--web") == extra_.end()) {
+        args.insert(args.end(), {"--web", ""});
+      }
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);

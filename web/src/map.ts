@@ -1,0 +1,402 @@
+// The map: MapLibre GL with a fully offline style (no tile or glyph servers). Base layers
+// are GeoJSON shipped with the app (China's outline from world-atlas, the demo district's
+// roads and water); live layers come from the city state. Text labels need glyph servers
+// in MapLibre, so zone labels (which carry the tier name: colour is never the only signal)
+// and cluster counts are HTML markers instead of symbol layers.
+import maplibregl, { type GeoJSONSource, type MapMouseEvent } from "maplibre-gl";
+import "maplibre-gl/dist/maplibre-gl.css";
+import type { Feature, FeatureCollection, Geometry, Point } from "geojson";
+import { feature } from "topojson-client";
+import { city, TIER_COLORS, ALERT_COLORS, type Selection } from "./state";
+import { t, pick, onLocaleChange, fmtNumber, type Key } from "./i18n";
+
+export const LAYER_GROUPS = {
+  base: ["water-fill", "water-line", "roads-line", "district-line"],
+  zones: ["zones-fill", "zones-line"],
+  heat: ["crowd-heat"],
+  parking: ["parking-circle"],
+  sensors: ["sensors-circle"],
+  alerts: ["alerts-halo", "alerts-circle"],
+  cases: ["cases-cluster", "cases-point"],
+} as const;
+export type LayerGroup = keyof typeof LAYER_GROUPS;
+export const LAYER_LABELS: Record<LayerGroup, Key> = {
+  base: "layerBase", zones: "layerZones", heat: "layerHeat", parking: "layerParking",
+  sensors: "layerSensors", alerts: "layerAlerts", cases: "layerCases",
+};
+
+const empty = (): FeatureCollection => ({ type: "FeatureCollection", features: [] });
+
+// The centre of a polygon's outer ring (enough for labels and alert pins).
+function centroid(g: Geometry): [number, number] | null {
+  const ring =
+    g.type === "Polygon" ? g.coordinates[0] : g.type === "MultiPolygon" ? g.coordinates[0][0] : g.type === "Point" ? [g.coordinates] : null;
+  if (!ring || ring.length === 0) return null;
+  let x = 0, y = 0;
+  const n = ring.length > 1 && ring[0][0] === ring[ring.length - 1][0] && ring[0][1] === ring[ring.length - 1][1] ? ring.length - 1 : ring.length;
+  for (let i = 0; i < n; i++) {
+    x += ring[i][0];
+    y += ring[i][1];
+  }
+  return [x / n, y / n];
+}
+export function zoneCentre(zoneId: string): [number, number] | null {
+  const s = city.shapes.get(zoneId);
+  return s ? centroid(s.geometry) : null;
+}
+// Where an alert about one entity (a rule's firing, a silent device: its key names the
+// entity) is: the counter's or car park's position.
+function entityPlace(key: string | undefined): [number, number] | null {
+  const id = key?.match(/urn:ngsi-ld:\S+/)?.[0];
+  if (!id) return null;
+  return city.counters.get(id)?.location ?? (city.lots.get(id)?.location?.coordinates as [number, number] | undefined) ?? null;
+}
+function tierLabel(level: number, hasPlan: boolean): string {
+  if (!hasPlan) return "";
+  return level === 0 ? t("tierNone") : t(`tier${level}` as Key);
+}
+
+export class CityMap {
+  map: maplibregl.Map;
+  private zoneMarkers = new Map<string, maplibregl.Marker>();
+  private clusterMarkers: maplibregl.Marker[] = [];
+  private visible: Record<LayerGroup, boolean>;
+  private loaded = false;
+  private pickHandler: ((lngLat: [number, number]) => void) | null = null;
+  private pickMarker: maplibregl.Marker | null = null;
+
+  constructor(container: HTMLElement) {
+    const saved = JSON.parse(localStorage.getItem("cb.layers") ?? "null");
+    this.visible = { base: true, zones: true, heat: true, parking: true, sensors: true, alerts: true, cases: true, ...(saved ?? {}) };
+    this.map = new maplibregl.Map({
+      container,
+      style: { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": "#0d1b2a" } }] },
+      center: [120.167, 30.258],
+      zoom: 14.2,
+      attributionControl: false,
+      fadeDuration: 0,
+    });
+    this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+    this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+    this.map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: t("mapAttribution") }));
+    this.map.on("load", () => this.onLoad());
+  }
+
+  isVisible(g: LayerGroup): boolean {
+    return this.visible[g];
+  }
+  setVisible(g: LayerGroup, on: boolean): void {
+    this.visible[g] = on;
+    localStorage.setItem("cb.layers", JSON.stringify(this.visible));
+    if (!this.loaded) return;
+    for (const id of LAYER_GROUPS[g]) this.map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
+    if (g === "zones") this.zoneMarkers.forEach((m) => (m.getElement().style.display = on ? "" : "none"));
+    if (g === "cases") this.updateClusterMarkers();
+  }
+
+  // While set, a click on the map gives its position to `f` (the grid worker's report).
+  pickLocation(f: ((lngLat: [number, number]) => void) | null): void {
+    this.pickHandler = f;
+    this.map.getCanvas().style.cursor = f ? "crosshair" : "";
+  }
+  showPicked(p: [number, number] | null): void {
+    this.pickMarker?.remove();
+    this.pickMarker = p ? new maplibregl.Marker({ color: "#e5383b" }).setLngLat(p).addTo(this.map) : null;
+  }
+
+  flyTo(p: [number, number], zoom = 15.5): void {
+    this.map.flyTo({ center: p, zoom, duration: 600 });
+  }
+
+  private async onLoad(): Promise<void> {
+    const m = this.map;
+    const add = (id: string) => m.addSource(id, { type: "geojson", data: empty() });
+    // Base: China's outline (world-atlas, Natural Earth 1:110m; country 156), then the district.
+    const atlas: any = await import("world-atlas/countries-110m.json");
+    const countries = feature(atlas.default ?? atlas, (atlas.default ?? atlas).objects.countries) as unknown as FeatureCollection;
+    const china = countries.features.filter((f) => String(f.id) === "156");
+    m.addSource("china", { type: "geojson", data: { type: "FeatureCollection", features: china } });
+    m.addLayer({ id: "china-fill", type: "fill", source: "china", paint: { "fill-color": "#14263b" } });
+    m.addLayer({ id: "china-line", type: "line", source: "china", paint: { "line-color": "#31577e", "line-width": 1 } });
+    m.addSource("water", { type: "geojson", data: "/basemap/hubin-water.geojson" });
+    m.addSource("roads", { type: "geojson", data: "/basemap/hubin-roads.geojson" });
+    m.addSource("district", { type: "geojson", data: "/basemap/hubin-district.geojson" });
+    m.addLayer({ id: "water-fill", type: "fill", source: "water", filter: ["==", ["geometry-type"], "Polygon"], paint: { "fill-color": "#123b5c" } });
+    m.addLayer({ id: "water-line", type: "line", source: "water", filter: ["==", ["geometry-type"], "LineString"], paint: { "line-color": "#1f5f8b", "line-width": 3 } });
+    m.addLayer({
+      id: "roads-line", type: "line", source: "roads",
+      paint: {
+        "line-color": "#3b4f66",
+        "line-width": ["match", ["get", "kind"], "primary", 5, "secondary", 3.5, 2],
+      },
+    });
+    m.addLayer({ id: "district-line", type: "line", source: "district", paint: { "line-color": "#6c8cb0", "line-width": 1.5, "line-dasharray": [3, 2] } });
+
+    for (const s of ["zones", "counters", "parking", "alerts"]) add(s);
+    m.addSource("cases", { type: "geojson", data: empty(), cluster: true, clusterRadius: 40, clusterMaxZoom: 16 });
+
+    m.addLayer({
+      id: "zones-fill", type: "fill", source: "zones",
+      paint: { "fill-color": ["get", "color"], "fill-opacity": ["case", ["get", "leaf"], 0.35, 0.06] },
+    });
+    m.addLayer({
+      id: "zones-line", type: "line", source: "zones",
+      paint: { "line-color": ["get", "color"], "line-width": ["case", ["get", "leaf"], 2.5, 1.5], "line-dasharray": ["case", ["get", "leaf"], ["literal", [1, 0]], ["literal", [2, 2]]] },
+    });
+    m.addLayer({
+      id: "crowd-heat", type: "heatmap", source: "counters",
+      paint: {
+        "heatmap-weight": ["interpolate", ["linear"], ["coalesce", ["get", "count"], 0], 0, 0, 5000, 1],
+        "heatmap-intensity": 1.2,
+        "heatmap-radius": ["interpolate", ["linear"], ["zoom"], 12, 20, 16, 70],
+        "heatmap-opacity": 0.7,
+      },
+    });
+    m.addLayer({
+      id: "sensors-circle", type: "circle", source: "counters",
+      paint: {
+        "circle-radius": 4,
+        "circle-color": ["case", ["get", "silent"], "#7a7a7a", "#4cc9f0"],
+        "circle-stroke-color": "#0d1b2a",
+        "circle-stroke-width": 1,
+      },
+    });
+    m.addLayer({
+      id: "parking-circle", type: "circle", source: "parking",
+      paint: {
+        "circle-radius": ["interpolate", ["linear"], ["get", "total"], 0, 6, 1000, 18],
+        "circle-color": ["case", ["!", ["get", "fresh"]], "#7a7a7a",
+          ["interpolate", ["linear"], ["coalesce", ["get", "index"], 0], 0, "#2a9d8f", 0.8, "#f6c90e", 0.95, "#e5383b"]],
+        "circle-opacity": 0.85,
+        "circle-stroke-color": "#ffffff",
+        "circle-stroke-width": 1.5,
+      },
+    });
+    m.addLayer({
+      id: "alerts-halo", type: "circle", source: "alerts",
+      paint: { "circle-radius": 18, "circle-color": ["get", "color"], "circle-opacity": ["case", ["==", ["get", "state"], "active"], 0.35, 0.15] },
+    });
+    m.addLayer({
+      id: "alerts-circle", type: "circle", source: "alerts",
+      paint: { "circle-radius": 7, "circle-color": ["get", "color"], "circle-stroke-color": "#fff", "circle-stroke-width": 2 },
+    });
+    m.addLayer({
+      id: "cases-cluster", type: "circle", source: "cases", filter: ["has", "point_count"],
+      paint: { "circle-radius": ["step", ["get", "point_count"], 14, 10, 18, 100, 24], "circle-color": "#9d4edd", "circle-opacity": 0.8 },
+    });
+    m.addLayer({
+      id: "cases-point", type: "circle", source: "cases", filter: ["!", ["has", "point_count"]],
+      paint: {
+        "circle-radius": 6,
+        "circle-color": ["match", ["get", "sla"], "overdue", "#e5383b", "warning", "#f77f00", "#9d4edd"],
+        "circle-stroke-color": "#fff",
+        "circle-stroke-width": 1.5,
+      },
+    });
+    this.loaded = true;
+    for (const g of Object.keys(LAYER_GROUPS) as LayerGroup[]) this.setVisible(g, this.visible[g]);
+
+    const clickable: [string, Selection["kind"]][] = [
+      ["alerts-circle", "alert"], ["cases-point", "case"], ["parking-circle", "lot"],
+      ["sensors-circle", "sensor"], ["zones-fill", "zone"],
+    ];
+    m.on("click", (e: MapMouseEvent) => {
+      if (this.pickHandler) {
+        this.pickHandler([e.lngLat.lng, e.lngLat.lat]);
+        return;
+      }
+      const layers = clickable.map(([l]) => l).filter((l) => m.getLayer(l) && m.getLayoutProperty(l, "visibility") !== "none");
+      const hits = m.queryRenderedFeatures(e.point, { layers });
+      const cluster = m.queryRenderedFeatures(e.point, { layers: ["cases-cluster"] })[0];
+      if (cluster) {
+        m.easeTo({ center: (cluster.geometry as Point).coordinates as [number, number], zoom: m.getZoom() + 2 });
+        return;
+      }
+      // The most specific thing under the pointer: points first, the smallest zone last.
+      for (const [layer, kind] of clickable) {
+        const hit = hits.filter((h) => h.layer.id === layer);
+        if (hit.length === 0) continue;
+        const pickOne = kind === "zone" ? hit.sort((a, b) => (a.properties.area as number) - (b.properties.area as number))[0] : hit[0];
+        city.select({ kind, id: String(pickOne.properties.id) });
+        return;
+      }
+    });
+    for (const [layer] of clickable) {
+      m.on("mouseenter", layer, () => (m.getCanvas().style.cursor = this.pickHandler ? "crosshair" : "pointer"));
+      m.on("mouseleave", layer, () => (m.getCanvas().style.cursor = this.pickHandler ? "crosshair" : ""));
+    }
+    m.on("moveend", () => this.updateClusterMarkers());
+    m.on("sourcedata", (e) => {
+      if (e.sourceId === "cases" && e.isSourceLoaded) this.updateClusterMarkers();
+    });
+
+    city.on("shapes", () => { this.drawZones(); this.fitDistrict(); });
+    city.on("zones", () => this.drawZones());
+    city.on("replay", () => this.drawZones());
+    city.on("counters", () => { this.drawCounters(); this.drawAlerts(); });
+    city.on("devices", () => this.drawCounters());
+    city.on("parking", () => { this.drawParking(); this.drawAlerts(); });
+    city.on("alerts", () => this.drawAlerts());
+    city.on("cases", () => this.drawCases());
+    onLocaleChange(() => this.drawZones());
+    this.drawZones();
+    this.fitDistrict();
+    this.drawCounters();
+    this.drawParking();
+    this.drawAlerts();
+    this.drawCases();
+    document.body.dataset.mapReady = "1";
+  }
+
+  private fitted = false;
+  private fitDistrict(): void {
+    if (this.fitted || city.shapes.size === 0) return;
+    let minX = 180, minY = 90, maxX = -180, maxY = -90;
+    for (const s of city.shapes.values()) {
+      const [x0, y0, x1, y1] = bbox(s.geometry);
+      minX = Math.min(minX, x0); minY = Math.min(minY, y0);
+      maxX = Math.max(maxX, x1); maxY = Math.max(maxY, y1);
+    }
+    this.fitted = true;
+    this.map.fitBounds([[minX, minY], [maxX, maxY]], { padding: 40, duration: 0 });
+  }
+
+  private set(source: string, fc: FeatureCollection): void {
+    (this.map.getSource(source) as GeoJSONSource | undefined)?.setData(fc);
+  }
+
+  private drawZones(): void {
+    if (!this.loaded) return;
+    const parents = new Set([...city.shapes.values()].map((s) => s.parent).filter(Boolean));
+    const features: Feature[] = [];
+    const seen = new Set<string>();
+    for (const s of city.shapes.values()) {
+      const level = city.levelOf(s.id);
+      const leaf = !parents.has(s.id);
+      const [x0, y0, x1, y1] = bbox(s.geometry);
+      features.push({
+        type: "Feature",
+        id: undefined,
+        geometry: s.geometry,
+        properties: { id: s.id, level, leaf, color: TIER_COLORS[level] ?? TIER_COLORS[0], area: (x1 - x0) * (y1 - y0) },
+      });
+      // A label per planned or counted leaf zone: name, people and the tier's name.
+      if (!leaf) continue;
+      seen.add(s.id);
+      const c = centroid(s.geometry);
+      if (!c) continue;
+      let marker = this.zoneMarkers.get(s.id);
+      if (!marker) {
+        const el = document.createElement("button");
+        el.className = "zone-label";
+        el.type = "button";
+        el.addEventListener("click", (ev) => {
+          ev.stopPropagation();
+          city.select({ kind: "zone", id: s.id });
+        });
+        marker = new maplibregl.Marker({ element: el }).setLngLat(c).addTo(this.map);
+        this.zoneMarkers.set(s.id, marker);
+      }
+      const el = marker.getElement();
+      const hasPlan = !!(city.zones.get(s.id)?.tier || s.tierPlan);
+      const count = city.countOf(s.id);
+      el.dataset.zone = s.id;
+      el.dataset.level = String(level);
+      el.className = `zone-label tier-${level}`;
+      el.style.display = this.visible.zones ? "" : "none";
+      const tier = tierLabel(level, hasPlan);
+      el.innerHTML = "";
+      const name = document.createElement("span");
+      name.className = "zone-name";
+      name.textContent = pick(s.name) || s.id.split(":").pop()!;
+      el.append(name);
+      const fig = document.createElement("span");
+      fig.className = "zone-figure";
+      fig.textContent = count == null ? t("unknown") : fmtNumber(count);
+      el.append(fig);
+      if (tier) {
+        const badge = document.createElement("span");
+        badge.className = "tier-badge";
+        badge.textContent = tier;
+        el.append(badge);
+      }
+      el.setAttribute("aria-label", `${name.textContent} ${fig.textContent} ${tier}`);
+    }
+    for (const [id, marker] of this.zoneMarkers) {
+      if (!seen.has(id)) {
+        marker.remove();
+        this.zoneMarkers.delete(id);
+      }
+    }
+    this.set("zones", { type: "FeatureCollection", features });
+  }
+
+  // Sets a point source from `items`: each item's position (null: left off the map) and
+  // the properties its layers style by.
+  private points<T>(source: string, items: Iterable<T>, place: (x: T) => [number, number] | null | undefined,
+                    props: (x: T) => Record<string, unknown>): void {
+    if (!this.loaded) return;
+    const features: Feature[] = [];
+    for (const x of items) {
+      const p = place(x);
+      if (p) features.push({ type: "Feature", geometry: { type: "Point", coordinates: p }, properties: props(x) });
+    }
+    this.set(source, { type: "FeatureCollection", features });
+  }
+
+  // The people counters: one source for the heat layer (weighted by count) and the sensors
+  // layer (grey when the server finds a counter silent).
+  private drawCounters(): void {
+    this.points("counters", city.counters.values(), (c) => c.location,
+      (c) => ({ id: c.id, count: c.peopleCount ?? 0, silent: city.devices.get(c.id)?.silent ?? false }));
+  }
+
+  private drawParking(): void {
+    this.points("parking", city.lots.values(), (l) => l.location?.coordinates,
+      (l) => ({ id: l.id, total: l.total, index: l.index, fresh: l.fresh }));
+  }
+
+  private drawAlerts(): void {
+    const open = [...city.alerts.values()].filter((a) => a.state !== "resolved");
+    this.points("alerts", open, (a) => (a.zone ? zoneCentre(a.zone) : entityPlace(a.key)),
+      (a) => ({ id: a.id, color: ALERT_COLORS[a.color] ?? "#e5383b", state: a.state }));
+  }
+
+  // Open cases, marked by their most urgent SLA clock.
+  private drawCases(): void {
+    const open = [...city.cases.values()].filter((c) => !["closed", "rejected", "merged"].includes(c.state));
+    this.points("cases", open, (c) => c.location?.coordinates, (c) => ({
+      id: c.id,
+      sla: (c.sla ?? []).reduce((w: string, x: any) => (x.status === "overdue" || (x.status === "warning" && w !== "overdue") ? x.status : w), "ok"),
+    }));
+  }
+
+  // Cluster counts as HTML markers (no glyph server for symbol text).
+  private updateClusterMarkers(): void {
+    this.clusterMarkers.forEach((m) => m.remove());
+    this.clusterMarkers = [];
+    if (!this.loaded || !this.visible.cases) return;
+    const seen = new Set<number>();
+    for (const f of this.map.querySourceFeatures("cases", { filter: ["has", "point_count"] })) {
+      const id = f.properties.cluster_id as number;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const el = document.createElement("div");
+      el.className = "cluster-count";
+      el.textContent = fmtNumber(f.properties.point_count as number);
+      this.clusterMarkers.push(new maplibregl.Marker({ element: el }).setLngLat((f.geometry as Point).coordinates as [number, number]).addTo(this.map));
+    }
+  }
+}
+
+function bbox(g: Geometry): [number, number, number, number] {
+  let minX = 180, minY = 90, maxX = -180, maxY = -90;
+  const walk = (c: any): void => {
+    if (typeof c[0] === "number") {
+      minX = Math.min(minX, c[0]); maxX = Math.max(maxX, c[0]);
+      minY = Math.min(minY, c[1]); maxY = Math.max(maxY, c[1]);
+    } else c.forEach(walk);
+  };
+  walk((g as any).coordinates);
+  return [minX, minY, maxX, maxY];
+}
