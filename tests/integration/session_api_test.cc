@@ -119,10 +119,12 @@ TEST_F(SessionIT, SignInUseTheTokenAndSignOut) {
       { WsClient ws(server_->port(), "", "/ws/alerts", "citybrain.v1, citybrain.key." + token); });
   EXPECT_EQ(op.Delete("/api/v1/session").status, 401);
 
-  // A grid worker may report cases and follow its own, not read the whole case list.
+  // A grid worker may report cases and follow its own, not read the whole case list nor
+  // the metrics.
   HttpClient grid(server_->port(), SignIn("grid01", "hubin-grid01"));
   EXPECT_EQ(grid.Get("/api/v1/cases").body, "[]");
   EXPECT_EQ(grid.Get("/api/v1/cases?reporter=someone-else").status, 403);
+  EXPECT_EQ(grid.Get("/metrics").status, 403);
   EXPECT_EQ(grid.Get("/api/v1/situation/zones").status, 200);
   Response szj = PostAnon(SignInBody("szj01", "hubin-szj01"));
   ASSERT_EQ(szj.status, 201);
@@ -267,16 +269,16 @@ TEST_F(SessionIT, AdminManagesUsers) {
   // Alice signs in; replacing her permissions changes her session at once.
   const std::string token = SignIn("alice", "alice-password");
   HttpClient a(server_->port(), token);
-  EXPECT_EQ(a.Get("/api/v1/cases").status, 403);
+  EXPECT_EQ(a.Get("/metrics").status, 403);
   EXPECT_EQ(a.Get("/admin/users").status, 403);
   Response put = admin.Request(http::verb::put, "/admin/users/alice",
-                               R"({"displayName":"Alice","permissions":["cases:read"]})");
+                               R"({"displayName":"Alice","permissions":["metrics"]})");
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_TRUE(Json(put.body).Find("department")->is_null());
   EXPECT_EQ(Str(Json(put.body), "locale"), "zh-CN");
-  EXPECT_EQ(a.Get("/api/v1/cases").status, 200);
+  EXPECT_EQ(a.Get("/metrics").status, 200);
   EXPECT_EQ(Strings(Json(a.Get("/api/v1/session").body).Find("permissions")),
-            std::vector<std::string>{"cases:read"});
+            std::vector<std::string>{"metrics"});
   // A new password ends her sessions.
   ASSERT_EQ(admin.Request(http::verb::put, "/admin/users/alice",
                           R"({"permissions":["cases:read"],"password":"another-password"})").status,
