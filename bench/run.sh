@@ -729,12 +729,12 @@ on the map): median **$(val dashboard load_median_ms) ms** (runs: $(val dashboar
 the intervals between animation frames. Baseline: the demo district alone (15 entities),
 $(val dashboard base_frames) frames, mean $(val dashboard base_mean_ms) ms, p95 $(val dashboard base_p95_ms) ms, max $(val dashboard base_max_ms) ms. Loaded:
 $(num "$(val dashboard sensors)") more people counters on the map (sensors and heat layers), $(num "$(val dashboard alerts)") of them over a rule's
-threshold (as many active alerts in the feed and on the map), and 400 counter readings a
-second streaming in over \`/ws/entities\` during the pan: $(val dashboard frames) frames, mean **$(val dashboard mean_ms) ms**
+threshold (as many active alerts in the feed and on the map), and up to 400 counter readings
+a second streaming in over \`/ws/entities\` during the pan: $(val dashboard frames) frames, mean **$(val dashboard mean_ms) ms**
 ($(val dashboard fps) fps), p50 $(val dashboard p50_ms), p95 $(val dashboard p95_ms), p99 $(val dashboard p99_ms), max $(val dashboard max_ms) ms; ratio to the
 baseline $(val dashboard ratio_mean) (mean), $(val dashboard ratio_p95) (p95). The page was ready with all of them $(num "$(val dashboard loaded_ready_ms)") ms
-after sign-in. Software rendering on 2 shared cores is the floor here: a wallboard's GPU
-draws the same layers far faster.
+after sign-in. Software rendering (no GPU) is the floor on this machine; how smooth the
+same layers are on display hardware with a GPU is not measured here.
 
 ## Raw results
 

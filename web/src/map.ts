@@ -235,8 +235,8 @@ export class CityMap {
     city.on("shapes", () => { this.drawZones(); this.fitDistrict(); });
     city.on("zones", () => this.drawZones());
     city.on("replay", () => this.drawZones());
-    city.on("counters", () => { this.drawCounters(); this.drawAlerts(); });
-    city.on("devices", () => this.drawCounters());
+    city.on("counters", () => { this.drawCountersSoon(); this.drawAlerts(); });
+    city.on("devices", () => this.drawCountersSoon());
     city.on("parking", () => { this.drawParking(); this.drawAlerts(); });
     city.on("alerts", () => this.drawAlerts());
     city.on("cases", () => this.drawCases());
@@ -344,6 +344,21 @@ export class CityMap {
       if (p) features.push({ type: "Feature", geometry: { type: "Point", coordinates: p }, properties: props(x) });
     }
     this.set(source, { type: "FeatureCollection", features });
+  }
+
+  // Readings stream in continuously; re-indexing thousands of points on every frame would
+  // starve the map's own drawing, so the counters' source is rebuilt at most twice a
+  // second (still well within the second the wallboard promises).
+  private countersDue = 0;
+  private countersTimer: number | undefined;
+  private drawCountersSoon(): void {
+    if (this.countersTimer !== undefined) return;
+    const wait = Math.max(0, this.countersDue - performance.now());
+    this.countersTimer = window.setTimeout(() => {
+      this.countersTimer = undefined;
+      this.countersDue = performance.now() + 500;
+      this.drawCounters();
+    }, wait);
   }
 
   // The people counters: one source for the heat layer (weighted by count) and the sensors
