@@ -150,7 +150,9 @@ export class CityMap {
       paint: {
         "heatmap-weight": ["interpolate", ["linear"], ["coalesce", ["get", "count"], 0], 0, 0, 5000, 1],
         "heatmap-intensity": 1.2,
-        "heatmap-radius": ["interpolate", ["linear"], ["zoom"], 12, 20, 16, 70],
+        // Each point draws a disc of this radius into the heat texture: kept modest, as its
+        // cost grows with the square of the radius times the number of counters.
+        "heatmap-radius": ["interpolate", ["linear"], ["zoom"], 12, 12, 16, 40],
         "heatmap-opacity": 0.7,
       },
     });
