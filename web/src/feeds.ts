@@ -142,7 +142,8 @@ export class CityFeeds {
       if (isZone) {
         if (c.change === "deleted") city.shapes.delete(e.id);
         else {
-          const shape = shapeOf({ ...e, ...(city.shapes.get(e.id) && !e.location ? { location: city.shapes.get(e.id)!.geometry } : {}) });
+          // A change without the location keeps the shape already known.
+          const shape = shapeOf({ ...e, location: e.location ?? city.shapes.get(e.id)?.geometry });
           if (shape) city.shapes.set(e.id, shape);
         }
         zones = true;

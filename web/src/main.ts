@@ -119,7 +119,7 @@ async function wallboard(session: Session): Promise<void> {
   mapBox.append(layerToggles(map), replayBar());
   left.append(kpiPanel(session), alertFeed(session));
   right.append(detailPanel(session));
-  if (can(session, "cases:read")) right.append(casesPanel(session));
+  if (can(session, "cases:read")) right.append(casesPanel());
   city.on("select", (sel) => {
     if (!sel) return;
     const p = sel.kind === "lot" ? city.lots.get(sel.id)?.location?.coordinates : null;

@@ -131,5 +131,4 @@ export const city = new CityState();
 
 // Tier levels: 1 is the most severe. Colours follow the Chinese four-colour warning scale.
 export const TIER_COLORS: Record<number, string> = { 0: "#5b8def", 1: "#e5383b", 2: "#f77f00", 3: "#f6c90e" };
-export const TIER_CLASSES: Record<number, string> = { 0: "tier-0", 1: "tier-1", 2: "tier-2", 3: "tier-3" };
 export const ALERT_COLORS: Record<string, string> = { red: "#e5383b", orange: "#f77f00", yellow: "#f6c90e", blue: "#3a86ff" };

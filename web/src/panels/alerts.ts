@@ -3,19 +3,12 @@
 // and actions" opens the zone's detail (tier plan actions, time at each level today).
 import { city, type Alert } from "../state";
 import { h, clear, panel, toast } from "../dom";
-import { t, pick, fmtTime, onLocaleChange } from "../i18n";
+import { t, pick, fmtTime, onLocaleChange, type Key } from "../i18n";
 import { post, can, ApiError, type Session } from "../api";
 
-const LEVEL_WORDS: Record<number, { zh: string; en: string }> = {
-  1: { zh: "Ⅰ级（红色）", en: "Level I (red)" },
-  2: { zh: "Ⅱ级（橙色）", en: "Level II (orange)" },
-  3: { zh: "Ⅲ级（黄色）", en: "Level III (yellow)" },
-  4: { zh: "Ⅳ级（蓝色）", en: "Level IV (blue)" },
-};
+// An alert's level in words (I–IV and its colour), never by colour alone.
 export function alertLevelText(level: number): string {
-  const w = LEVEL_WORDS[level];
-  if (!w) return String(level);
-  return document.documentElement.lang === "en" ? w.en : w.zh;
+  return level >= 1 && level <= 4 ? t(`alertLevel${level}` as Key) : String(level);
 }
 
 export function zoneName(id: string | undefined | null): string {

@@ -43,7 +43,7 @@ export function slaBadge(c: Case): HTMLElement | null {
   return h("span", { class: `sla sla-${s.status}`, dataset: { sla: s.status } }, text);
 }
 
-export function casesPanel(session: Session): HTMLElement {
+export function casesPanel(): HTMLElement {
   const stateSel = h("select", { "aria-label": t("caseQueue") });
   const deptSel = h("select", { "aria-label": t("department") });
   const list = h("ol", { class: "case-list" });
@@ -86,7 +86,6 @@ export function casesPanel(session: Session): HTMLElement {
   draw();
   // SLA clocks move with time.
   setInterval(draw, 15_000);
-  void session;
   return root;
 }
 
@@ -131,7 +130,7 @@ export async function caseDetail(id: string, session: Session): Promise<HTMLElem
         [t("department"), departmentName(c.department)],
         [t("handler"), c.handler || t("unknown")],
         [t("reporter"), c.reporter?.name || c.reporter?.id || t("unknown")],
-        [t("created", { t: "" }).trim(), fmtTime(c.createdAt, true)],
+        [t("createdLabel"), fmtTime(c.createdAt, true)],
         ...(c.result ? [[t("result"), c.result]] : []),
         ...(c.rating ? [[t("rating"), `${"★".repeat(c.rating)}${"☆".repeat(5 - c.rating)} ${c.ratingComment ?? ""}`]] : []),
       ] as [string, string][]).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),

@@ -130,7 +130,7 @@ function lotSummary(id: string): HTMLElement {
   return dl(
     [t("parkingIndex"), `${fmtPercent(l.index)} · ${t(`lotStatus_${l.status}` as Key)}`],
     [t("parking"), t("spacesFree", { n: fmtNumber(l.available), t: fmtNumber(l.total) })],
-    [t("lastReading", { t: "" }).trim(), l.fresh ? fmtTime(l.at) : `${fmtTime(l.at)} (${t("stale")})`],
+    [t("lastReadingLabel"), l.fresh ? fmtTime(l.at) : `${fmtTime(l.at)} (${t("stale")})`],
   );
 }
 
@@ -171,7 +171,7 @@ function sensorDetail(id: string): HTMLElement {
       [t("people"), c?.peopleCount == null ? t("unknown") : fmtNumber(c.peopleCount)],
       [t("zone"), zoneName(c?.refZone) || t("unknown")],
       [t("sensor"), d?.silent ? t("silent") : t("reporting")],
-      [t("lastReading", { t: "" }).trim(), fmtTime(d?.lastReading ?? null)],
+      [t("lastReadingLabel"), fmtTime(d?.lastReading ?? null)],
     ),
     h("h4", {}, t("history")), historyChart(id, "peopleCount"),
   );
@@ -187,7 +187,7 @@ function alertDetail(id: string, session: Session): HTMLElement {
     dl(
       [t("zone"), zoneName(a.zone) || t("unknown")],
       [t("departments"), (a.departments ?? []).join("、") || t("unknown")],
-      [t("raisedAt", { t: "" }).trim(), fmtTime(a.raisedAt, true)],
+      [t("raisedLabel"), fmtTime(a.raisedAt, true)],
       [t("level"), t(`alertState_${a.state}` as Key)],
       ...(a.ackDeadline && a.state === "active" ? [[t("acknowledge"), t("ackBy", { t: fmtTime(a.ackDeadline) })] as [string, string]] : []),
     ),

@@ -101,13 +101,12 @@ export async function startServer({ cycleSeconds = 1, extraArgs = [] } = {}) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  writeFileSync(join(dir, "admin.key.copy"), adminKey);
   return server;
 }
 
 // `citybrain sim` against the server (counters over HTTP: no broker needed).
 export function runSim(server, args) {
-  const keyFile = join(server.dir, "admin.key.copy");
+  const keyFile = join(server.dir, "data", "admin.key");
   const proc = spawn(BIN, ["sim", "--url", server.url, "--key-file", keyFile, "--no-mqtt",
     "--district", join(ROOT, "examples/demo-city.json"), ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ASAN_OPTIONS: "detect_leaks=0" } });
   const out = [];
