@@ -213,6 +213,12 @@ int main(int argc, char** argv) {
                     "0: never)")
       ->capture_default_str()
       ->check(CLI::Range(-1, 600000));
+  serve->add_option("--defer-docs-ms", config.defer_docs_ms,
+                    "Entity documents go to the database at most this often (their journal "
+                    "frames are kept until then; history is applied as usual). -1: default, "
+                    "10000; 0: with every apply")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 3600000));
   serve->add_option("--apply-nice", config.apply_nice,
                     "run the applier this much below the other threads' CPU priority "
                     "(nice; 0 = same)")

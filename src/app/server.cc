@@ -182,6 +182,7 @@ Status CityServer::Start() {
   }
   if (c.apply_after_ms > 0) so.apply_after_ms = c.apply_after_ms;
   if (c.apply_when_idle_ms >= 0) so.apply_when_idle_ms = c.apply_when_idle_ms;
+  if (c.defer_docs_ms >= 0) so.defer_docs_ms = c.defer_docs_ms;
   so.applier_nice = c.apply_nice;
   auto st = store::OpenSqliteStore(so);
   if (!st.ok()) return st.status();
@@ -221,6 +222,11 @@ Status CityServer::Start() {
       "citybrain_store_unapplied_rows",
       "Rows committed to the journal and not yet applied to the database",
       [store_ptr] { return double(store_ptr->Stats().unapplied_rows); });
+  s.registry.AddCallbackGauge(
+      "citybrain_store_deferred_entity_docs",
+      "Entity documents applied and not yet written to the database (their journal frames "
+      "are kept until they are)",
+      [store_ptr] { return double(store_ptr->Stats().deferred_docs); });
   s.registry.AddCallbackCounter("citybrain_store_applies_total",
                                 "Transactions applying committed rows to the database",
                                 [store_ptr] { return double(store_ptr->Stats().applies); });

@@ -25,6 +25,9 @@ struct ServerConfig {
   // ... or once no write has been committed for this long (0: only the two limits above;
   // -1: the store's default).
   int apply_when_idle_ms = -1;
+  // Entity documents are written to the database at most this often (their journal frames
+  // are kept until then): -1, the store's default (10 s); 0, with every apply.
+  int defer_docs_ms = -1;
   // How much lower the applier thread's CPU priority is than the rest (nice, 0–19): busy
   // moments go to acknowledging writes and answering reads; the applier catches up after.
   int apply_nice = 10;

@@ -57,8 +57,9 @@ uint64_t Mix(const void* p) {
 // ------------------------------------------------------------------------------ TokenSet
 
 AttributeValueIndex::TokenSet::TokenSet(TokenSet&& o) noexcept
-    : slots_(o.slots_), cap_(o.cap_), size_(o.size_) {
+    : slots_(o.slots_), one_(o.one_), cap_(o.cap_), size_(o.size_) {
   o.slots_ = nullptr;
+  o.one_ = nullptr;
   o.cap_ = o.size_ = 0;
 }
 
@@ -71,17 +72,29 @@ void AttributeValueIndex::TokenSet::Rehash(uint32_t cap) {
   uint32_t old_cap = cap_;
   slots_ = new Token[cap]();
   cap_ = cap;
-  for (uint32_t i = 0; i < old_cap; ++i) {
-    if (old[i] == nullptr) continue;
-    uint32_t j = Home(old[i]);
+  auto place = [&](Token t) {
+    uint32_t j = Home(t);
     while (slots_[j] != nullptr) j = (j + 1) & (cap_ - 1);
-    slots_[j] = old[i];
+    slots_[j] = t;
+  };
+  if (old_cap == 0 && one_ != nullptr) place(one_);  // the inline member moves in
+  one_ = nullptr;
+  for (uint32_t i = 0; i < old_cap; ++i) {
+    if (old[i] != nullptr) place(old[i]);
   }
   delete[] old;
 }
 
 void AttributeValueIndex::TokenSet::Insert(Token t) {
-  if (cap_ == 0 || (size_ + 1) * 4 > cap_ * 3) Rehash(cap_ == 0 ? 2 : cap_ * 2);
+  if (cap_ == 0) {
+    if (size_ == 0) {
+      one_ = t;
+      size_ = 1;
+      return;
+    }
+    if (one_ == t) return;
+  }
+  if (cap_ == 0 || (size_ + 1) * 4 > cap_ * 3) Rehash(cap_ == 0 ? 4 : cap_ * 2);
   uint32_t i = Home(t);
   while (slots_[i] != nullptr) {
     if (slots_[i] == t) return;
@@ -92,7 +105,13 @@ void AttributeValueIndex::TokenSet::Insert(Token t) {
 }
 
 void AttributeValueIndex::TokenSet::Erase(Token t) {
-  if (cap_ == 0) return;
+  if (cap_ == 0) {
+    if (size_ == 1 && one_ == t) {
+      one_ = nullptr;
+      size_ = 0;
+    }
+    return;
+  }
   const uint32_t mask = cap_ - 1;
   uint32_t i = Home(t);
   while (slots_[i] != t) {

@@ -64,7 +64,9 @@ class AttributeValueIndex {
   size_t entries() const;
 
  private:
-  // An open-addressing (linear probing) set of tokens: the entities with one value.
+  // An open-addressing (linear probing) set of tokens: the entities with one value. Most
+  // values of a continuous reading belong to one entity, so a lone token is held inline
+  // (no table to allocate, and no cache miss to reach it).
   class TokenSet {
    public:
     TokenSet() = default;
@@ -77,6 +79,10 @@ class AttributeValueIndex {
     uint32_t size() const { return size_; }
     template <typename F>
     void ForEach(F&& f) const {
+      if (cap_ == 0) {
+        if (size_ == 1) f(one_);
+        return;
+      }
       for (uint32_t i = 0; i < cap_; ++i) {
         if (slots_[i] != nullptr) f(slots_[i]);
       }
@@ -86,7 +92,8 @@ class AttributeValueIndex {
     uint32_t Home(Token t) const;
     void Rehash(uint32_t cap);
     Token* slots_ = nullptr;
-    uint32_t cap_ = 0;  // 0 or a power of two
+    Token one_ = nullptr;  // the member while there is no table (cap_ == 0, size_ <= 1)
+    uint32_t cap_ = 0;     // 0 or a power of two
     uint32_t size_ = 0;
   };
 

@@ -42,7 +42,7 @@ Status ContextBroker::Load() {
                                            e.status().message());
       return;
     }
-    PutLocked(std::make_shared<const Entity>(std::move(e).value()), nullptr);
+    PutLocked(std::make_shared<const Entity>(std::move(e).value()));
     if (++n % 100000 == 0) spdlog::info("loading entities: {} so far", n);
   });
   CB_RETURN_IF_ERROR(st);
@@ -52,7 +52,7 @@ Status ContextBroker::Load() {
   return Status::Ok();
 }
 
-void ContextBroker::PutLocked(EntityPtr e, const Entity* before) {
+void ContextBroker::PutLocked(EntityPtr e) {
   Slot* slot = slot_of_id_.Find(e->id);
   if (slot == nullptr) {
     auto s = std::make_unique<Slot>();
@@ -62,13 +62,18 @@ void ContextBroker::PutLocked(EntityPtr e, const Entity* before) {
     slot_of_id_.Insert(slot->id, slot);
   }
   const std::string_view id_view = slot->id;
-  if (options_.value_index) value_index_.Update(slot, slot->entity.get(), e.get());
-  if (before != nullptr) {
-    for (const auto& t : before->types) {
+  // The version the indexes hold now (null for a new entity): most updates keep the types,
+  // so only the types gained or lost touch by_type_ (an ordered map of ids).
+  const Entity* indexed = slot->entity.get();
+  if (options_.value_index) value_index_.Update(slot, indexed, e.get());
+  if (indexed != nullptr) {
+    for (const auto& t : indexed->types) {
       if (!e->HasType(t)) by_type_[t].erase(id_view);
     }
   }
-  for (const auto& t : e->types) by_type_[t][id_view] = slot;
+  for (const auto& t : e->types) {
+    if (indexed == nullptr || !indexed->HasType(t)) by_type_[t][id_view] = slot;
+  }
   const Attribute* loc = e->Find("location");
   if (loc != nullptr && loc->geometry) {
     // Most updates leave the location as it was (a PATCH of readings): skip the index then.
@@ -140,7 +145,7 @@ WriteOutcome ContextBroker::ApplyLocked(WriteOp& op, TimeMs now, Applied* applie
     }
     ne->modified_at = now;
     EntityPtr snapshot = std::move(ne);
-    PutLocked(snapshot, old);
+    PutLocked(snapshot);
     applied->puts.push_back({applied->changes.size(), history});
     applied->changes.push_back({kind, std::move(snapshot), std::move(attrs)});
   };

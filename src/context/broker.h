@@ -187,7 +187,7 @@ class ContextBroker {
   WriteOutcome ApplyLocked(WriteOp& op, TimeMs now, Applied* applied);
   // Hands the batch of write number `seq` to the store once every earlier number has been.
   void SubmitInOrder(uint64_t seq, store::WriteBatch batch, store::DoneCallback done);
-  void PutLocked(EntityPtr e, const Entity* before);
+  void PutLocked(EntityPtr e);
   // The registered validators' verdict on a new version of an entity.
   Status ValidateLocked(const Entity& e) const;
   void RemoveLocked(const std::string& id);

@@ -97,11 +97,24 @@ struct StoreOptions {
   // then. Large groups already share pages between their rows; journaling them too would
   // only write their rows twice.
   size_t direct_group_rows = 500;
+  // ... when its batches hold at least this many rows on average: a pile of small batches
+  // (single-entity updates under load) touches scattered pages, and applying it directly
+  // would make it wait for every frame before it to be applied.
+  size_t direct_batch_rows = 50;
   // The applier thread runs at this nice value (0–19) above the rest of the process: the
   // threads that acknowledge writes and answer reads come first, and the applier, whose work
   // is already durable in the journal, catches up with the CPU left over (RocksDB lowers its
   // compaction threads the same way). max_unapplied_rows still bounds how far it falls behind.
   int applier_nice = 10;
+  // Entity documents are written to the database less often than history: an apply keeps
+  // the newest document of each entity it puts in memory (its rows stay in the journal) and
+  // writes them all, once each, when the oldest has waited defer_docs_ms, when they hold
+  // max_deferred_doc_bytes, when writes pause (apply_when_idle_ms), before a direct group,
+  // a read of the entities, or a close. An entity updated every second is then written
+  // once per window instead of once per apply, and its page once instead of with every
+  // apply. 0: write documents with every apply.
+  int defer_docs_ms = 10000;
+  size_t max_deferred_doc_bytes = size_t{64} << 20;
 };
 
 struct StoreStats {
@@ -116,6 +129,7 @@ struct StoreStats {
   uint64_t rows_applied = 0;
   double last_apply_ms = 0;
   double apply_ms_total = 0;
+  uint64_t deferred_docs = 0;        // applied entity documents not yet in the database
 };
 
 using DoneCallback = std::function<void(const Status&)>;

@@ -593,5 +593,221 @@ TEST_F(SqliteJournalTest, IdleApplyCanBeTurnedOff) {
   EXPECT_EQ(Docs(*store).size(), 1u);  // a read still sees it
 }
 
+
+// ---------------------------------------------------------------- deferred entity documents
+
+// The documents in the database file itself (not through the store, which would first
+// write the deferred ones).
+std::map<std::string, std::string> DocsOnDisk(const std::string& path) {
+  std::map<std::string, std::string> docs;
+  sqlite3* raw = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(raw, "SELECT id, doc FROM entities", -1, &q, nullptr), SQLITE_OK);
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    docs[reinterpret_cast<const char*>(sqlite3_column_text(q, 0))] =
+        reinterpret_cast<const char*>(sqlite3_column_text(q, 1));
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(raw);
+  return docs;
+}
+
+class DeferredDocsTest : public SqliteJournalTest {
+ protected:
+  // Documents wait `defer_ms` (or until they hold `max_bytes`); nothing applies by itself
+  // for a minute (no idle rule): reads decide when frames are applied.
+  std::unique_ptr<Store> OpenDeferring(const std::string& path, int defer_ms,
+                                       size_t max_bytes = StoreOptions().max_deferred_doc_bytes) {
+    StoreOptions options;
+    options.path = path;
+    options.durability = Durability::kFsync;
+    options.direct_group_rows = std::numeric_limits<size_t>::max();
+    options.apply_after_ms = 60000;
+    options.apply_when_idle_ms = 0;
+    options.defer_docs_ms = defer_ms;
+    options.max_deferred_doc_bytes = max_bytes;
+    return ExpectOpened(OpenSqliteStoreWithTuning(options, SqliteTuning{}));
+  }
+  static std::string Doc(int i, int version) {
+    return "{\"n\":" + std::to_string(i) + ",\"v\":" + std::to_string(version) + "}";
+  }
+  // Puts urn:e<i> (document version `version`) with one history row, for i in [0, n).
+  static void PutAll(Store& store, int n, int version) {
+    for (int i = 0; i < n; ++i) {
+      const std::string id = "urn:e" + std::to_string(i);
+      ASSERT_TRUE(store.SubmitSync(Batch()
+                                       .Put(Entity(id, "T", Doc(i, version), version))
+                                       .Add(Hist(id, "v", version * 1000 + i, Doc(i, version))))
+                      .ok());
+    }
+  }
+};
+
+TEST_F(DeferredDocsTest, AnApplyWritesHistoryAndKeepsTheDocumentsForLater) {
+  auto store = OpenDeferring(DbPath(), 3600 * 1000);
+  PutAll(*store, 20, 1);
+  PutAll(*store, 20, 2);
+  // A history read applies every frame: the history is in the database, the documents not.
+  auto h = store->QueryHistory(Query("urn:e3").LastN(10));
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ(store->Stats().unapplied_rows, 0u);
+  EXPECT_EQ(store->Stats().deferred_docs, 20u);  // each entity's newest, once
+  EXPECT_TRUE(DocsOnDisk(DbPath()).empty());
+  // A read of the entities writes them first.
+  auto docs = Docs(*store);
+  ASSERT_EQ(docs.size(), 20u);
+  EXPECT_EQ(docs["urn:e3"], Doc(3, 2));
+  EXPECT_EQ(store->Stats().deferred_docs, 0u);
+  EXPECT_EQ(DocsOnDisk(DbPath()), docs);
+}
+
+TEST_F(DeferredDocsTest, AStopWithDocumentsDeferredReplaysThemButNotTheirHistory) {
+  {
+    auto store = OpenDeferring(DbPath(), 3600 * 1000);
+    PutAll(*store, 30, 1);
+    PutAll(*store, 30, 2);
+    ASSERT_TRUE(store->QueryHistory(Query("urn:e0")).ok());  // history applied
+    ASSERT_EQ(store->Stats().deferred_docs, 30u);
+    TakeImage();  // what a machine stopping now would keep: documents only in the journal
+    EXPECT_TRUE(DocsOnDisk(ImagePath()).empty());
+  }
+  auto image = OpenDeferring(ImagePath(), 3600 * 1000);
+  ASSERT_NE(image, nullptr);
+  EXPECT_EQ(image->Stats().deferred_docs, 0u);  // the replay wrote them
+  auto docs = DocsOnDisk(ImagePath());
+  ASSERT_EQ(docs.size(), 30u);
+  EXPECT_EQ(docs["urn:e29"], Doc(29, 2));
+  for (int i : {0, 17, 29}) {
+    auto h = image->QueryHistory(Query("urn:e" + std::to_string(i)).LastN(10));
+    ASSERT_TRUE(h.ok());
+    ASSERT_EQ(h->size(), 2u) << i;  // not applied twice
+    EXPECT_EQ((*h)[0].value, Doc(i, 1));
+    EXPECT_EQ((*h)[1].value, Doc(i, 2));
+  }
+  // Replayed into the database: the journal keeps only the segment being written.
+  EXPECT_EQ(Segments(ImagePath()).size(), 1u);
+  image.reset();
+  image = OpenDeferring(ImagePath(), 3600 * 1000);
+  auto again = image->QueryHistory(Query("urn:e17").LastN(10));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->size(), 2u);
+  EXPECT_EQ(Docs(*image).size(), 30u);
+}
+
+TEST_F(DeferredDocsTest, AReplayedDeleteKeepsTheHistoryWrittenAfterIt) {
+  {
+    auto store = OpenDeferring(DbPath(), 3600 * 1000);
+    ASSERT_TRUE(store->SubmitSync(Batch()
+                                      .Put(Entity("urn:x", "T", "first", 1))
+                                      .Add(Hist("urn:x", "v", 1, "\"old\"")))
+                    .ok());
+    ASSERT_TRUE(store->SubmitSync(Batch().Delete("urn:x")).ok());
+    ASSERT_TRUE(store->SubmitSync(Batch()
+                                      .Put(Entity("urn:x", "T", "second", 2))
+                                      .Add(Hist("urn:x", "v", 2, "\"new\"")))
+                    .ok());
+    ASSERT_TRUE(store->SubmitSync(Batch().Put(Entity("urn:gone", "T", "doomed", 3))).ok());
+    ASSERT_TRUE(store->SubmitSync(Batch().Delete("urn:gone")).ok());
+    auto h = store->QueryHistory(Query("urn:x").LastN(10));
+    ASSERT_TRUE(h.ok());
+    ASSERT_EQ(h->size(), 1u);
+    TakeImage();
+  }
+  // The replay applies the delete to the document only: the history it already removed
+  // stays removed, and the history written after it stays.
+  auto image = OpenDeferring(ImagePath(), 3600 * 1000);
+  ASSERT_NE(image, nullptr);
+  EXPECT_EQ(Docs(*image), (std::map<std::string, std::string>{{"urn:x", "second"}}));
+  auto h = image->QueryHistory(Query("urn:x").LastN(10));
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 1u);
+  EXPECT_EQ((*h)[0].value, "\"new\"");
+}
+
+TEST_F(DeferredDocsTest, DocumentsAreWrittenOnceTheyHaveWaitedTheirTime) {
+  auto store = OpenDeferring(DbPath(), 100);
+  PutAll(*store, 5, 1);
+  ASSERT_TRUE(store->QueryHistory(Query("urn:e0")).ok());
+  EXPECT_TRUE(StatsReach(
+      *store, [](const StoreStats& s) { return s.deferred_docs == 0; }, std::chrono::seconds(30)));
+  EXPECT_EQ(DocsOnDisk(DbPath()).size(), 5u);
+  // Their frames are no longer needed: the journal drops them.
+  for (int i = 0; i < 500 && Segments(DbPath()).size() > 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Segments(DbPath()).size(), 1u);
+}
+
+TEST_F(DeferredDocsTest, DocumentsPastTheByteLimitAreWrittenAtOnce) {
+  auto store = OpenDeferring(DbPath(), 3600 * 1000, /*max_bytes=*/200);
+  PutAll(*store, 10, 1);  // ~25 bytes each: together over the limit
+  ASSERT_TRUE(store->QueryHistory(Query("urn:e0")).ok());
+  EXPECT_EQ(store->Stats().deferred_docs, 0u);
+  EXPECT_EQ(DocsOnDisk(DbPath()).size(), 10u);
+}
+
+TEST_F(DeferredDocsTest, ADirectGroupWritesTheDeferredDocumentsBeforeItsOwn) {
+  StoreOptions options;
+  options.path = DbPath();
+  options.direct_group_rows = 100;
+  options.apply_when_idle_ms = 0;
+  options.defer_docs_ms = 3600 * 1000;
+  auto store = ExpectOpened(OpenSqliteStore(options));
+  ASSERT_TRUE(store->SubmitSync(Batch().Put(Entity("urn:x", "T", "small", 1))).ok());
+  ASSERT_TRUE(store->SubmitSync(Batch().Put(Entity("urn:y", "T", "small", 1))).ok());
+  Batch big;
+  for (int i = 0; i < 150; ++i) big.Put(Entity("urn:big" + std::to_string(i), "T", "{}", 1));
+  big.Put(Entity("urn:x", "T", "big", 2));
+  ASSERT_TRUE(store->SubmitSync(std::move(big)).ok());
+  // Acknowledged means in the database: the big group's documents, and the ones before it.
+  auto docs = DocsOnDisk(DbPath());
+  EXPECT_EQ(docs.size(), 152u);
+  EXPECT_EQ(docs["urn:x"], "big");
+  EXPECT_EQ(docs["urn:y"], "small");
+  EXPECT_EQ(store->Stats().deferred_docs, 0u);
+}
+
+TEST_F(DeferredDocsTest, ZeroWritesTheDocumentsWithEveryApply) {
+  auto store = OpenDeferring(DbPath(), 0);
+  PutAll(*store, 5, 1);
+  ASSERT_TRUE(store->QueryHistory(Query("urn:e0")).ok());
+  EXPECT_EQ(store->Stats().deferred_docs, 0u);
+  EXPECT_EQ(DocsOnDisk(DbPath()).size(), 5u);
+}
+
+// A group commit of many small batches (single-entity updates piling up under load) goes
+// to the journal even when it has more rows than direct_group_rows: only large batches are
+// applied directly.
+TEST_F(SqliteJournalTest, ManySmallBatchesInOneLargeGroupAreJournaled) {
+  ApplyGate writer_gate;
+  StoreOptions options;
+  options.path = DbPath();
+  options.direct_group_rows = 20;
+  options.direct_batch_rows = 50;
+  SqliteTuning tuning;
+  tuning.before_group = writer_gate.Hook();
+  auto store = ExpectOpened(OpenSqliteStoreWithTuning(options, tuning));
+  const auto journal_bytes = [&] {
+    uintmax_t total = 0;
+    for (const std::string& seg : Segments(DbPath())) total += fs::file_size(seg);
+    return total;
+  };
+  const uintmax_t before = journal_bytes();
+  std::vector<std::future<Status>> done;
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "urn:s" + std::to_string(i);
+    done.push_back(SubmitForStatus(*store, Batch().Put(Entity(id, "T", "{}", 1)).Add(Hist(id, "x", i, "1"))));
+  }
+  writer_gate.Open();  // the first group holds one batch; the rest wait and commit together
+  for (auto& f : done) ASSERT_TRUE(f.get().ok());
+  const StoreStats stats = store->Stats();
+  EXPECT_LE(stats.commits, 3u);
+  EXPECT_EQ(stats.rows_committed, 80u);
+  EXPECT_GT(journal_bytes(), before + 40 * 20);  // every row went through the journal
+  EXPECT_EQ(Docs(*store).size(), 40u);
+}
+
 }  // namespace
 }  // namespace cb::store

@@ -359,12 +359,33 @@ class SqliteStore final : public Store {
   // Refuses a batch the database would refuse (constraints, SQLite's length limit), before
   // it is journaled: a committed batch must apply.
   Status ValidateBatch(const WriteBatch& b) const;
-  // Applies frames to the database in one transaction, recording the last frame's number.
-  // *busy: it failed because another connection held the database lock.
-  Status ApplyFrames(const std::vector<Frame>& frames, bool* busy);
-  Status ApplyBatch(const WriteBatch& batch, const std::vector<char>& keep_put, size_t* put_index);
+  // How an apply treats entity documents (StoreOptions::defer_docs_ms).
+  struct ApplyMode {
+    // Write the documents of these frames and every deferred one (otherwise this apply's
+    // documents are deferred, unless they reach max_deferred_doc_bytes).
+    bool write_docs = true;
+    // Frames numbered up to this were applied before, all but their documents (a replay
+    // after a stop with documents deferred): only their documents are applied again.
+    uint64_t history_through = 0;
+  };
+  // Applies frames to the database in one transaction, recording the last frame's number
+  // (and, when the documents were written, that the database holds them up to it).
+  // *busy: it failed because another connection held the database lock. *docs_written:
+  // every document applied so far is in the database now.
+  Status ApplyFrames(const std::vector<Frame>& frames, ApplyMode mode, bool* busy,
+                     bool* docs_written);
+  Status ApplyBatch(const WriteBatch& batch, bool docs_only, bool write_docs,
+                    const std::vector<char>& keep_put, size_t* put_index);
+  // Keeps `e` as its entity's newest document, to be written by WriteDeferredDocs.
+  void DeferDoc(const EntityRow& e);
+  void DropDeferredDoc(const std::string& id);
+  // Writes the deferred documents (in id order, so neighbours share pages).
+  Status WriteDeferredDocs();
   Status DeleteEntity(const std::string& id);
   Status AddHistory(const std::vector<HistoryRow>& rows);
+  // Records in history_epochs the time ranges of the rows added since the last call (once
+  // per transaction, and before a delete, which finds an entity's rows through it).
+  Status WidenEpochs();
   // Fills *owner (the entity's entry in owner_cache_) from the database when it is not
   // loaded yet, numbering the entity if it has no history so far.
   Status LoadOwner(const std::string& entity_id, HistoryOwner* owner);
@@ -374,7 +395,8 @@ class SqliteStore final : public Store {
   void RollbackIfActive();
   // Waits until every frame committed before the call is applied to the database, so that
   // a read sees every acknowledged write.
-  Status WaitForApplied();
+  // With `docs`, also until the entity documents are in the database.
+  Status WaitForApplied(bool docs = false);
 
   Result<std::unique_ptr<ReadConnection>> AcquireReader();
   void ReleaseReader(std::unique_ptr<ReadConnection> conn);
@@ -396,7 +418,7 @@ class SqliteStore final : public Store {
   StmtPtr insert_series_, select_entity_series_, delete_entity_series_;
   StmtPtr insert_owner_, select_owner_, delete_owner_;
   StmtPtr insert_history_, delete_owner_history_, widen_epoch_;
-  StmtPtr upsert_record_, delete_record_, set_applied_;
+  StmtPtr upsert_record_, delete_record_, set_applied_, set_docs_frame_;
   // Applier state for history: the next seq, and a cache of entity id -> HistoryOwner.
   // Entities whose entry changed in the open transaction are listed in txn_new_owners_ and
   // dropped from the cache if it rolls back.
@@ -404,6 +426,18 @@ class SqliteStore final : public Store {
   std::unordered_map<std::string, HistoryOwner> owner_cache_;
   size_t cached_attrs_ = 0;
   std::vector<std::string> txn_new_owners_;
+  // The time range of the history rows the open transaction added to each epoch (rows
+  // arrive in seq order, so a transaction spans few epochs, newest last).
+  struct EpochRange {
+    int64_t epoch;
+    TimeMs min, max;
+  };
+  std::vector<EpochRange> txn_epochs_;
+  // Applier state for deferred entity documents: the newest document of each entity put
+  // since they were last written, their size, and when the oldest came.
+  std::unordered_map<std::string, EntityRow> deferred_docs_;
+  size_t deferred_bytes_ = 0;
+  Clock::time_point deferred_since_;
   std::thread writer_;
   std::thread applier_;
 
@@ -424,7 +458,14 @@ class SqliteStore final : public Store {
   size_t unapplied_rows_ = 0;
   uint64_t committed_frame_ = 0;  // the last frame written to the journal
   uint64_t applied_frame_ = 0;    // the last frame applied to the database
+  // The database holds the entity documents of every frame up to this one (<= applied_frame_;
+  // the journal keeps the frames after it).
+  uint64_t docs_frame_ = 0;
   size_t apply_waiters_ = 0;      // readers waiting for the applier
+  size_t docs_waiters_ = 0;       // readers waiting for the deferred documents
+  bool docs_deferred_ = false;    // the applier holds documents not yet in the database
+  Clock::time_point docs_due_;    // ... to be written by then
+  Clock::time_point last_commit_at_;  // of the newest journaled frame
   uint64_t next_ordinal_ = 1;     // used by the writer thread only
   uint64_t applied_ordinal_ = 0;  // the last frame applied, journaled or direct
   bool direct_waiting_ = false;   // the writer waits for frame direct_ordinal_ to be applied
@@ -516,6 +557,9 @@ Status SqliteStore::Init() {
       {&set_applied_,
        "INSERT INTO store_state(key, value) VALUES('applied_frame', ?1) "
        "ON CONFLICT(key) DO UPDATE SET value = excluded.value"},
+      {&set_docs_frame_,
+       "INSERT INTO store_state(key, value) VALUES('docs_frame', ?1) "
+       "ON CONFLICT(key) DO UPDATE SET value = excluded.value"},
   };
   for (const auto& s : statements) {
     Result<StmtPtr> stmt = Prepare(w, s.sql);
@@ -532,37 +576,67 @@ Status SqliteStore::Init() {
     next_seq_ = sqlite3_column_int64(max_seq->get(), 0) + 1;  // NULL (empty) reads as 0
   }
   {
-    Result<StmtPtr> applied =
-        Prepare(w, "SELECT value FROM store_state WHERE key = 'applied_frame'");
-    if (!applied.ok()) return applied.status();
-    const int rc = sqlite3_step(applied->get());
-    if (rc == SQLITE_ROW) {
-      applied_frame_ = static_cast<uint64_t>(sqlite3_column_int64(applied->get(), 0));
-    } else if (rc != SQLITE_DONE) {
-      return SqliteStatus(w, rc, "read the applied journal frame");
+    Result<StmtPtr> state = Prepare(
+        w, "SELECT key, value FROM store_state WHERE key IN ('applied_frame', 'docs_frame')");
+    if (!state.ok()) return state.status();
+    bool have_docs_frame = false;
+    int rc;
+    while ((rc = sqlite3_step(state->get())) == SQLITE_ROW) {
+      const auto value = static_cast<uint64_t>(sqlite3_column_int64(state->get(), 1));
+      if (ColumnText(state->get(), 0) == "applied_frame") {
+        applied_frame_ = value;
+      } else {
+        docs_frame_ = value;
+        have_docs_frame = true;
+      }
+    }
+    if (rc != SQLITE_DONE) return SqliteStatus(w, rc, "read the applied journal frame");
+    if (!have_docs_frame) {
+      // A new database, or one written before documents were deferred (it holds them with
+      // the rest): from now on the row is always there, so its absence never hides
+      // documents still in the journal.
+      docs_frame_ = applied_frame_;
+      CB_RETURN_IF_ERROR(Run(w, set_docs_frame_.get(), "record the journal frame of the documents",
+                             static_cast<int64_t>(docs_frame_)));
+    }
+    if (docs_frame_ > applied_frame_) {
+      return Status::Internal("store: " + options_.path + ": store_state says the documents go "
+                              "further (frame " + std::to_string(docs_frame_) +
+                              ") than the rest (frame " + std::to_string(applied_frame_) + ")");
     }
   }
 
   // Replay what the journal holds beyond the database (the process stopped before applying
-  // it), then start appending to a fresh segment.
+  // it), then start appending to a fresh segment. Frames up to applied_frame_ lack only
+  // their entity documents (they were deferred): only those are applied again.
   {
     JournalOptions jo;
     jo.database_path = options_.path;
     jo.sync = options_.durability == Durability::kFsync;
     jo.segment_bytes = tuning_.journal_segment_bytes;
     std::vector<JournalFrame> replay;
-    Result<std::unique_ptr<Journal>> journal = Journal::Open(jo, applied_frame_, &replay);
+    Result<std::unique_ptr<Journal>> journal = Journal::Open(jo, docs_frame_, &replay);
     if (!journal.ok()) return journal.status();
     journal_ = std::move(journal).value();
+    if (journal_->next_number() <= applied_frame_) {
+      // The frames after docs_frame_ hold documents the database lacks, and they are gone.
+      return Status::Internal("store: " + options_.path + ": the journal lacks frames " +
+                              std::to_string(docs_frame_ + 1) + ".." +
+                              std::to_string(applied_frame_) +
+                              " (entity documents not yet in the database); refusing to open");
+    }
     if (!replay.empty()) {
       const auto start = Clock::now();
       size_t rows = 0;
       std::vector<Frame> frames;
       size_t frame_rows = 0;
+      ApplyMode mode;
+      mode.history_through = applied_frame_;
       auto apply = [&]() -> Status {
-        bool busy = false;
-        CB_RETURN_IF_ERROR(ApplyFrames(frames, &busy));
-        applied_frame_ = frames.back().number;
+        bool busy = false, docs_written = false;
+        CB_RETURN_IF_ERROR(ApplyFrames(frames, mode, &busy, &docs_written));
+        applied_frame_ = std::max(applied_frame_, frames.back().number);
+        docs_frame_ = applied_frame_;
         frames.clear();
         frame_rows = 0;
         return Status::Ok();
@@ -582,6 +656,7 @@ Status SqliteStore::Init() {
       spdlog::info("store: replayed {} journal frames ({} rows) into {} in {:.0f} ms",
                    replay.size(), rows, options_.path, MillisSince(start));
     }
+    docs_frame_ = applied_frame_;  // (everything replayed was applied with its documents)
     journal_->DropThrough(applied_frame_);
     committed_frame_ = applied_frame_;
   }
@@ -682,7 +757,10 @@ void SqliteStore::WriterLoop() {
       const size_t rows = frame.rows;
       unapplied_rows_ += frame.rows;
       stats_.unapplied_rows = unapplied_rows_;
-      if (!direct) committed_frame_ = frame.number;
+      if (!direct) {
+        committed_frame_ = frame.number;
+        last_commit_at_ = frame.committed_at;
+      }
       unapplied_.push_back(std::move(frame));
       if (direct) {
         // Acknowledged once the applier has committed it (and everything before it).
@@ -789,9 +867,13 @@ void SqliteStore::CommitGroup(std::vector<Pending>& group, std::vector<Status>* 
     std::lock_guard<std::mutex> lock(mu_);
     failed = failed_;
   }
-  // A large group gains nothing from the journal: its own transaction already shares pages
-  // between many rows, and writing the rows twice would only add bytes.
-  const bool direct = failed.ok() && rows >= options_.direct_group_rows;
+  // A group of large batches gains nothing from the journal: its own transaction already
+  // shares pages between many rows, and writing the rows twice would only add bytes. A
+  // large group of small batches (many single-entity updates at once) is journaled like
+  // any other: its rows are scattered, and applying it directly would make every writer
+  // wait for the applier to catch up first.
+  const bool direct = failed.ok() && rows >= options_.direct_group_rows &&
+                      rows >= options_.direct_batch_rows * batches.size();
   Result<uint64_t> number = [&]() -> Result<uint64_t> {
     if (!failed.ok()) return failed;
     if (direct) return uint64_t{0};
@@ -845,6 +927,7 @@ void SqliteStore::ApplierLoop() {
   std::vector<Frame> frames;
   for (;;) {
     size_t rows = 0;
+    ApplyMode mode;
     {
       std::unique_lock<std::mutex> lock(mu_);
       for (;;) {
@@ -853,42 +936,59 @@ void SqliteStore::ApplierLoop() {
           applied_cv_.notify_all();
           return;
         }
+        const auto now = Clock::now();
+        // Writes have paused: waiting longer shares no more pages.
+        const bool paused = idle.count() > 0 && now >= last_commit_at_ + idle;
+        // The documents are to be written with this apply (or alone, if none is due).
+        mode.write_docs = options_.defer_docs_ms <= 0 || writer_stopped_ || docs_waiters_ > 0 ||
+                          direct_waiting_ || paused || (docs_deferred_ && now >= docs_due_);
         if (unapplied_.empty()) {
+          if (docs_deferred_ && mode.write_docs) break;  // the documents alone
           if (writer_stopped_) {
             applier_stopped_ = true;
             applied_cv_.notify_all();
             return;
           }
-          apply_cv_.wait(lock);
+          if (!docs_deferred_) {
+            apply_cv_.wait(lock);
+          } else {
+            apply_cv_.wait_until(
+                lock, idle.count() > 0 ? std::min(docs_due_, last_commit_at_ + idle) : docs_due_);
+          }
           continue;
         }
         // The newest frame's commit time moves on while commits keep coming; the wait
         // below wakes at the idle deadline it saw and checks again.
-        const auto due =
-            idle.count() > 0 ? std::min(unapplied_.front().committed_at + delay,
-                                        unapplied_.back().committed_at + idle)
-                             : unapplied_.front().committed_at + delay;
-        if (writer_stopped_ || apply_waiters_ > 0 || direct_waiting_ ||
-            unapplied_rows_ >= options_.apply_after_rows || Clock::now() >= due) {
+        auto due = idle.count() > 0 ? std::min(unapplied_.front().committed_at + delay,
+                                               unapplied_.back().committed_at + idle)
+                                    : unapplied_.front().committed_at + delay;
+        if (writer_stopped_ || apply_waiters_ > 0 || docs_waiters_ > 0 || direct_waiting_ ||
+            unapplied_rows_ >= options_.apply_after_rows || now >= due) {
           break;
         }
+        if (docs_deferred_) due = std::min(due, docs_due_);
         apply_cv_.wait_until(lock, due);
       }
-      do {
+      while (!unapplied_.empty() &&
+             (frames.empty() || rows + unapplied_.front().rows <= options_.max_apply_rows)) {
         rows += unapplied_.front().rows;
         frames.push_back(std::move(unapplied_.front()));
         unapplied_.pop_front();
-      } while (!unapplied_.empty() && rows + unapplied_.front().rows <= options_.max_apply_rows);
+      }
     }
+    // A direct frame is not in the journal: the documents before it must not depend on
+    // frames the journal keeps, nor be written after its own (see ApplyBatch).
+    for (const Frame& f : frames) mode.write_docs = mode.write_docs || f.direct;
     if (tuning_.before_apply) tuning_.before_apply();
     const auto start = Clock::now();
     Status st;
     // Another connection holding the database lock past the busy timeout (a backup, an
     // operator's sqlite3 shell) delays the apply; the frames are safe in the journal, and
     // back-pressure stops writers if it lasts. Only a closing store gives up.
+    bool docs_written = false;
     for (int attempt = 1;; ++attempt) {
       bool busy = false;
-      st = ApplyFrames(frames, &busy);
+      st = ApplyFrames(frames, mode, &busy, &docs_written);
       if (st.ok() || !busy) break;
       bool closing;
       {
@@ -903,12 +1003,25 @@ void SqliteStore::ApplierLoop() {
     const double ms = MillisSince(start);
     uint64_t last = 0;  // the last journal frame among them (0: all direct)
     for (const Frame& f : frames) last = std::max(last, f.number);
+    uint64_t drop_through = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (st.ok()) {
         applied_frame_ = std::max(applied_frame_, last);
-        applied_ordinal_ = frames.back().ordinal;
-        if (applied_ordinal_ >= direct_ordinal_) direct_waiting_ = false;
+        if (!frames.empty()) {
+          applied_ordinal_ = frames.back().ordinal;
+          if (applied_ordinal_ >= direct_ordinal_) direct_waiting_ = false;
+        }
+        if (docs_written) {
+          docs_frame_ = applied_frame_;
+          drop_through = docs_frame_;
+        }
+        const bool was_deferred = docs_deferred_;
+        docs_deferred_ = !deferred_docs_.empty();
+        if (docs_deferred_ && !was_deferred) {
+          docs_due_ = deferred_since_ + std::chrono::milliseconds(options_.defer_docs_ms);
+        }
+        stats_.deferred_docs = deferred_docs_.size();
         unapplied_rows_ -= rows;
         stats_.unapplied_rows = unapplied_rows_;
         stats_.applies += 1;
@@ -925,23 +1038,27 @@ void SqliteStore::ApplierLoop() {
     }
     applied_cv_.notify_all();
     frames.clear();  // free the rows outside the lock
-    if (st.ok() && last != 0) journal_->DropThrough(last);
+    if (drop_through != 0) journal_->DropThrough(drop_through);
   }
 }
 
-Status SqliteStore::WaitForApplied() {
+Status SqliteStore::WaitForApplied(bool docs) {
   std::unique_lock<std::mutex> lock(mu_);
   const uint64_t target = committed_frame_;
-  if (applied_frame_ >= target) return Status::Ok();
-  ++apply_waiters_;
+  // Documents of direct frames are written with them; deferred ones are counted here.
+  auto reached = [&] {
+    return applied_frame_ >= target && (!docs || !docs_deferred_);
+  };
+  if (reached()) return Status::Ok();
+  size_t& waiters = docs ? docs_waiters_ : apply_waiters_;
+  ++waiters;
   apply_cv_.notify_one();
   // Applying takes well under a second; a minute means another connection holds the
   // database lock (see ApplierLoop).
-  const bool done = applied_cv_.wait_for(lock, kReadWaitLimit, [&] {
-    return applied_frame_ >= target || !failed_.ok() || applier_stopped_;
-  });
-  --apply_waiters_;
-  if (applied_frame_ >= target) return Status::Ok();
+  const bool done = applied_cv_.wait_for(
+      lock, kReadWaitLimit, [&] { return reached() || !failed_.ok() || applier_stopped_; });
+  --waiters;
+  if (reached()) return Status::Ok();
   if (!done) {
     return Status::Unavailable(
         "store: the database has been locked by another connection for too long; retry later");
@@ -950,25 +1067,29 @@ Status SqliteStore::WaitForApplied() {
   return Status::Unavailable("store: closed");
 }
 
-Status SqliteStore::ApplyFrames(const std::vector<Frame>& frames, bool* busy) {
+Status SqliteStore::ApplyFrames(const std::vector<Frame>& frames, ApplyMode mode, bool* busy,
+                                bool* docs_written) {
   *busy = false;
+  *docs_written = false;
   sqlite3* w = writer_db_.get();
   const int64_t seq_at_begin = next_seq_;
   txn_new_owners_.clear();
-  // Undoes the transaction, in the database and in the applier's own state.
+  // Undoes the transaction, in the database and in the applier's own state. (The deferred
+  // documents need no undoing: applying the same frames again leaves them as they are.)
   auto rollback = [&](Status st) {
     *busy = (sqlite3_extended_errcode(w) & 0xff) == SQLITE_BUSY;
     RollbackIfActive();
     next_seq_ = seq_at_begin;
+    txn_epochs_.clear();
     for (const std::string& entity_id : txn_new_owners_) ForgetOwner(entity_id);
     txn_new_owners_.clear();
     return st;
   };
-  // An entity put twice in these frames is written once, with its last document: the
-  // later put replaces the whole row, and a delete between the two drops the row anyway.
-  // This is where many updates of the same entities share their pages.
+  // Written now, an entity put twice in these frames is written once, with its last
+  // document: the later put replaces the whole row, and a delete between the two drops the
+  // row anyway. This is where many updates of the same entities share their pages.
   std::vector<char> keep_put;
-  {
+  if (mode.write_docs) {
     std::vector<const std::string*> ids;
     for (const Frame& f : frames) {
       for (const WriteBatch& b : f.batches) {
@@ -988,37 +1109,105 @@ Status SqliteStore::ApplyFrames(const std::vector<Frame>& frames, bool* busy) {
   }
   size_t put_index = 0;
   for (const Frame& f : frames) {
+    const bool docs_only = f.number != 0 && f.number <= mode.history_through;
     for (const WriteBatch& b : f.batches) {
-      Status st = ApplyBatch(b, keep_put, &put_index);
+      Status st = ApplyBatch(b, docs_only, mode.write_docs, keep_put, &put_index);
       if (!st.ok()) return rollback(st);
     }
   }
   uint64_t last = 0;
   for (const Frame& f : frames) last = std::max(last, f.number);
-  Status st;
-  if (last != 0) {
+  uint64_t applied;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    applied = std::max(applied_frame_, last);
+  }
+  // (With nothing deferred, recording how far the documents go costs one small row.)
+  const bool write_docs = mode.write_docs || deferred_docs_.empty() ||
+                          deferred_bytes_ >= options_.max_deferred_doc_bytes;
+  Status st = WidenEpochs();
+  if (st.ok() && write_docs) {
+    st = WriteDeferredDocs();
+    if (st.ok() && applied != 0) {
+      st = Run(w, set_docs_frame_.get(), "record the journal frame of the documents",
+               static_cast<int64_t>(applied));
+    }
+  }
+  if (st.ok() && last != 0) {
     st = Run(w, set_applied_.get(), "record the applied journal frame",
              static_cast<int64_t>(last));
   }
   if (st.ok()) st = Run(w, commit_.get(), "commit");
   if (!st.ok()) return rollback(st);
   txn_new_owners_.clear();
+  if (write_docs) {
+    deferred_docs_.clear();
+    deferred_bytes_ = 0;
+    *docs_written = true;
+  }
   return Status::Ok();
 }
 
-Status SqliteStore::ApplyBatch(const WriteBatch& b, const std::vector<char>& keep_put,
-                               size_t* put_index) {
+void SqliteStore::DeferDoc(const EntityRow& e) {
+  if (deferred_docs_.empty()) deferred_since_ = Clock::now();
+  auto [it, added] = deferred_docs_.try_emplace(e.id, e);
+  if (!added) {
+    deferred_bytes_ -= it->first.size() + it->second.type.size() + it->second.doc.size();
+    it->second = e;
+  }
+  deferred_bytes_ += e.id.size() + e.type.size() + e.doc.size();
+}
+
+void SqliteStore::DropDeferredDoc(const std::string& id) {
+  if (deferred_docs_.empty()) return;
+  auto it = deferred_docs_.find(id);
+  if (it == deferred_docs_.end()) return;
+  deferred_bytes_ -= it->first.size() + it->second.type.size() + it->second.doc.size();
+  deferred_docs_.erase(it);
+}
+
+Status SqliteStore::WriteDeferredDocs() {
+  if (deferred_docs_.empty()) return Status::Ok();
+  std::vector<const EntityRow*> rows;
+  rows.reserve(deferred_docs_.size());
+  for (const auto& [id, e] : deferred_docs_) rows.push_back(&e);
+  std::sort(rows.begin(), rows.end(),
+            [](const EntityRow* a, const EntityRow* b) { return a->id < b->id; });
+  sqlite3* w = writer_db_.get();
+  for (const EntityRow* e : rows) {
+    CB_RETURN_IF_ERROR(Run(w, upsert_entity_.get(), "put entity", e->id, e->type, e->doc,
+                           static_cast<int64_t>(e->modified_at)));
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::ApplyBatch(const WriteBatch& b, bool docs_only, bool write_docs,
+                               const std::vector<char>& keep_put, size_t* put_index) {
   sqlite3* w = writer_db_.get();
   // Deletions first, then puts: a batch may drop an entity and create it afresh.
-  for (const std::string& id : b.delete_entities) CB_RETURN_IF_ERROR(DeleteEntity(id));
-  for (const Record& r : b.delete_records) {
-    CB_RETURN_IF_ERROR(Run(w, delete_record_.get(), "delete record", r.kind, r.key));
+  for (const std::string& id : b.delete_entities) {
+    DropDeferredDoc(id);
+    // A delete applied before (docs_only) already removed the entity's history; doing it
+    // again would remove history written after it.
+    CB_RETURN_IF_ERROR(docs_only ? Run(w, delete_entity_.get(), "delete entity", id)
+                                 : DeleteEntity(id));
+  }
+  if (!docs_only) {
+    for (const Record& r : b.delete_records) {
+      CB_RETURN_IF_ERROR(Run(w, delete_record_.get(), "delete record", r.kind, r.key));
+    }
   }
   for (const EntityRow& e : b.put_entities) {
+    if (!write_docs) {
+      DeferDoc(e);
+      continue;
+    }
+    DropDeferredDoc(e.id);  // this one is newer
     if (!keep_put[(*put_index)++]) continue;
     CB_RETURN_IF_ERROR(Run(w, upsert_entity_.get(), "put entity", e.id, e.type, e.doc,
                            static_cast<int64_t>(e.modified_at)));
   }
+  if (docs_only) return Status::Ok();
   CB_RETURN_IF_ERROR(AddHistory(b.history));
   for (const Record& r : b.put_records) {
     CB_RETURN_IF_ERROR(Run(w, upsert_record_.get(), "put record", r.kind, r.key, r.doc));
@@ -1094,6 +1283,7 @@ Status SqliteStore::DeleteEntity(const std::string& id) {
   }
   ForgetOwner(id);
   if (owner != 0) {
+    CB_RETURN_IF_ERROR(WidenEpochs());  // the rows this transaction added are found too
     CB_RETURN_IF_ERROR(Run(w, delete_owner_history_.get(), "delete entity history", owner));
     CB_RETURN_IF_ERROR(Run(w, delete_owner_.get(), "delete entity history", owner));
     CB_RETURN_IF_ERROR(Run(w, delete_entity_series_.get(), "delete entity history", id));
@@ -1104,12 +1294,7 @@ Status SqliteStore::DeleteEntity(const std::string& id) {
 Status SqliteStore::AddHistory(const std::vector<HistoryRow>& rows) {
   if (rows.empty()) return Status::Ok();
   sqlite3* w = writer_db_.get();
-  // The time range of the rows going into each epoch (a batch spans one or two).
-  struct EpochRange {
-    int64_t epoch;
-    TimeMs min, max;
-  };
-  std::vector<EpochRange> ranges;
+  std::vector<EpochRange>& ranges = txn_epochs_;
   // A bound on memory for stores with very many entities: start over (a miss costs two
   // lookups).
   if (owner_cache_.size() + cached_attrs_ >= (1u << 22)) {
@@ -1157,12 +1342,15 @@ Status SqliteStore::AddHistory(const std::vector<HistoryRow>& rows) {
   }
   CB_RETURN_IF_ERROR(flush());
   if (instances.capacity() > (size_t{1} << 20)) std::string().swap(instances);
-  // Per batch, not per transaction: a later batch of the same group that deletes the
-  // entity finds these rows through history_epochs.
-  for (const EpochRange& r : ranges) {
-    CB_RETURN_IF_ERROR(Run(w, widen_epoch_.get(), "insert history", r.epoch,
+  return Status::Ok();
+}
+
+Status SqliteStore::WidenEpochs() {
+  for (const EpochRange& r : txn_epochs_) {
+    CB_RETURN_IF_ERROR(Run(writer_db_.get(), widen_epoch_.get(), "insert history", r.epoch,
                            static_cast<int64_t>(r.min), static_cast<int64_t>(r.max)));
   }
+  txn_epochs_.clear();
   return Status::Ok();
 }
 
@@ -1200,7 +1388,7 @@ void SqliteStore::ReleaseReader(std::unique_ptr<ReadConnection> conn) {
 }
 
 Status SqliteStore::ScanEntities(const std::function<void(EntityRow&&)>& fn) {
-  CB_RETURN_IF_ERROR(WaitForApplied());
+  CB_RETURN_IF_ERROR(WaitForApplied(/*docs=*/true));
   Result<std::unique_ptr<ReadConnection>> acquired = AcquireReader();
   if (!acquired.ok()) return acquired.status();
   ReaderLease conn(this, std::move(acquired).value());
@@ -1481,7 +1669,7 @@ void SqliteStore::Close() {
   // its frames applied, removes it.
   if (journal_ != nullptr) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (failed_.ok()) journal_->DropThrough(applied_frame_);
+    if (failed_.ok()) journal_->DropThrough(docs_frame_);
   }
   journal_.reset();
 }
