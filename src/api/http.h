@@ -152,6 +152,9 @@ struct ServerOptions {
   size_t max_header_bytes = 16 * 1024;
   int request_timeout_s = 30;  // to receive one whole request, keep-alive wait included
   size_t ws_max_queue = 10000; // messages buffered per WebSocket before dropping
+  // How often an open WebSocket's key or session is checked again: one revoked (signed
+  // out) or expired since the upgrade closes the socket (1008, policy). 0: never.
+  int ws_recheck_ms = 5000;
 };
 
 // Serves a Router over HTTP/1.1 and WebSocket. Connections are spread over the I/O

@@ -409,8 +409,12 @@ std::string_view PresentedKey(const HttpRequest& r) {
 
 class WsSession : public WebSocketSession, public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(Socket&& socket, HttpServer::Impl* srv, const WebSocketHandler* handler)
-      : ws_(std::move(socket)), srv_(srv), handler_(handler) {}
+  // `key`: what the client presented at the upgrade ("" for none), checked again every
+  // ws_recheck_ms against `permission`.
+  WsSession(Socket&& socket, HttpServer::Impl* srv, const WebSocketHandler* handler,
+            security::Permission permission, std::string key)
+      : ws_(std::move(socket)), srv_(srv), handler_(handler), permission_(permission),
+        key_(std::move(key)), recheck_(ws_.get_executor()) {}
 
   void Run(BeastRequest req, HttpRequest info) {
     // The session keeps the upgrade request, so the handler's views point into it.
@@ -434,6 +438,7 @@ class WsSession : public WebSocketSession, public std::enable_shared_from_this<W
       self->srv_->ws_sessions->Set(static_cast<double>(self->srv_->ws_count.load()));
       if (self->handler_->on_open) self->handler_->on_open(self, self->info_);
       self->DoRead();
+      self->ScheduleRecheck();
     });
   }
 
@@ -486,8 +491,32 @@ class WsSession : public WebSocketSession, public std::enable_shared_from_this<W
                     });
   }
 
+  // The upgrade checked the key once; a session signed out or expired since must not keep
+  // receiving the city's live data, so the key is checked again now and then.
+  void ScheduleRecheck() {
+    if (key_.empty() || srv_->auth == nullptr || srv_->options.ws_recheck_ms <= 0) return;
+    recheck_.expires_after(std::chrono::milliseconds(srv_->options.ws_recheck_ms));
+    recheck_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->closed_.load()) return;
+      auto who = self->srv_->auth->Authenticate(self->key_);
+      Status st = who.ok() ? security::ApiKeyAuthority::Authorize(who->get(), self->permission_)
+                           : who.status();
+      if (st.ok()) {
+        self->ScheduleRecheck();
+        return;
+      }
+      spdlog::info("websocket {}: closed, its key is no longer valid: {}",
+                   std::string(self->info_.path), st.message());
+      // Close reasons are limited to 123 bytes.
+      std::string reason = st.message().substr(0, 120);
+      self->ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, reason),
+                            [self](beast::error_code) {});
+    });
+  }
+
   void Finish() {
     if (closed_.exchange(true)) return;
+    recheck_.cancel();
     if (open_) {
       srv_->ws_count.fetch_sub(1);
       srv_->ws_sessions->Set(static_cast<double>(srv_->ws_count.load()));
@@ -498,6 +527,9 @@ class WsSession : public WebSocketSession, public std::enable_shared_from_this<W
   websocket::stream<Stream> ws_;
   HttpServer::Impl* srv_;
   const WebSocketHandler* handler_;
+  const security::Permission permission_;
+  const std::string key_;
+  net::steady_timer recheck_;
   BeastRequest req_;   // the upgrade request
   HttpRequest info_;   // its views point into req_
   beast::flat_buffer buf_;
@@ -631,7 +663,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         return;
       }
       stream_.expires_never();
-      auto ws = std::make_shared<WsSession>(stream_.release_socket(), srv_, m.ws);
+      auto ws = std::make_shared<WsSession>(stream_.release_socket(), srv_, m.ws, m.permission,
+                                            std::string(key));
       ws->Run(std::move(req), std::move(hr));
       return;
     }

@@ -229,6 +229,11 @@ int main(int argc, char** argv) {
   serve->add_option("--request-timeout", config.request_timeout_s,
                     "seconds to receive a whole request (and keep-alive idle time)")
       ->capture_default_str();
+  serve->add_option("--ws-recheck-ms", config.ws_recheck_ms,
+                    "check an open WebSocket's key or session again this often; one signed "
+                    "out, revoked or expired since closes the socket (0: never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600000));
   serve->add_option("--mqtt", config.mqtt_url, "MQTT broker URL, e.g. tcp://127.0.0.1:1883");
   serve->add_option("--mqtt-devices", config.mqtt_provisioning,
                     "device provisioning file (JSON) for the MQTT bridge");

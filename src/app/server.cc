@@ -475,6 +475,7 @@ Status CityServer::Start() {
   ho.threads = c.threads;
   ho.max_body_bytes = c.max_body_bytes;
   ho.request_timeout_s = c.request_timeout_s;
+  ho.ws_recheck_ms = c.ws_recheck_ms;
   s.http = std::make_unique<api::HttpServer>(ho, &s.router, s.auth.get(), &s.registry);
   CB_RETURN_IF_ERROR(s.http->Start());
 

@@ -33,6 +33,8 @@ struct ServerConfig {
   int apply_nice = 10;
   size_t max_body_bytes = 8 * 1024 * 1024;
   int request_timeout_s = 30;
+  // How often an open WebSocket's key or session is checked again (0: never).
+  int ws_recheck_ms = 5000;
   std::string mqtt_url;              // e.g. tcp://127.0.0.1:1883; empty: no MQTT bridge
   std::string mqtt_provisioning;     // JSON file of devices (see docs/configuration.md)
   // Tier plans: every *.json file of this directory (empty: data_dir/tier-plans, if any).

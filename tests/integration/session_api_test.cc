@@ -7,6 +7,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <thread>
 
 #include "core/json.h"
 #include "core/time.h"
@@ -135,6 +137,40 @@ TEST_F(SessionIT, SignInUseTheTokenAndSignOut) {
   EXPECT_NE(log.find("audit: sign-in user=\"operator\" remote=127.0.0.1"), std::string::npos) << log;
   EXPECT_NE(log.find("audit: sign-out user=\"operator\" remote=127.0.0.1"), std::string::npos) << log;
   EXPECT_EQ(log.find("hubin-operator"), std::string::npos);
+}
+
+TEST_F(SessionIT, AnOpenWebSocketClosesOnceItsSessionIsSignedOut) {
+  StartServer({"--users", kDemoUsers, "--ws-recheck-ms", "200"});
+  const std::string token = SignIn("operator", "hubin-operator");
+  const std::string other = SignIn("operator", "hubin-operator");  // a second session
+  auto open = [&](const std::string& t) {
+    return std::make_unique<WsClient>(server_->port(), "", "/ws/alerts",
+                                      "citybrain.v1, citybrain.key." + t);
+  };
+  auto signed_out = open(token);
+  auto still_in = open(other);
+  WsClient by_key(server_->port(), server_->admin_key(), "/ws/alerts");
+  for (WsClient* ws : {signed_out.get(), still_in.get(), &by_key}) {
+    ASSERT_TRUE(ws->Read(std::chrono::seconds(10)));  // the snapshot
+  }
+  // Several rechecks pass while the keys are good.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+
+  HttpClient op(server_->port(), token);
+  ASSERT_EQ(op.Delete("/api/v1/session").status, 204);
+  // The signed-out session's socket closes (policy, with the reason) within a recheck or
+  // two; nothing else is sent on a quiet server, so the next read is the close.
+  EXPECT_FALSE(signed_out->Read(std::chrono::seconds(10)));
+  ASSERT_TRUE(signed_out->closed());
+  EXPECT_EQ(signed_out->close_code(), 1008);
+  EXPECT_EQ(signed_out->close_reason(), "invalid API key");
+  // The user's other session and the API key stay open.
+  EXPECT_FALSE(still_in->Read(std::chrono::milliseconds(700)));
+  EXPECT_FALSE(still_in->closed());
+  EXPECT_FALSE(by_key.Read(std::chrono::milliseconds(300)));
+  EXPECT_FALSE(by_key.closed());
+  EXPECT_NE(server_->Log().find("websocket /ws/alerts: closed, its key is no longer valid"),
+            std::string::npos);
 }
 
 TEST_F(SessionIT, ApiKeysAreSignedInButCannotSignOut) {

@@ -163,14 +163,28 @@ class WsClient {
       ioc_.run();
       return std::nullopt;
     }
-    if (err) return std::nullopt;
+    if (err) {
+      if (err == websocket::error::closed) {
+        closed_ = true;
+        close_code_ = ws_.reason().code;
+        close_reason_ = std::string(ws_.reason().reason.data(), ws_.reason().reason.size());
+      }
+      return std::nullopt;
+    }
     return beast::buffers_to_string(buf.data());
   }
+  // Whether a Read saw the server close the socket, and the code and reason it gave.
+  bool closed() const { return closed_; }
+  int close_code() const { return close_code_; }
+  const std::string& close_reason() const { return close_reason_; }
 
  private:
   net::io_context ioc_;
   websocket::stream<tcp::socket> ws_;
   std::string accepted_protocol_;
+  bool closed_ = false;
+  int close_code_ = 0;
+  std::string close_reason_;
 };
 
 // The citybrain binary as a child process.

@@ -43,6 +43,10 @@ export function currentToken(): string | null {
 export function whenUnauthorized(f: () => void): void {
   onUnauthorized = f;
 }
+// The server ended the session on its side (a live stream closed for policy, 1008).
+export function sessionEnded(): void {
+  if (token) onUnauthorized();
+}
 
 async function errorFrom(res: Response): Promise<ApiError> {
   let body: any = null;

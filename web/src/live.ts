@@ -1,7 +1,7 @@
 // A WebSocket to one of the server's streams that reconnects by itself (back-off from
 // 0.5 s to 10 s) and tells its state, so the wallboard can show when it is disconnected.
 // The token goes in a subprotocol next to citybrain.v1 (browsers cannot set headers).
-import { currentToken } from "./api";
+import { currentToken, sessionEnded } from "./api";
 
 export type LinkState = "connecting" | "open" | "closed";
 
@@ -56,11 +56,18 @@ export class LiveStream {
       }
       this.onMessage(msg);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.setState("closed");
       if (this.stopped) return;
+      // 1008: the server closed it because the session was signed out or expired (it
+      // checks open sockets again every few seconds): reconnecting would only be refused.
+      if (ev.code === 1008) {
+        this.stopped = true;
+        sessionEnded();
+        return;
+      }
       this.timer = window.setTimeout(() => this.connect(), this.delay);
       this.delay = Math.min(this.delay * 2, 10_000);
     };
