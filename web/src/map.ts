@@ -178,9 +178,11 @@ export class CityMap {
 
     for (const s of ["zones", "crowd", "sensor-cells", "counters", "parking"]) add(s);
     m.addSource("cases", { type: "geojson", data: empty(), ...CLUSTERED });
-    // An alerts' cluster keeps the most severe level (1 is red) and whether any is active.
+    // Alerts cluster only where many are close together (a few stay where they are, as
+    // in the demo district); a cluster keeps the most severe level (1 is red) and whether
+    // any is active.
     m.addSource("alerts", {
-      type: "geojson", data: empty(), ...CLUSTERED,
+      type: "geojson", data: empty(), ...CLUSTERED, clusterMinPoints: 5,
       clusterProperties: {
         level: ["min", ["get", "level"]],
         active: ["max", ["case", ["==", ["get", "state"], "active"], 1, 0]],
