@@ -20,7 +20,7 @@ export const LAYER_GROUPS = {
   zones: ["zones-fill", "zones-line"],
   heat: ["crowd-heat"],
   parking: ["parking-circle"],
-  sensors: ["sensor-cells", "sensors-circle"],
+  sensors: ["sensor-cells-silent", "sensor-cells", "sensors-circle"],
   alerts: ["alerts-halo", "alerts-cluster", "alerts-circle"],
   cases: ["cases-cluster", "cases-point"],
 } as const;
@@ -68,6 +68,9 @@ function heatRadius(z: number): number {
 const CLUSTERED = { cluster: true, clusterRadius: 40, clusterMaxZoom: 16 } as const;
 const CLUSTER_RADIUS: ExpressionSpecification = ["step", ["get", "point_count"], 14, 10, 18, 100, 24];
 const IS_CLUSTER: ExpressionSpecification = ["has", "point_count"];
+// A "#rrggbb" colour at 60 % opacity.
+const faded = (hex: string): string =>
+  `rgba(${parseInt(hex.slice(1, 3), 16)}, ${parseInt(hex.slice(3, 5), 16)}, ${parseInt(hex.slice(5, 7), 16)}, 0.6)`;
 
 // The centre of a polygon's outer ring (enough for labels and alert pins).
 function centroid(g: Geometry): [number, number] | null {
@@ -212,15 +215,24 @@ export class CityMap {
       },
     });
     // Sensor cells: sized by their summed count, grey when all their sensors are silent,
-    // with a grey ring when some are.
+    // with a grey ring (a larger disc beneath) when some are. The data-driven properties
+    // of these layers and of the alerts' clusters are those of the car parks' layer, so
+    // that they share its shader program: compiling another takes the software renderer
+    // long enough to stall the map when such a layer is first drawn.
+    const cellRadius: ExpressionSpecification = ["interpolate", ["linear"], ["sqrt", ["get", "count"]], 0, 6, 100, 15];
+    const allSilent: ExpressionSpecification = ["==", ["get", "silent"], ["get", "n"]];
+    m.addLayer({
+      id: "sensor-cells-silent", type: "circle", source: "sensor-cells", filter: [">", ["get", "silent"], 0],
+      paint: { "circle-radius": ["+", cellRadius, 3], "circle-color": ["case", allSilent, "#9a9a9a", "#c8c8c8"] },
+    });
     m.addLayer({
       id: "sensor-cells", type: "circle", source: "sensor-cells",
       paint: {
-        "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "count"]], 0, 6, 100, 15],
-        "circle-color": ["case", ["==", ["get", "silent"], ["get", "n"]], "#7a7a7a", "#4cc9f0"],
-        "circle-opacity": 0.75,
-        "circle-stroke-color": ["case", [">", ["get", "silent"], 0], "#c8c8c8", "#0d1b2a"],
-        "circle-stroke-width": ["case", [">", ["get", "silent"], 0], 3, 1],
+        "circle-radius": cellRadius,
+        "circle-color": ["case", allSilent, "#7a7a7a", "#4cc9f0"],
+        "circle-opacity": 0.85,
+        "circle-stroke-color": "#0d1b2a",
+        "circle-stroke-width": 1,
       },
     });
     m.addLayer({
@@ -251,8 +263,10 @@ export class CityMap {
       id: "alerts-cluster", type: "circle", source: "alerts", filter: IS_CLUSTER,
       paint: {
         "circle-radius": CLUSTER_RADIUS,
-        "circle-color": ["match", ["get", "level"], 1, ALERT_COLORS.red, 2, ALERT_COLORS.orange, 3, ALERT_COLORS.yellow, ALERT_COLORS.blue],
-        "circle-opacity": ["case", [">", ["get", "active"], 0], 0.9, 0.6],
+        "circle-color": ["case", [">", ["get", "active"], 0],
+          ["match", ["get", "level"], 1, ALERT_COLORS.red, 2, ALERT_COLORS.orange, 3, ALERT_COLORS.yellow, ALERT_COLORS.blue],
+          ["match", ["get", "level"], 1, faded(ALERT_COLORS.red), 2, faded(ALERT_COLORS.orange), 3, faded(ALERT_COLORS.yellow), faded(ALERT_COLORS.blue)]],
+        "circle-opacity": 0.9,
         "circle-stroke-color": "#fff",
         "circle-stroke-width": 2,
       },
