@@ -3,20 +3,25 @@
 // roads and water); live layers come from the city state. Text labels need glyph servers
 // in MapLibre, so zone labels (which carry the tier name: colour is never the only signal)
 // and cluster counts are HTML markers instead of symbol layers.
-import maplibregl, { type GeoJSONSource, type MapMouseEvent } from "maplibre-gl";
+//
+// Thousands of sensors and alerts are not drawn one by one when zoomed out: the sensors are
+// pre-aggregated into grid cells (grid.ts) and the alerts clustered, so that what the map
+// draws grows with the screen, not with the city.
+import maplibregl, { type ExpressionSpecification, type GeoJSONSource, type MapMouseEvent } from "maplibre-gl";
 import "maplibre-gl/dist/maplibre-gl.css";
 import type { Feature, FeatureCollection, Geometry, Point } from "geojson";
 import { feature } from "topojson-client";
 import { city, TIER_COLORS, ALERT_COLORS, type Selection } from "./state";
 import { t, pick, onLocaleChange, fmtNumber, type Key } from "./i18n";
+import { Grid, Lattice, cellSize } from "./grid";
 
 export const LAYER_GROUPS = {
   base: ["water-fill", "water-line", "roads-line", "district-line"],
   zones: ["zones-fill", "zones-line"],
   heat: ["crowd-heat"],
   parking: ["parking-circle"],
-  sensors: ["sensors-circle"],
-  alerts: ["alerts-halo", "alerts-circle"],
+  sensors: ["sensor-cells-silent", "sensor-cells", "sensors-circle"],
+  alerts: ["alerts-halo", "alerts-cluster", "alerts-circle"],
   cases: ["cases-cluster", "cases-point"],
 } as const;
 export type LayerGroup = keyof typeof LAYER_GROUPS;
@@ -26,6 +31,46 @@ export const LAYER_LABELS: Record<LayerGroup, Key> = {
 };
 
 const empty = (): FeatureCollection => ({ type: "FeatureCollection", features: [] });
+const point = (p: [number, number], properties: Record<string, unknown>): Feature =>
+  ({ type: "Feature", geometry: { type: "Point", coordinates: p }, properties });
+// Points from `items`: each item's position (null: left off the map) and the properties its
+// layers style by.
+function points<T>(items: Iterable<T>, place: (x: T) => [number, number] | null | undefined,
+                   props: (x: T) => Record<string, unknown>): FeatureCollection {
+  const features: Feature[] = [];
+  for (const x of items) {
+    const p = place(x);
+    if (p) features.push(point(p, props(x)));
+  }
+  return { type: "FeatureCollection", features };
+}
+
+// Below this zoom (where a screen pixel covers more than about a metre, the district's
+// whole view included) the sensors are drawn as cells of a grid about SENSOR_CELL_PX
+// pixels wide; a cell holding a single sensor is drawn as that sensor. From it on, every
+// sensor is drawn. The grids are fixed per quarter zoom level, so they change only when
+// the zoom crosses one (and a cell grows by at most a fifth on screen meanwhile).
+const SENSOR_GRID_BELOW = 16;
+const SENSOR_CELL_PX = 32;
+const zoomBand = (z: number): number => Math.max(0, Math.floor(z * 4) / 4);
+// The heat layer's lattice spacing, as a share of its radius: its kernel is a Gaussian of a
+// third of the radius, whose sum over nodes this far apart is still smooth (to within a
+// few per cent).
+const HEAT_CELL = 0.6;
+// The heat layer's radius (pixels) by zoom, and the count at which a counter weighs fully.
+const HEAT_RADIUS: [number, number, number, number] = [12, 12, 16, 40];
+const HEAT_FULL_COUNT = 5000;
+function heatRadius(z: number): number {
+  const [z0, r0, z1, r1] = HEAT_RADIUS;
+  return r0 + (r1 - r0) * Math.min(1, Math.max(0, (z - z0) / (z1 - z0)));
+}
+// Cases and alerts are clustered alike (MapLibre's own clustering), their clusters sized alike.
+const CLUSTERED = { cluster: true, clusterRadius: 40, clusterMaxZoom: 16 } as const;
+const CLUSTER_RADIUS: ExpressionSpecification = ["step", ["get", "point_count"], 14, 10, 18, 100, 24];
+const IS_CLUSTER: ExpressionSpecification = ["has", "point_count"];
+// A "#rrggbb" colour at 60 % opacity.
+const faded = (hex: string): string =>
+  `rgba(${parseInt(hex.slice(1, 3), 16)}, ${parseInt(hex.slice(3, 5), 16)}, ${parseInt(hex.slice(5, 7), 16)}, 0.6)`;
 
 // The centre of a polygon's outer ring (enough for labels and alert pins).
 function centroid(g: Geometry): [number, number] | null {
@@ -91,7 +136,7 @@ export class CityMap {
     if (!this.loaded) return;
     for (const id of LAYER_GROUPS[g]) this.map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
     if (g === "zones") this.zoneMarkers.forEach((m) => (m.getElement().style.display = on ? "" : "none"));
-    if (g === "cases") this.updateClusterMarkers();
+    if (g === "cases" || g === "alerts") this.updateClusterMarkers();
   }
 
   // While set, a click on the map gives its position to `f` (the grid worker's report).
@@ -134,8 +179,18 @@ export class CityMap {
     });
     m.addLayer({ id: "district-line", type: "line", source: "district", paint: { "line-color": "#6c8cb0", "line-width": 1.5, "line-dasharray": [3, 2] } });
 
-    for (const s of ["zones", "counters", "parking", "alerts"]) add(s);
-    m.addSource("cases", { type: "geojson", data: empty(), cluster: true, clusterRadius: 40, clusterMaxZoom: 16 });
+    for (const s of ["zones", "crowd", "sensor-cells", "counters", "parking"]) add(s);
+    m.addSource("cases", { type: "geojson", data: empty(), ...CLUSTERED });
+    // Alerts cluster only where many are close together (a few stay where they are, as
+    // in the demo district); a cluster keeps the most severe level (1 is red) and whether
+    // any is active.
+    m.addSource("alerts", {
+      type: "geojson", data: empty(), ...CLUSTERED, clusterMinPoints: 5,
+      clusterProperties: {
+        level: ["min", ["get", "level"]],
+        active: ["max", ["case", ["==", ["get", "state"], "active"], 1, 0]],
+      },
+    });
 
     m.addLayer({
       id: "zones-fill", type: "fill", source: "zones",
@@ -146,14 +201,38 @@ export class CityMap {
       paint: { "line-color": ["get", "color"], "line-width": ["case", ["get", "leaf"], 2.5, 1.5], "line-dasharray": ["case", ["get", "leaf"], ["literal", [1, 0]], ["literal", [2, 2]]] },
     });
     m.addLayer({
-      id: "crowd-heat", type: "heatmap", source: "counters",
+      // Fed with grid cells finer than the radius (drawCounters), each weighing the sum
+      // of its counters' weights: the same picture as one point per counter, but a few
+      // hundred points to draw in the district's view instead of every counter.
+      id: "crowd-heat", type: "heatmap", source: "crowd",
       paint: {
-        "heatmap-weight": ["interpolate", ["linear"], ["coalesce", ["get", "count"], 0], 0, 0, 5000, 1],
+        "heatmap-weight": ["get", "weight"],
         "heatmap-intensity": 1.2,
         // Each point draws a disc of this radius into the heat texture: kept modest, as its
-        // cost grows with the square of the radius times the number of counters.
-        "heatmap-radius": ["interpolate", ["linear"], ["zoom"], 12, 12, 16, 40],
+        // cost grows with the square of the radius times the number of points.
+        "heatmap-radius": ["interpolate", ["linear"], ["zoom"], ...HEAT_RADIUS],
         "heatmap-opacity": 0.7,
+      },
+    });
+    // Sensor cells: sized by their summed count, grey when all their sensors are silent,
+    // with a grey ring (a larger disc beneath) when some are. The data-driven properties
+    // of these layers and of the alerts' clusters are those of the car parks' layer, so
+    // that they share its shader program: compiling another takes the software renderer
+    // long enough to stall the map when such a layer is first drawn.
+    const cellRadius: ExpressionSpecification = ["interpolate", ["linear"], ["sqrt", ["get", "count"]], 0, 6, 100, 15];
+    const allSilent: ExpressionSpecification = ["==", ["get", "silent"], ["get", "n"]];
+    m.addLayer({
+      id: "sensor-cells-silent", type: "circle", source: "sensor-cells", filter: [">", ["get", "silent"], 0],
+      paint: { "circle-radius": ["+", cellRadius, 3], "circle-color": ["case", allSilent, "#9a9a9a", "#c8c8c8"] },
+    });
+    m.addLayer({
+      id: "sensor-cells", type: "circle", source: "sensor-cells",
+      paint: {
+        "circle-radius": cellRadius,
+        "circle-color": ["case", allSilent, "#7a7a7a", "#4cc9f0"],
+        "circle-opacity": 0.85,
+        "circle-stroke-color": "#0d1b2a",
+        "circle-stroke-width": 1,
       },
     });
     m.addLayer({
@@ -177,19 +256,31 @@ export class CityMap {
       },
     });
     m.addLayer({
-      id: "alerts-halo", type: "circle", source: "alerts",
+      id: "alerts-halo", type: "circle", source: "alerts", filter: ["!", IS_CLUSTER],
       paint: { "circle-radius": 18, "circle-color": ["get", "color"], "circle-opacity": ["case", ["==", ["get", "state"], "active"], 0.35, 0.15] },
     });
     m.addLayer({
-      id: "alerts-circle", type: "circle", source: "alerts",
+      id: "alerts-cluster", type: "circle", source: "alerts", filter: IS_CLUSTER,
+      paint: {
+        "circle-radius": CLUSTER_RADIUS,
+        "circle-color": ["case", [">", ["get", "active"], 0],
+          ["match", ["get", "level"], 1, ALERT_COLORS.red, 2, ALERT_COLORS.orange, 3, ALERT_COLORS.yellow, ALERT_COLORS.blue],
+          ["match", ["get", "level"], 1, faded(ALERT_COLORS.red), 2, faded(ALERT_COLORS.orange), 3, faded(ALERT_COLORS.yellow), faded(ALERT_COLORS.blue)]],
+        "circle-opacity": 0.9,
+        "circle-stroke-color": "#fff",
+        "circle-stroke-width": 2,
+      },
+    });
+    m.addLayer({
+      id: "alerts-circle", type: "circle", source: "alerts", filter: ["!", IS_CLUSTER],
       paint: { "circle-radius": 7, "circle-color": ["get", "color"], "circle-stroke-color": "#fff", "circle-stroke-width": 2 },
     });
     m.addLayer({
-      id: "cases-cluster", type: "circle", source: "cases", filter: ["has", "point_count"],
-      paint: { "circle-radius": ["step", ["get", "point_count"], 14, 10, 18, 100, 24], "circle-color": "#9d4edd", "circle-opacity": 0.8 },
+      id: "cases-cluster", type: "circle", source: "cases", filter: IS_CLUSTER,
+      paint: { "circle-radius": CLUSTER_RADIUS, "circle-color": "#9d4edd", "circle-opacity": 0.8 },
     });
     m.addLayer({
-      id: "cases-point", type: "circle", source: "cases", filter: ["!", ["has", "point_count"]],
+      id: "cases-point", type: "circle", source: "cases", filter: ["!", IS_CLUSTER],
       paint: {
         "circle-radius": 6,
         "circle-color": ["match", ["get", "sla"], "overdue", "#e5383b", "warning", "#f77f00", "#9d4edd"],
@@ -200,38 +291,62 @@ export class CityMap {
     this.loaded = true;
     for (const g of Object.keys(LAYER_GROUPS) as LayerGroup[]) this.setVisible(g, this.visible[g]);
 
-    const clickable: [string, Selection["kind"]][] = [
-      ["alerts-circle", "alert"], ["cases-point", "case"], ["parking-circle", "lot"],
-      ["sensors-circle", "sensor"], ["zones-fill", "zone"],
+    // What a click does, in order of precedence: clusters and sensor cells zoom in (by two
+    // levels, to where they come apart), points open their details, the smallest zone last.
+    const clickable: [string, Selection["kind"] | "zoomIn"][] = [
+      ["cases-cluster", "zoomIn"], ["alerts-cluster", "zoomIn"], ["alerts-circle", "alert"], ["cases-point", "case"],
+      ["parking-circle", "lot"], ["sensors-circle", "sensor"], ["sensor-cells", "zoomIn"], ["zones-fill", "zone"],
     ];
+    const under = (e: MapMouseEvent) => {
+      const layers = clickable.map(([l]) => l).filter((l) => m.getLayer(l) && m.getLayoutProperty(l, "visibility") !== "none");
+      return m.queryRenderedFeatures(e.point, { layers });
+    };
     m.on("click", (e: MapMouseEvent) => {
       if (this.pickHandler) {
         this.pickHandler([e.lngLat.lng, e.lngLat.lat]);
         return;
       }
-      const layers = clickable.map(([l]) => l).filter((l) => m.getLayer(l) && m.getLayoutProperty(l, "visibility") !== "none");
-      const hits = m.queryRenderedFeatures(e.point, { layers });
-      const cluster = m.queryRenderedFeatures(e.point, { layers: ["cases-cluster"] })[0];
-      if (cluster) {
-        m.easeTo({ center: (cluster.geometry as Point).coordinates as [number, number], zoom: m.getZoom() + 2 });
-        return;
-      }
-      // The most specific thing under the pointer: points first, the smallest zone last.
+      const hits = under(e);
       for (const [layer, kind] of clickable) {
         const hit = hits.filter((h) => h.layer.id === layer);
         if (hit.length === 0) continue;
+        if (kind === "zoomIn") {
+          m.easeTo({ center: (hit[0].geometry as Point).coordinates as [number, number], zoom: m.getZoom() + 2 });
+          return;
+        }
         const pickOne = kind === "zone" ? hit.sort((a, b) => (a.properties.area as number) - (b.properties.area as number))[0] : hit[0];
         city.select({ kind, id: String(pickOne.properties.id) });
         return;
       }
     });
-    for (const [layer] of clickable) {
-      m.on("mouseenter", layer, () => (m.getCanvas().style.cursor = this.pickHandler ? "crosshair" : "pointer"));
-      m.on("mouseleave", layer, () => (m.getCanvas().style.cursor = this.pickHandler ? "crosshair" : ""));
-    }
+    // The pointer over something clickable; over a sensor cell, what the cell holds. One
+    // query per move, none while the map is dragged.
+    const tip = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: "cell-tip", offset: 14 });
+    m.on("mousemove", (e: MapMouseEvent) => {
+      if (e.originalEvent.buttons) return;
+      const hits = under(e);
+      m.getCanvas().style.cursor = this.pickHandler ? "crosshair" : hits.length ? "pointer" : "";
+      const top = hits.find((h) => h.layer.id !== "zones-fill");
+      if (top?.layer.id !== "sensor-cells" || this.pickHandler) {
+        tip.remove();
+        return;
+      }
+      const p = top.properties;
+      tip.setLngLat((top.geometry as Point).coordinates as [number, number])
+        .setText(t("sensorCell", { n: fmtNumber(p.n), silent: fmtNumber(p.silent), people: fmtNumber(p.count) }));
+      if (!tip.isOpen()) tip.addTo(m);
+    });
+    m.on("mouseout", () => tip.remove());
+    m.on("movestart", () => tip.remove());
+    // When the map has moved, when new clusters have been drawn, and once it has settled.
     m.on("moveend", () => this.updateClusterMarkers());
+    m.on("idle", () => this.updateClusterMarkers());
     m.on("sourcedata", (e) => {
-      if (e.sourceId === "cases" && e.isSourceLoaded) this.updateClusterMarkers();
+      if ((e.sourceId === "cases" || e.sourceId === "alerts") && e.isSourceLoaded) m.once("render", () => this.updateClusterMarkers());
+    });
+    // The sensors' grids follow the zoom (by quarter levels).
+    m.on("zoom", () => {
+      if (zoomBand(m.getZoom()) !== this.countersBand) this.drawCountersSoon();
     });
 
     city.on("shapes", () => { this.drawZones(); this.fitDistrict(); });
@@ -335,17 +450,10 @@ export class CityMap {
     this.set("zones", { type: "FeatureCollection", features });
   }
 
-  // Sets a point source from `items`: each item's position (null: left off the map) and
-  // the properties its layers style by.
+  // Sets a point source from `items` (see points()).
   private points<T>(source: string, items: Iterable<T>, place: (x: T) => [number, number] | null | undefined,
                     props: (x: T) => Record<string, unknown>): void {
-    if (!this.loaded) return;
-    const features: Feature[] = [];
-    for (const x of items) {
-      const p = place(x);
-      if (p) features.push({ type: "Feature", geometry: { type: "Point", coordinates: p }, properties: props(x) });
-    }
-    this.set(source, { type: "FeatureCollection", features });
+    if (this.loaded) this.set(source, points(items, place, props));
   }
 
   // Readings stream in continuously; re-indexing thousands of points on every frame would
@@ -363,11 +471,36 @@ export class CityMap {
     }, wait);
   }
 
-  // The people counters: one source for the heat layer (weighted by count) and the sensors
-  // layer (grey when the server finds a counter silent).
+  // The people counters, spread (grid.ts) for the heat layer onto a lattice HEAT_CELL of
+  // its radius apart (by their weights; finer than the heat's blur, so the picture is the
+  // same) and binned, below SENSOR_GRID_BELOW, for the sensors layer into SENSOR_CELL_PX
+  // cells (the summed count, how many sensors, how many silent). The sensors drawn one by one (grey
+  // when the server finds a counter silent) are all of them from SENSOR_GRID_BELOW on, the
+  // ones alone in their cell below it.
+  private countersBand = -1;
   private drawCounters(): void {
-    this.points("counters", city.counters.values(), (c) => c.location,
-      (c) => ({ id: c.id, count: c.peopleCount ?? 0, silent: city.devices.get(c.id)?.silent ?? false }));
+    if (!this.loaded) return;
+    const band = (this.countersBand = zoomBand(this.map.getZoom()));
+    const heat = new Lattice(cellSize(band, heatRadius(band) * HEAT_CELL));
+    const grid = band < SENSOR_GRID_BELOW ? new Grid(cellSize(band, SENSOR_CELL_PX)) : null;
+    const sensors: Feature[] = [];
+    for (const c of city.counters.values()) {
+      if (!c.location) continue;
+      const count = c.peopleCount ?? 0, silent = city.devices.get(c.id)?.silent ?? false;
+      heat.add(c.location, Math.min(count, HEAT_FULL_COUNT) / HEAT_FULL_COUNT);
+      if (grid) grid.add(c.location, c.id, count, silent);
+      else sensors.push(point(c.location, { id: c.id, count, silent }));
+    }
+    const cells: Feature[] = [];
+    for (const c of grid?.cells() ?? []) {
+      if (c.n === 1) sensors.push(point(c.centre, { id: c.id, count: c.count, silent: c.silent > 0 }));
+      else cells.push(point(c.centre, { n: c.n, count: c.count, silent: c.silent }));
+    }
+    const spots: Feature[] = [];
+    for (const { at, weight } of heat.weights()) spots.push(point(at, { weight }));
+    this.set("crowd", { type: "FeatureCollection", features: spots });
+    this.set("sensor-cells", { type: "FeatureCollection", features: cells });
+    this.set("counters", { type: "FeatureCollection", features: sensors });
   }
 
   private drawParking(): void {
@@ -375,10 +508,19 @@ export class CityMap {
       (l) => ({ id: l.id, total: l.total, index: l.index, fresh: l.fresh }));
   }
 
+  // Redrawn whenever counters or car parks change (an alert may be placed at one), which
+  // while readings stream is many times a second: the source (and its clusters) is set
+  // again only when an open alert, its state or its place has changed.
+  private alertsDrawn = "";
   private drawAlerts(): void {
+    if (!this.loaded) return;
     const open = [...city.alerts.values()].filter((a) => a.state !== "resolved");
-    this.points("alerts", open, (a) => (a.zone ? zoneCentre(a.zone) : entityPlace(a.key)),
-      (a) => ({ id: a.id, color: ALERT_COLORS[a.color] ?? "#e5383b", state: a.state }));
+    const fc = points(open, (a) => (a.zone ? zoneCentre(a.zone) : entityPlace(a.key)),
+      (a) => ({ id: a.id, color: ALERT_COLORS[a.color] ?? "#e5383b", state: a.state, level: a.level }));
+    const drawn = JSON.stringify(fc);
+    if (drawn === this.alertsDrawn) return;
+    this.alertsDrawn = drawn;
+    this.set("alerts", fc);
   }
 
   // Open cases, marked by their most urgent SLA clock.
@@ -390,21 +532,33 @@ export class CityMap {
     }));
   }
 
-  // Cluster counts as HTML markers (no glyph server for symbol text).
+  // Cluster counts (cases, alerts) as HTML markers (no glyph server for symbol text), on
+  // the clusters drawn once the map has settled (not those of tiles of other zoom levels
+  // the sources still hold), made again only when the clusters have changed.
+  private clustersShown = "";
   private updateClusterMarkers(): void {
-    this.clusterMarkers.forEach((m) => m.remove());
-    this.clusterMarkers = [];
-    if (!this.loaded || !this.visible.cases) return;
-    const seen = new Set<number>();
-    for (const f of this.map.querySourceFeatures("cases", { filter: ["has", "point_count"] })) {
-      const id = f.properties.cluster_id as number;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const el = document.createElement("div");
-      el.className = "cluster-count";
-      el.textContent = fmtNumber(f.properties.point_count as number);
-      this.clusterMarkers.push(new maplibregl.Marker({ element: el }).setLngLat((f.geometry as Point).coordinates as [number, number]).addTo(this.map));
+    if (!this.loaded) return;
+    const counts: { source: string; at: [number, number]; n: number }[] = [];
+    for (const source of ["cases", "alerts"] as const) {
+      if (!this.visible[source]) continue;
+      const seen = new Set<number>();
+      for (const f of this.map.queryRenderedFeatures({ layers: [`${source}-cluster`] })) {
+        const id = f.properties.cluster_id as number;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        counts.push({ source, at: (f.geometry as Point).coordinates as [number, number], n: f.properties.point_count as number });
+      }
     }
+    const shown = JSON.stringify(counts);
+    if (shown === this.clustersShown) return;
+    this.clustersShown = shown;
+    this.clusterMarkers.forEach((m) => m.remove());
+    this.clusterMarkers = counts.map(({ source, at, n }) => {
+      const el = document.createElement("div");
+      el.className = `cluster-count cluster-${source}`;
+      el.textContent = fmtNumber(n);
+      return new maplibregl.Marker({ element: el }).setLngLat(at).addTo(this.map);
+    });
   }
 }
 
