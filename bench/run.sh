@@ -738,8 +738,12 @@ threshold (as many active alerts in the feed and on the map), and up to 400 coun
 a second streaming in over \`/ws/entities\` during the pan: $(val dashboard frames) frames, mean **$(val dashboard mean_ms) ms**
 ($(val dashboard fps) fps), p50 $(val dashboard p50_ms), p95 $(val dashboard p95_ms), p99 $(val dashboard p99_ms), max $(val dashboard max_ms) ms; ratio to the
 baseline $(val dashboard ratio_mean) (mean), $(val dashboard ratio_p95) (p95). The page was ready with all of them $(num "$(val dashboard loaded_ready_ms)") ms
-after sign-in. Software rendering (no GPU) is the floor on this machine; how smooth the
-same layers are on display hardware with a GPU is not measured here.
+after sign-in. The page's main thread was busy $(val dashboard base_main_ms_per_frame) ms per frame for the district alone and
+$(val dashboard main_ms_per_frame) ms loaded ($(val dashboard script_ms_per_frame) ms of it script; Chromium's TaskDuration and ScriptDuration
+over DevTools' Performance domain, wall time on 2 cores shared with SwiftShader). Below zoom 16
+the map draws the counters as grid cells and the heat layer from a lattice (docs/dashboard.md).
+Software rendering (no GPU) is the floor on this machine; how smooth the same layers are on
+display hardware with a GPU is not measured here.
 
 ## Raw results
 
