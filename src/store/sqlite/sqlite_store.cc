@@ -1148,21 +1148,24 @@ Status SqliteStore::ApplyFrames(const std::vector<Frame>& frames, ApplyMode mode
   return Status::Ok();
 }
 
+// What a deferred document counts toward max_deferred_doc_bytes.
+size_t DocBytes(const EntityRow& e) { return e.id.size() + e.type.size() + e.doc.size(); }
+
 void SqliteStore::DeferDoc(const EntityRow& e) {
   if (deferred_docs_.empty()) deferred_since_ = Clock::now();
   auto [it, added] = deferred_docs_.try_emplace(e.id, e);
   if (!added) {
-    deferred_bytes_ -= it->first.size() + it->second.type.size() + it->second.doc.size();
+    deferred_bytes_ -= DocBytes(it->second);
     it->second = e;
   }
-  deferred_bytes_ += e.id.size() + e.type.size() + e.doc.size();
+  deferred_bytes_ += DocBytes(e);
 }
 
 void SqliteStore::DropDeferredDoc(const std::string& id) {
   if (deferred_docs_.empty()) return;
   auto it = deferred_docs_.find(id);
   if (it == deferred_docs_.end()) return;
-  deferred_bytes_ -= it->first.size() + it->second.type.size() + it->second.doc.size();
+  deferred_bytes_ -= DocBytes(it->second);
   deferred_docs_.erase(it);
 }
 
