@@ -28,9 +28,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -52,6 +54,7 @@
 
 #include <mqtt/async_client.h>
 
+#include "http_response_reader.h"
 #include "workload.h"
 
 namespace beast = boost::beast;
@@ -60,6 +63,7 @@ namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using cb::bench::HttpResponseReader;
 
 namespace {
 
@@ -347,25 +351,25 @@ class Engine {
   }
 
  private:
+  // One keep-alive connection. It writes each request as one prepared string and reads
+  // the answer with HttpResponseReader on a plain socket: Beast's generic parser and
+  // tcp_stream (a timer per operation) cost ~18 µs of client CPU per request, on the same
+  // 2 cores as the server under test, against ~6 µs this way (wrk reads answers the same
+  // way).
   struct Conn : std::enable_shared_from_this<Conn> {
-    explicit Conn(Engine* e) : e(e), stream(e->ioc_), timer(e->ioc_) {}
+    explicit Conn(Engine* e) : e(e), sock(e->ioc_), timer(e->ioc_) {}
     Engine* e;
-    beast::tcp_stream stream;
+    tcp::socket sock;
     net::steady_timer timer;
-    beast::flat_buffer buf;
-    http::request<http::string_body> req;
-    std::optional<http::response_parser<http::string_body>> parser;
+    std::string out;
+    HttpResponseReader reader;
+    std::array<char, 64 * 1024> rbuf;
     Request cur;
     Clock::time_point t0;
     bool connected = false;
     int reconnects = 0;
 
-    void Start() {
-      req.version(11);
-      req.set(http::field::host, "127.0.0.1");
-      if (!e->o_.key.empty()) req.set("X-Api-Key", e->o_.key);
-      Next();
-    }
+    void Start() { Next(); }
     void Next() {
       if (e->stopped_ || (e->deadline_ && Clock::now() >= *e->deadline_) || !e->gen_(&cur)) {
         e->stopped_ = true;
@@ -384,24 +388,29 @@ class Engine {
       Send();
     }
     void Send() {
-      req.method(cur.method);
-      req.target(cur.target);
+      out.clear();
+      const auto method = http::to_string(cur.method);
+      out.append(method.data(), method.size()).append(" ").append(cur.target);
+      out.append(" HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+      if (!e->o_.key.empty()) out.append("X-Api-Key: ").append(e->o_.key).append("\r\n");
       if (!cur.body.empty()) {
-        req.set(http::field::content_type, "application/json");
-      } else {
-        req.erase(http::field::content_type);
+        out.append("Content-Type: application/json\r\nContent-Length: ")
+            .append(std::to_string(cur.body.size()))
+            .append("\r\n");
+      } else if (cur.method == http::verb::post || cur.method == http::verb::put ||
+                 cur.method == http::verb::patch) {
+        out.append("Content-Length: 0\r\n");
       }
-      req.body() = std::move(cur.body);
-      req.keep_alive(true);
-      req.prepare_payload();
-      e->r_.bytes_out += req.body().size();
+      out.append("\r\n").append(cur.body);
+      e->r_.bytes_out += cur.body.size();
       t0 = Clock::now();
       if (!connected) {
-        stream.async_connect(e->ep_, [self = shared_from_this()](beast::error_code ec) {
+        sock.async_connect(e->ep_, [self = shared_from_this()](beast::error_code ec) {
           if (ec) return self->Fail(ec, "connect");
           beast::error_code ig;
-          self->stream.socket().set_option(tcp::no_delay(true), ig);
+          self->sock.set_option(tcp::no_delay(true), ig);
           self->connected = true;
+          self->reader.Reset();
           self->Write();
         });
         return;
@@ -409,15 +418,26 @@ class Engine {
       Write();
     }
     void Write() {
-      http::async_write(stream, req, [self = shared_from_this()](beast::error_code ec, size_t) {
+      net::async_write(sock, net::buffer(out), [self = shared_from_this()](beast::error_code ec, size_t) {
         if (ec) return self->Fail(ec, "write");
-        self->parser.emplace();
-        self->parser->body_limit(256u << 20);
-        http::async_read(self->stream, self->buf, *self->parser,
-                         [self](beast::error_code ec, size_t) {
-                           if (ec) return self->Fail(ec, "read");
-                           self->Done();
-                         });
+        self->Read();
+      });
+    }
+    void Read() {
+      // An answer may already be whole in what was read before (it never is with one
+      // request in flight, but the reader keeps any surplus).
+      switch (reader.Parse()) {
+        case HttpResponseReader::kDone: return Done();
+        case HttpResponseReader::kBad: return Fail(net::error::invalid_argument, "parse");
+        case HttpResponseReader::kMore: break;
+      }
+      sock.async_read_some(net::buffer(rbuf), [self = shared_from_this()](beast::error_code ec, size_t n) {
+        if (ec == net::error::eof && self->reader.Close() == HttpResponseReader::kDone) {
+          return self->Done();  // (it closes the socket: the answer said so)
+        }
+        if (ec) return self->Fail(ec, "read");
+        self->reader.Feed(std::string_view(self->rbuf.data(), n));
+        self->Read();
       });
     }
     void Done() {
@@ -428,19 +448,20 @@ class Engine {
                             std::chrono::duration_cast<std::chrono::microseconds>(now - t0).count())));
       ++r.requests;
       e->last_done_ = now;
-      auto& res = parser->get();
-      int status = static_cast<int>(res.result_int());
+      const int status = reader.status();
       ++r.by_status[status];
       if (status / 100 == 2) {
         ++r.ok;
       } else if (r.first_error.empty()) {
-        r.first_error = "HTTP " + std::to_string(status) + " " + res.body().substr(0, 300);
+        r.first_error = "HTTP " + std::to_string(status) + " " + reader.body().substr(0, 300);
       }
       cur.body.clear();
-      if (e->check_) e->check_(cur, status, res.body());
-      if (!res.keep_alive()) {
+      if (e->check_) e->check_(cur, status, reader.body());
+      const bool keep = reader.keep_alive();
+      reader.Next();
+      if (!keep && connected) {
         beast::error_code ig;
-        stream.socket().close(ig);
+        sock.close(ig);
         connected = false;
       }
       Next();
@@ -450,7 +471,7 @@ class Engine {
       ++r.io_errors;
       if (r.first_error.empty()) r.first_error = std::string(what) + ": " + ec.message();
       beast::error_code ig;
-      stream.socket().close(ig);
+      sock.close(ig);
       connected = false;
       if (++reconnects > 3) {
         Close();
@@ -460,8 +481,8 @@ class Engine {
     }
     void Close() {
       beast::error_code ig;
-      stream.socket().shutdown(tcp::socket::shutdown_both, ig);
-      stream.socket().close(ig);
+      sock.shutdown(tcp::socket::shutdown_both, ig);
+      sock.close(ig);
       if (--e->live_ == 0) e->progress_.cancel();
     }
   };
