@@ -197,6 +197,24 @@ void AttributeValueIndex::Remove(AttrIndex* ai, Token token, Contribution* c) {
   if (it->second.size() == 0) ai->values.erase(it);
 }
 
+void AttributeValueIndex::Move(AttrIndex* ai, Token token, Contribution* old,
+                               Contribution* now) {
+  if (old->keyed && now->keyed) {
+    auto it = ai->values.find(old->key);
+    if (it != ai->values.end() && it->second.size() == 1) {
+      // The entity alone held the old value (a continuous reading, mostly): its map node,
+      // token set and all, is re-keyed instead of freed and another allocated.
+      auto node = ai->values.extract(it);
+      node.key() = now->key;
+      auto placed = ai->values.insert(std::move(node));
+      if (!placed.inserted) placed.position->second.Insert(token);  // (the node is freed)
+      return;
+    }
+  }
+  Remove(ai, token, old);
+  Add(ai, token, now);
+}
+
 void AttributeValueIndex::Change(Token token, const std::string& type,
                                  std::vector<Contribution>* before,
                                  std::vector<Contribution>* after) {
@@ -235,9 +253,7 @@ void AttributeValueIndex::Change(Token token, const std::string& type,
       Resolve(&now);
       if (!old.keyed && !now.keyed) continue;  // still counted as unindexed
       if (old.keyed && now.keyed && SameKey(old.key, now.key)) continue;
-      AttrIndex& ai = attr_index(now.name);
-      Remove(&ai, token, &old);
-      Add(&ai, token, &now);
+      Move(&attr_index(now.name), token, &old, &now);
     }
   }
   if (tit != types_.end() && tit->second.empty()) types_.erase(tit);

@@ -123,6 +123,8 @@ class AttributeValueIndex {
   static void Resolve(Contribution* c);
   static void Add(AttrIndex* ai, Token token, Contribution* c);
   static void Remove(AttrIndex* ai, Token token, Contribution* c);
+  // Remove(old) then Add(now), both resolved, re-using the map node where it can.
+  static void Move(AttrIndex* ai, Token token, Contribution* old, Contribution* now);
   // Moves the entity's contributions to `type` from *before to *after (both by name).
   void Change(Token token, const std::string& type, std::vector<Contribution>* before,
               std::vector<Contribution>* after);

@@ -169,6 +169,66 @@ TEST(AttributeValueIndexTest, ExactOnlyForBoundsItHoldsWhole) {
   EXPECT_FALSE(AttributeValueIndex::Exact({QScalarRange{Str("a"), Str("a")}, QScalarRange{Num(1), Num(1)}}));
 }
 
+TEST(AttributeValueIndexTest, AValueHeldByOneEntityMovesWithIt) {
+  AttributeValueIndex ix;
+  Entity a1 = Make({"T"}, {{"n", Prop(1)}, {"s", Prop("x")}});
+  Entity b = Make({"T"}, {{"n", Prop(3)}, {"s", Prop("zz")}});
+  ix.Update(T(1), nullptr, &a1);
+  ix.Update(T(2), nullptr, &b);
+  Entity a2 = a1;  // to values no one holds: re-keyed in place
+  a2.Set("n", Prop(5));
+  a2.Set("s", Prop(std::string(100, 'y')));
+  ix.Update(T(1), &a1, &a2);
+  EXPECT_TRUE(Collect(ix, "T", "n", Eq(Num(1))).empty());
+  EXPECT_EQ(Collect(ix, "T", "n", AtLeast(Num(4))), (std::set<Token>{T(1)}));
+  EXPECT_EQ(Collect(ix, "T", "n", AtMost(Num(4))), (std::set<Token>{T(2)}));
+  EXPECT_EQ(Collect(ix, "T", "s", AtMost(Str("yz"))), (std::set<Token>{T(1)}));
+  EXPECT_EQ(ix.distinct_values(), 4u);
+  Entity a3 = a2;  // to the values b holds: joins b's entries
+  a3.Set("n", Prop(3));
+  a3.Set("s", Prop("zz"));
+  ix.Update(T(1), &a2, &a3);
+  EXPECT_EQ(Collect(ix, "T", "n", Eq(Num(3))), (std::set<Token>{T(1), T(2)}));
+  EXPECT_EQ(Collect(ix, "T", "s", Eq(Str("zz"))), (std::set<Token>{T(1), T(2)}));
+  EXPECT_TRUE(Collect(ix, "T", "n", AtLeast(Num(4))).empty());
+  EXPECT_EQ(ix.distinct_values(), 2u);
+  EXPECT_EQ(ix.entries(), 4u);
+  Entity a4 = a3;  // and away again: b keeps its values
+  a4.Set("n", Prop(-1));
+  ix.Update(T(1), &a3, &a4);
+  EXPECT_EQ(Collect(ix, "T", "n", Eq(Num(3))), (std::set<Token>{T(2)}));
+  EXPECT_EQ(Collect(ix, "T", "n", AtMost(Num(0))), (std::set<Token>{T(1)}));
+}
+
+TEST(AttributeValueIndexTest, ReadingsThatMostlyChangeToNewValuesStayOrdered) {
+  // Continuous readings: most values are held by one entity, so most updates re-key a node.
+  AttributeValueIndex ix;
+  std::mt19937 rng(11);
+  constexpr int kEntities = 500;
+  std::vector<Entity> current(kEntities);
+  std::vector<int> value(kEntities, -1);
+  for (int step = 0; step < 20000; ++step) {
+    int i = static_cast<int>(rng() % kEntities);
+    int v = static_cast<int>(rng() % 100000);
+    Entity next = Make({"T"}, {{"v", Prop(v)}, {"k", Prop("s" + std::to_string(v % 997))}});
+    ix.Update(T(static_cast<uintptr_t>(i) + 1), value[i] < 0 ? nullptr : &current[i], &next);
+    current[i] = std::move(next);
+    value[i] = v;
+    if (step % 2000 == 1999) {
+      int lo = static_cast<int>(rng() % 100000), hi = lo + 20000;
+      std::set<Token> want;
+      for (int e = 0; e < kEntities; ++e) {
+        if (value[e] >= lo && value[e] <= hi) want.insert(T(static_cast<uintptr_t>(e) + 1));
+      }
+      QScalarRange r{Num(lo), Num(hi)};
+      ASSERT_EQ(Collect(ix, "T", "v", {r}), want) << step;
+    }
+  }
+  size_t held = 0;
+  for (int e = 0; e < kEntities; ++e) held += value[e] >= 0 ? 2 : 0;
+  EXPECT_EQ(ix.entries(), held);
+}
+
 TEST(AttributeValueIndexTest, ManyEntitiesPerValueSurviveRandomChurn) {
   // Exercises the token sets' growth, backward-shift deletion and shrinking against a model.
   AttributeValueIndex ix;

@@ -409,8 +409,8 @@ Result<uint64_t> Journal::Append(std::string_view payload) {
   }
   const uint64_t number = next_number_;
   const auto length = static_cast<uint32_t>(payload.size());
-  std::string head;
-  head.reserve(kHeaderBytes);
+  std::string& head = write_buf_;
+  head.clear();
   Put<uint32_t>(&head, kMagic);
   Put<uint32_t>(&head, length);
   Put<uint64_t>(&head, number);
@@ -421,18 +421,18 @@ Result<uint64_t> Journal::Append(std::string_view payload) {
   // After the frame, an end marker (a zero header) that the next frame overwrites: in a
   // reused file, reading stops there instead of in the old frames.
   const auto offset = static_cast<off_t>(segment_size_);
-  const std::string end_marker(kHeaderBytes, '\0');
+  static constexpr char kEndMarker[kHeaderBytes] = {};
   if (payload.size() <= (size_t{1} << 16)) {
     head.append(payload);
-    head.append(end_marker);
+    head.append(kEndMarker, kHeaderBytes);
     st = WriteAll(fd_, offset, head.data(), head.size(), path);
   } else {
     st = WriteAll(fd_, offset, head.data(), head.size(), path);
     const auto payload_at = offset + static_cast<off_t>(kHeaderBytes);
     if (st.ok()) st = WriteAll(fd_, payload_at, payload.data(), payload.size(), path);
     if (st.ok()) {
-      st = WriteAll(fd_, payload_at + static_cast<off_t>(payload.size()), end_marker.data(),
-                    end_marker.size(), path);
+      st = WriteAll(fd_, payload_at + static_cast<off_t>(payload.size()), kEndMarker,
+                    kHeaderBytes, path);
     }
   }
   if (st.ok() && options_.sync && ::fdatasync(fd_) != 0) {

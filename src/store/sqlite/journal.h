@@ -105,6 +105,9 @@ class Journal {
   size_t segment_size_ = 0;
   uint64_t next_number_ = 1;
   Status failed_;  // set by a failed append
+  // The bytes of one write (header, payload, end marker), kept between appends: a fresh
+  // buffer of tens of KB would be new memory to fault in on every group commit.
+  std::string write_buf_;
 
   mutable std::mutex segments_mu_;  // guards segments_
   std::vector<Segment> segments_;   // oldest first; the last is being appended to
