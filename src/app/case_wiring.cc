@@ -3,6 +3,30 @@
 #include <spdlog/spdlog.h>
 
 namespace cb::app {
+namespace {
+
+// The first `max` code points of UTF-8 text (all of it when it is no longer).
+std::string_view CodePointPrefix(std::string_view s, size_t max) {
+  size_t n = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && n++ == max) return s.substr(0, i);
+  }
+  return s;
+}
+
+// A case has one title. A sensor case takes its alert's headline in both languages
+// (Chinese first: the centre's working language), so that it reads in either UI; when
+// both do not fit the limit, the Chinese alone (cut at the limit if it must be).
+std::string CaseTitle(const alerts::Texts& headline) {
+  const std::string& zh = headline.zh_cn.empty() ? headline.en : headline.zh_cn;
+  if (!headline.en.empty() && headline.en != zh) {
+    const std::string both = zh + " / " + headline.en;
+    if (CodePointPrefix(both, cases::Case::kMaxTitle).size() == both.size()) return both;
+  }
+  return std::string(CodePointPrefix(zh, cases::Case::kMaxTitle));
+}
+
+}  // namespace
 
 std::optional<cases::NewCase> AlertCaseOpener::ReportFor(const alerts::Alert& alert,
                                                          const cases::Catalog& catalog) {
@@ -11,7 +35,7 @@ std::optional<cases::NewCase> AlertCaseOpener::ReportFor(const alerts::Alert& al
   cases::NewCase n;
   n.source = cases::CaseSource::kSensor;
   n.category = s.case_category;
-  n.title = s.headline.zh_cn;
+  n.title = CaseTitle(s.headline);
   n.description = s.description.zh_cn;
   if (!s.description.en.empty() && s.description.en != s.description.zh_cn) {
     n.description += "\n" + s.description.en;

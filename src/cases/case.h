@@ -139,7 +139,7 @@ struct Case {
   TimeMs suspended_at = 0;     // while suspended: the step clocks are paused since then
   CaseSource source = CaseSource::kOperator;
   std::string category;        // category code (= Open311 service_code)
-  std::string title;
+  std::string title;           // at most kMaxTitle characters
   std::string description;     // at most kMaxDescription characters
   std::string address;
   std::optional<double> lon, lat;
@@ -169,6 +169,7 @@ struct Case {
   std::vector<StepClock> clocks;           // running and finished step clocks, in start order
   std::vector<Transition> history;
 
+  static constexpr size_t kMaxTitle = 200;
   static constexpr size_t kMaxDescription = 4000;
 
   // The latest clock of a step, or nullptr.

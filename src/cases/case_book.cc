@@ -16,7 +16,6 @@ namespace {
 using S = CaseState;
 using A = CaseAction;
 
-constexpr size_t kMaxTitle = 200;
 constexpr size_t kMaxNote = 4000;
 constexpr size_t kMaxCreditEntries = 200;
 
@@ -324,7 +323,7 @@ Result<Case> CaseBook::CreateLocked(NewCase& r, TimeMs now, Pending* p) {
   if (CodePoints(r.description) > Case::kMaxDescription) {
     return Status::BadRequestData("description is longer than 4,000 characters");
   }
-  if (CodePoints(r.title) > kMaxTitle) return Status::BadRequestData("title is longer than 200 characters");
+  if (CodePoints(r.title) > Case::kMaxTitle) return Status::BadRequestData("title is longer than 200 characters");
   if (r.lon.has_value() != r.lat.has_value()) {
     return Status::BadRequestData("a location needs both longitude and latitude");
   }

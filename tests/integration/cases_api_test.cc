@@ -249,6 +249,9 @@ TEST_F(CasesApiTest, ARuleAlertOpensADispatchedCase) {
   EXPECT_EQ(k.Find("category")->as_string(), "0704");
   EXPECT_EQ(k.Find("state")->as_string(), "dispatched");
   EXPECT_EQ(k.Find("department")->as_string(), "xfj");
+  EXPECT_EQ(k.Find("title")->as_string(),
+            "消防栓水压低：urn:ngsi-ld:WaterPressureObserved:h1 / "
+            "Hydrant pressure low: urn:ngsi-ld:WaterPressureObserved:h1");
   EXPECT_NE(k.Find("alertId")->as_string().find("urn:ngsi-ld:Alert:"), std::string::npos);
   EXPECT_EQ(k.Find("location")->Find("coordinates")->as_array()[0].as_double(), 120.1625);
 }
