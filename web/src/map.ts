@@ -7,7 +7,7 @@
 // Thousands of sensors and alerts are not drawn one by one when zoomed out: the sensors are
 // pre-aggregated into grid cells (grid.ts) and the alerts clustered, so that what the map
 // draws grows with the screen, not with the city.
-import maplibregl, { type ExpressionSpecification, type GeoJSONSource, type MapMouseEvent } from "maplibre-gl";
+import maplibregl, { type ExpressionSpecification, type GeoJSONSource, type LngLatBounds, type MapMouseEvent } from "maplibre-gl";
 import "maplibre-gl/dist/maplibre-gl.css";
 import type { Feature, FeatureCollection, Geometry, Point } from "geojson";
 import { feature } from "topojson-client";
@@ -52,6 +52,13 @@ function points<T>(items: Iterable<T>, place: (x: T) => [number, number] | null 
 // the zoom crosses one (and a cell grows by at most a fifth on screen meanwhile).
 const SENSOR_GRID_BELOW = 16;
 const SENSOR_CELL_PX = 32;
+// The counters drawn are those within the view and this share of its width and height
+// around it on each side.
+const DRAWN_MARGIN = 0.5;
+function paddedView(b: LngLatBounds, margin: number): [number, number, number, number] {
+  const dx = (b.getEast() - b.getWest()) * margin, dy = (b.getNorth() - b.getSouth()) * margin;
+  return [b.getWest() - dx, b.getSouth() - dy, b.getEast() + dx, b.getNorth() + dy];
+}
 const zoomBand = (z: number): number => Math.max(0, Math.floor(z * 4) / 4);
 // The heat layer's lattice spacing, as a share of its radius: its kernel is a Gaussian of a
 // third of the radius, whose sum over nodes this far apart is still smooth (to within a
@@ -348,6 +355,10 @@ export class CityMap {
     m.on("zoom", () => {
       if (zoomBand(m.getZoom()) !== this.countersBand) this.drawCountersSoon();
     });
+    // ... and the view: past the area drawn, the counters there are drawn.
+    m.on("move", () => {
+      if (this.viewLeftCountersArea()) this.drawCountersSoon();
+    });
 
     city.on("shapes", () => { this.drawZones(); this.fitDistrict(); });
     city.on("zones", () => this.drawZones());
@@ -476,16 +487,25 @@ export class CityMap {
   // same) and binned, below SENSOR_GRID_BELOW, for the sensors layer into SENSOR_CELL_PX
   // cells (the summed count, how many sensors, how many silent). The sensors drawn one by one (grey
   // when the server finds a counter silent) are all of them from SENSOR_GRID_BELOW on, the
-  // ones alone in their cell below it.
+  // ones alone in their cell below it. Only the counters within the view and half a view
+  // around it are drawn (countersArea): zoomed in to a street, the map holds a few hundred
+  // of ten thousand, and a pan of up to half a view needs no redraw.
   private countersBand = -1;
+  private countersArea: [number, number, number, number] | null = null;
   private drawCounters(): void {
     if (!this.loaded) return;
     const band = (this.countersBand = zoomBand(this.map.getZoom()));
+    const [w, s, e, n] = (this.countersArea = paddedView(this.map.getBounds(), DRAWN_MARGIN));
     const heat = new Lattice(cellSize(band, heatRadius(band) * HEAT_CELL));
     const grid = band < SENSOR_GRID_BELOW ? new Grid(cellSize(band, SENSOR_CELL_PX)) : null;
     const sensors: Feature[] = [];
+    let total = 0, drawn = 0;
     for (const c of city.counters.values()) {
       if (!c.location) continue;
+      ++total;
+      const [lon, lat] = c.location;
+      if (lon < w || lon > e || lat < s || lat > n) continue;
+      ++drawn;
       const count = c.peopleCount ?? 0, silent = city.devices.get(c.id)?.silent ?? false;
       heat.add(c.location, Math.min(count, HEAT_FULL_COUNT) / HEAT_FULL_COUNT);
       if (grid) grid.add(c.location, c.id, count, silent);
@@ -501,6 +521,18 @@ export class CityMap {
     this.set("crowd", { type: "FeatureCollection", features: spots });
     this.set("sensor-cells", { type: "FeatureCollection", features: cells });
     this.set("counters", { type: "FeatureCollection", features: sensors });
+    // For the browser tests: how many counters are on the map, of how many with a place, and
+    // the area drawn.
+    const box = this.map.getContainer().dataset;
+    box.counters = `${drawn}/${total}`;
+    box.countersArea = [w, s, e, n].map((x) => x.toFixed(5)).join(",");
+  }
+
+  // Whether the view has left the area the counters were drawn for.
+  private viewLeftCountersArea(): boolean {
+    if (!this.countersArea) return false;
+    const [w, s, e, n] = this.countersArea, b = this.map.getBounds();
+    return b.getWest() < w || b.getEast() > e || b.getSouth() < s || b.getNorth() > n;
   }
 
   private drawParking(): void {

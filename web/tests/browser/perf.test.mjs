@@ -157,6 +157,31 @@ describe("wallboard performance", () => {
     result.ratioMean = +(result.loaded.meanMs / result.baseline.meanMs).toFixed(2);
     result.ratioP95 = +(result.loaded.p95Ms / result.baseline.p95Ms).toFixed(2);
     await shot(page, "perf-10k-sensors");
+
+    // Zoomed in to a street (three double-clicks: zoom ~17), only the counters around the
+    // view are on the map; a pan of most of a view draws those of the new place.
+    const counters = async () => (await page.getAttribute("#map", "data-counters")).split("/").map(Number);
+    const box = await page.locator("#map").boundingBox();
+    const cx = box.x + box.width / 2, cy = box.y + box.height / 2;
+    for (let i = 0; i < 3; i++) {
+      await page.mouse.dblclick(cx, cy);
+      await page.waitForTimeout(700);
+    }
+    await page.waitForFunction(() => {
+      const [drawn, total] = document.querySelector("#map").dataset.counters.split("/").map(Number);
+      return drawn > 0 && drawn < total / 4;
+    }, null, { timeout: 30000 });
+    const [near, total] = await counters();
+    assert.ok(total >= SENSORS);  // (and the demo district's own)
+    const area = await page.getAttribute("#map", "data-counters-area");
+    await page.mouse.move(cx, cy);
+    await page.mouse.down();
+    for (let i = 1; i <= 10; i++) await page.mouse.move(cx - i * box.width * 0.08, cy);
+    await page.mouse.up();
+    await page.waitForFunction((before) => document.querySelector("#map").dataset.countersArea !== before, area, { timeout: 30000 });
+    const [moved] = await counters();
+    assert.ok(moved > 0 && moved < total / 4, `after the pan ${moved} of ${total} counters drawn (before it ${near})`);
+    await shot(page, "perf-10k-sensors-street");
     await page.context().close();
     assert.ok(result.loaded.frames > 0);
     assert.deepEqual(problems, []);
