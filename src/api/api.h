@@ -16,6 +16,10 @@
 #include "context/broker.h"
 #include "core/metrics.h"
 
+namespace cb {
+class WorkQueue;  // core/work_queue.h
+}  // namespace cb
+
 namespace cb::api {
 
 struct NgsiLdLimits {
@@ -247,8 +251,11 @@ void AddCaseStreamRoutes(Router* router, CaseStream* stream);
 //   GET  case-stats        ?groupBy=department|category|zone|day|week|month&from=&to=
 //                          &department=&category=&zone=&format=json|csv (cases:read)
 //   POST cases/import      {"cases":[ImportedCase JSON…]} → 201 {"imported":n,"ids":[…]}
-//                          (admin); nothing imported when a row is bad (400 naming it)
-void AddCaseStatsRoutes(Router* router, cases::CaseBook* book, const Clock* clock);
+//                          (admin); nothing imported when a row is bad (400 naming it).
+//                          Run on `import_work`, off the I/O threads; 503 with
+//                          Retry-After when it has no room.
+void AddCaseStatsRoutes(Router* router, cases::CaseBook* book, const Clock* clock,
+                        WorkQueue* import_work);
 
 struct Open311Options {
   std::string jurisdiction_id = "citybrain";
@@ -271,9 +278,6 @@ void AddOpen311Routes(Router* router, cases::CaseBook* book,
 
 // ---- Sessions and users (the dashboard's sign-in).
 
-namespace cb {
-class WorkQueue;
-}  // namespace cb
 namespace cb::security {
 class UserDirectory;
 }  // namespace cb::security

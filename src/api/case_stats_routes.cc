@@ -11,6 +11,7 @@
 #include "cases/case_book.h"
 #include "cases/csv_import.h"
 #include "cases/statistics.h"
+#include "core/work_queue.h"
 
 namespace cb::api {
 namespace {
@@ -59,9 +60,47 @@ Result<cases::StatsQuery> QueryFrom(const HttpRequest& req, const cases::CaseBoo
   return q;
 }
 
+// A batch of cases from another system: all of them, or none when a row is bad. Runs on
+// the import queue (parsing and the durable commit of up to kMaxImportRows cases).
+HttpResponse Import(cases::CaseBook* book, const Clock* clock, const std::string& text,
+                    const std::string& actor) {
+  auto body = ParseJson(text);
+  if (!body.ok()) return ProblemResponse(body.status());
+  const JsonValue* list = body->Find("cases");
+  if (list == nullptr || !list->is_array()) {
+    return ProblemResponse(Status::BadRequestData("the body must be {\"cases\": [...]}"));
+  }
+  const JsonValue::Array& items = list->as_array();
+  if (items.size() > kMaxImportRows) {
+    return ProblemResponse(Status::TooLarge("at most " + std::to_string(kMaxImportRows) +
+                                            " cases per request, not " + std::to_string(items.size())));
+  }
+  std::vector<cases::ImportedCase> rows;
+  rows.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto c = cases::ImportedCaseFromJson(items[i]);
+    if (!c.ok()) {
+      return ProblemResponse(
+          Status::BadRequestData("row " + std::to_string(i) + ": " + c.status().message()));
+    }
+    c->report.actor = actor;
+    rows.push_back(std::move(c).value());
+  }
+  auto ids = book->Import(std::move(rows), clock->Now());
+  if (!ids.ok()) return ProblemResponse(ids.status());
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Key("imported").Int(static_cast<int64_t>(ids->size())).Key("ids").BeginArray();
+  for (uint64_t id : *ids) w.String(std::to_string(id));
+  w.EndArray().EndObject();
+  spdlog::info("cases: {} imported {} cases", actor, ids->size());
+  return JsonResponse(201, std::move(out), false);
+}
+
 }  // namespace
 
-void AddCaseStatsRoutes(Router* router, cases::CaseBook* book, const Clock* clock) {
+void AddCaseStatsRoutes(Router* router, cases::CaseBook* book, const Clock* clock,
+                        WorkQueue* import_work) {
   router->Add("GET", "/api/v1/case-stats", security::Permission::kCasesRead,
               [book, clock](HttpRequest& req, Responder respond) {
                 const std::string* format = req.Query("format");
@@ -86,40 +125,16 @@ void AddCaseStatsRoutes(Router* router, cases::CaseBook* book, const Clock* cloc
               });
 
   router->Add("POST", "/api/v1/cases/import", security::Permission::kAdmin,
-              [book, clock](HttpRequest& req, Responder respond) {
-                auto body = ParseJson(req.body);
-                if (!body.ok()) return respond(ProblemResponse(body.status()));
-                const JsonValue* list = body->Find("cases");
-                if (list == nullptr || !list->is_array()) {
-                  return respond(ProblemResponse(Status::BadRequestData("the body must be {\"cases\": [...]}")));
+              [book, clock, import_work](HttpRequest& req, Responder respond) {
+                auto job = [book, clock, respond, body = std::move(req.body), actor = Who(req)]() {
+                  respond(Import(book, clock, body, actor));
+                };
+                if (!import_work->Post(std::move(job))) {
+                  HttpResponse r = ProblemResponse(Status::Unavailable(
+                      "other case imports are running; try again in a moment"));
+                  r.headers.emplace_back("Retry-After", "2");
+                  respond(std::move(r));
                 }
-                const JsonValue::Array& items = list->as_array();
-                if (items.size() > kMaxImportRows) {
-                  return respond(ProblemResponse(Status::TooLarge(
-                      "at most " + std::to_string(kMaxImportRows) + " cases per request, not " +
-                      std::to_string(items.size()))));
-                }
-                std::vector<cases::ImportedCase> rows;
-                rows.reserve(items.size());
-                const std::string actor = Who(req);
-                for (size_t i = 0; i < items.size(); ++i) {
-                  auto c = cases::ImportedCaseFromJson(items[i]);
-                  if (!c.ok()) {
-                    return respond(ProblemResponse(
-                        Status::BadRequestData("row " + std::to_string(i) + ": " + c.status().message())));
-                  }
-                  c->report.actor = actor;
-                  rows.push_back(std::move(c).value());
-                }
-                auto ids = book->Import(std::move(rows), clock->Now());
-                if (!ids.ok()) return respond(ProblemResponse(ids.status()));
-                std::string out;
-                JsonWriter w(&out);
-                w.BeginObject().Key("imported").Int(static_cast<int64_t>(ids->size())).Key("ids").BeginArray();
-                for (uint64_t id : *ids) w.String(std::to_string(id));
-                w.EndArray().EndObject();
-                spdlog::info("cases: {} imported {} cases", actor, ids->size());
-                respond(JsonResponse(201, std::move(out), false));
               });
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "cases/csv_import.h"
 #include "core/json.h"
@@ -62,6 +63,11 @@ int RunImportCommand(const ImportCommandArgs& a) {
     }
     body += "]}";
     auto r = (*client)->Post("/api/v1/cases/import", body);
+    // 503: the server's import queue is full (other imports run); it asks to come back.
+    for (int tries = 0; r.ok() && r->status == 503 && tries < 30; ++tries) {
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+      r = (*client)->Post("/api/v1/cases/import", body);
+    }
     if (!r.ok()) return r.status();
     if (r->status != 201) {
       return Status::Unavailable("the server answered " + std::to_string(r->status) + ": " +

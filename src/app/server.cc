@@ -66,6 +66,9 @@ struct CityServer::Impl {
   std::unique_ptr<AlertCaseOpener> case_opener;
   std::unique_ptr<CaseTimerClock> case_timers;
   std::unique_ptr<api::CaseStream> case_stream;
+  // Case imports over HTTP: parsing up to 10,000 rows and their durable commit take a
+  // second or more, off the I/O threads.
+  std::unique_ptr<WorkQueue> import_work;
   std::unique_ptr<security::UserDirectory> users;
   std::unique_ptr<WorkQueue> password_work;  // sign-ins: argon2id off the I/O threads
   std::unique_ptr<api::SituationStream> situation_stream;
@@ -398,7 +401,8 @@ Status CityServer::Start() {
     s.case_timers = std::make_unique<CaseTimerClock>(s.cases.get(), SystemClock::Instance());
     s.case_timers->Start();
     api::AddCaseRoutes(&s.router, s.cases.get(), s.photos.get(), SystemClock::Instance());
-    api::AddCaseStatsRoutes(&s.router, s.cases.get(), SystemClock::Instance());
+    s.import_work = std::make_unique<WorkQueue>(1, 4);
+    api::AddCaseStatsRoutes(&s.router, s.cases.get(), SystemClock::Instance(), s.import_work.get());
     api::Open311Options oo;
     oo.jurisdiction_id = c.open311_jurisdiction;
     oo.base_url = c.open311_base_url;
@@ -497,6 +501,7 @@ void CityServer::Stop() {
     spdlog::info("stopping: draining requests");
     s.http->Stop(5000);
     if (s.password_work) s.password_work->Stop();  // answers what is left before the server goes
+    if (s.import_work) s.import_work->Stop();
     s.http.reset();
   }
   if (s.mqtt) {

@@ -3,7 +3,10 @@
 // in batches; GET /api/v1/case-stats (JSON and CSV) then gives the figures computed straight
 // from the CSV. Bad requests to both routes are refused and change nothing.
 
+#include <cstdio>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "../boston311.h"
 #include "gtest/gtest.h"
@@ -96,6 +99,45 @@ TEST_F(CaseImportTest, ImportsTheBostonSampleAndItsStatisticsMatchTheCsv) {
   EXPECT_GT(Json(r.body).Find("total")->Find("volume")->as_int(), 1000);
   r = admin_->Get("/api/v1/case-stats?department=nobody");
   EXPECT_EQ(Json(r.body).Find("total")->Find("volume")->as_int(), 0);
+}
+
+TEST_F(CaseImportTest, ImportsSentAtOnceAreEachWholeOrRefusedWithRetryAfter) {
+  // Twelve imports at once: the server runs them one at a time off its I/O threads, keeps a
+  // few waiting and refuses the rest with 503 and Retry-After (which import-cases follows).
+  // Each one is imported whole or not at all, and the server answers meanwhile.
+  constexpr int kImports = 12, kRows = 1500;
+  std::vector<Response> answers(kImports);
+  std::vector<std::thread> senders;
+  for (int i = 0; i < kImports; ++i) {
+    senders.emplace_back([&, i] {
+      std::string body = R"({"cases":[)";
+      for (int k = 0; k < kRows; ++k) {
+        if (k > 0) body += ',';
+        body += R"({"category":"0107","openedAt":"2015-01-01T05:00:00Z","externalId":"b)" +
+                std::to_string(i) + "-" + std::to_string(k) + R"("})";
+      }
+      body += "]}";
+      HttpClient c(server_->port(), server_->admin_key());
+      answers[static_cast<size_t>(i)] = c.Post("/api/v1/cases/import", body);
+    });
+  }
+  EXPECT_EQ(admin_->Get("/health").status, 200);
+  for (auto& t : senders) t.join();
+  int64_t imported = 0;
+  for (const Response& r : answers) {
+    if (r.status == 201) {
+      EXPECT_EQ(Json(r.body).Find("imported")->as_int(), kRows) << r.body;
+      imported += kRows;
+    } else {
+      EXPECT_EQ(r.status, 503) << r.body;
+      EXPECT_EQ(r.Header("Retry-After"), "2");
+      EXPECT_NE(Json(r.body).Find("detail"), nullptr) << r.body;
+    }
+  }
+  EXPECT_GE(imported, kRows);
+  std::printf("%d imports at once: %lld imported whole, %lld refused\n", kImports,
+              static_cast<long long>(imported / kRows), static_cast<long long>(kImports - imported / kRows));
+  EXPECT_EQ(Json(admin_->Get("/api/v1/case-stats").body).Find("total")->Find("volume")->as_int(), imported);
 }
 
 TEST_F(CaseImportTest, BadRequestsAreRefusedAndChangeNothing) {
