@@ -296,7 +296,7 @@ run_suite() {
   step get_c$QUERY_CONNS "$LOADGEN" get $(S) --count "$LARGE" --conns $QUERY_CONNS --requests 20000 --name get
   step near "$LOADGEN" query $(S) --kind near --distance 500 --conns $QUERY_CONNS --requests 5000 --name near
   step qnum "$LOADGEN" query $(S) --kind qnum --conns $QUERY_CONNS --requests 5000 --name qnum
-  step qdistrict "$LOADGEN" query $(S) --kind qdistrict --conns $QUERY_CONNS --requests 300 --name qdistrict
+  step qdistrict "$LOADGEN" query $(S) --kind qdistrict --conns $QUERY_CONNS --requests 3000 --name qdistrict
   RSS2=$(rss_kb "$SPID")
   DB_BYTES=$(du -sb "$DATA" | cut -f1)
   stop_server
@@ -471,7 +471,7 @@ ratio to that baseline; absolute numbers alone say little about another machine.
 | load average (1, 5, 15 min; the benchmark's own processes count in it) | at start $LOAD_START; at end $LOAD_END$( [ "$LOAD_WAITED" -gt 0 ] && echo "; waited ${LOAD_WAITED} s for it to drop" ) |
 | suite duration | ${SUITE_S} s |
 | server | \`citybrain serve --durability fsync\` (synchronous=FULL: every acknowledged write is fsynced), default 2 HTTP threads, a fresh data directory per part |
-| load generator | \`cb_loadgen\` (bench/loadgen.cc): one Asio thread, keep-alive connections, closed loop, exact latency percentiles; it runs on the same 2 cores as the server (its CPU use is given as *client* below) |
+| load generator | \`cb_loadgen\` (bench/loadgen.cc): one Asio thread, keep-alive connections, closed loop, exact latency percentiles, requests written as prepared strings and answers read by its own HTTP/1.1 reader (bench/http_response_reader.h; since 2026-12-07, before which Beast's parser and stream cost it 13–18 µs of CPU per request against ~10 µs now, so rates from earlier runs compare only as ratios to GET /health); it runs on the same 2 cores as the server (its CPU use is given as *client* below) |
 
 $(if ! grep -q other_cores= "$RESULTS"; then
   echo "(The CPU used by other processes was not measured in this run.)"
