@@ -15,9 +15,10 @@
 namespace cb::app {
 
 // Opens a case when an alert whose spec names a case category is raised: source sensor,
-// the alert's texts (the headline in both languages), its location (the entity's, else the first point of its area) and
-// zone, linked to the alert by id, accepted and dispatched to the first of the alert's
-// departments that the catalog knows, else to the category's department.
+// the alert's texts (the title is the headline in both languages), its location (the
+// entity's, else the first point of its area) and zone, linked to the alert by id,
+// accepted and dispatched to the first of the alert's departments that the catalog
+// knows, else to the category's department.
 class AlertCaseOpener final : public alerts::AlertListener {
  public:
   AlertCaseOpener(cases::CaseBook* book, const Clock* clock) : book_(book), clock_(clock) {}
