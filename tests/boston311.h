@@ -57,7 +57,28 @@ inline std::vector<std::string> SplitLine(std::string_view line) {
   }
 }
 
-// "MM/DD/YYYY hh:mm:ss AM" as seconds, at Boston's standard offset (UTC−5), or -1 when empty.
+// Days from civil (H. Hinnant's algorithm).
+inline int64_t DaysFromCivil(int64_t y, int64_t mo, int64_t d) {
+  y -= mo <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// The day of the month of the n-th Sunday of a month.
+inline int NthSunday(int64_t y, int mo, int n) {
+  const int64_t first = DaysFromCivil(y, mo, 1);
+  const int weekday = static_cast<int>(((first % 7) + 7 + 4) % 7);  // 1970-01-01 was a Thursday (4)
+  return 1 + (7 - weekday) % 7 + 7 * (n - 1);
+}
+
+// "MM/DD/YYYY hh:mm:ss AM" in Boston as seconds since the epoch, or -1 when empty. Written
+// here from the US rule (since 2007: summer time from the second Sunday of March at 02:00
+// to the first Sunday of November at 02:00), independently of the tz database the import
+// uses. A time in the repeated hour of November is taken as the earlier (summer time); one
+// in the skipped hour of March at standard time.
 inline int64_t Seconds(const std::string& s) {
   if (s.empty()) return -1;
   int mo, d, y, h, mi, se;
@@ -65,14 +86,11 @@ inline int64_t Seconds(const std::string& s) {
   if (std::sscanf(s.c_str(), "%d/%d/%d %d:%d:%d %2s", &mo, &d, &y, &h, &mi, &se, ampm) != 7) return -2;
   if (h == 12) h = 0;
   if (ampm[0] == 'P') h += 12;
-  // Days from civil (H. Hinnant).
-  y -= mo <= 2;
-  const int64_t era = y / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  const int64_t days = era * 146097 + doe - 719468;
-  return days * 86400 + h * 3600 + mi * 60 + se + 5 * 3600;
+  const int64_t local = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+  const int64_t summer_from = DaysFromCivil(y, 3, NthSunday(y, 3, 2)) * 86400 + 3 * 3600;  // 03:00 EDT
+  const int64_t summer_until = DaysFromCivil(y, 11, NthSunday(y, 11, 1)) * 86400 + 2 * 3600;  // 02:00 EDT
+  const bool summer = local >= summer_from && local < summer_until;
+  return local + (summer ? 4 : 5) * 3600;
 }
 
 inline double Median(std::vector<int64_t> v) {

@@ -57,6 +57,13 @@ Result<cases::StatsQuery> QueryFrom(const HttpRequest& req, const cases::CaseBoo
     }
     q.utc_offset_minutes = minutes;
   }
+  if (const std::string* v = req.Query("timeZone"); v != nullptr && !v->empty()) {
+    // An IANA zone instead (daylight saving included).
+    if (req.Query("utcOffset") != nullptr) return Status::BadRequestData("give timeZone or utcOffset, not both");
+    auto zone = TimeZone::Find(*v);
+    if (!zone.ok()) return zone.status();
+    q.time_zone = *zone;
+  }
   return q;
 }
 

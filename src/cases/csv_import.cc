@@ -173,7 +173,12 @@ Result<bool> CsvReader::Next(std::vector<std::string>* fields) {
 
 // ---- Times
 
-Result<TimeMs> ParseLocalTime(std::string_view text, std::string_view format, int utc_offset_minutes) {
+Result<TimeMs> ParseLocalTime(std::string_view text, std::string_view format, int utc_offset_minutes,
+                              const TimeZone* zone) {
+  // A reading counted as if it were UTC, to the instant it names.
+  auto instant = [&](TimeMs local) {
+    return zone != nullptr ? zone->FromLocal(local) : local - static_cast<int64_t>(utc_offset_minutes) * 60000;
+  };
   auto bad = [&]() {
     return Status::BadRequestData("'" + std::string(text.substr(0, 40)) + "' is not a time in the format " +
                                   std::string(format));
@@ -184,7 +189,7 @@ Result<TimeMs> ParseLocalTime(std::string_view text, std::string_view format, in
     if (!t.ok()) return bad();
     const bool zoned = text.size() > 10 && (text.back() == 'Z' || text.back() == 'z' ||
                                             text.find_first_of("+-", 11) != std::string_view::npos);
-    return zoned ? *t : *t - static_cast<int64_t>(utc_offset_minutes) * 60000;
+    return zoned ? *t : instant(*t);
   }
   std::string s(text);
   std::string f(format);
@@ -198,9 +203,8 @@ Result<TimeMs> ParseLocalTime(std::string_view text, std::string_view format, in
                            day(static_cast<unsigned>(tm.tm_mday))};
   if (!ymd.ok()) return bad();
   const int64_t days = sys_days(ymd).time_since_epoch().count();
-  const int64_t secs = days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec -
-                       static_cast<int64_t>(utc_offset_minutes) * 60;
-  return secs * 1000;
+  const int64_t secs = days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+  return instant(secs * 1000);
 }
 
 // ---- CsvMapping
@@ -286,6 +290,13 @@ Result<CsvMapping> CsvMapping::FromJson(const JsonValue& v) {
     auto o = OffsetFromJson(*off);
     if (!o.ok()) return o.status();
     m.utc_offset_minutes = *o;
+  }
+  if (const JsonValue* tz = v.Find("timeZone")) {
+    if (!tz->is_string()) return Bad("timeZone must be an IANA name such as \"America/New_York\"");
+    if (v.Find("utcOffset") != nullptr) return Bad("give timeZone or utcOffset, not both");
+    auto zone = TimeZone::Find(tz->as_string());
+    if (!zone.ok()) return Bad("timeZone: " + zone.status().message());
+    m.time_zone = *zone;
   }
   if (const JsonValue* cs = v.Find("closedStatus")) {
     if (!cs->is_array()) return Bad("closedStatus must be an array of strings");
@@ -433,7 +444,8 @@ Result<ImportedCase> RowMapper::Map(const std::vector<std::string>& fields, std:
   auto time = [&](size_t i, const char* what, TimeMs* t) -> Status {
     std::string_view v = at(i);
     if (v.empty()) return Status::Ok();
-    auto r = ParseLocalTime(v, m.time_format, m.utc_offset_minutes);
+    auto r = ParseLocalTime(v, m.time_format, m.utc_offset_minutes,
+                            m.time_zone ? &*m.time_zone : nullptr);
     if (!r.ok()) {
       *reason = std::string("bad ") + what + " time";
       return r.status();

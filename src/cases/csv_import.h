@@ -93,7 +93,8 @@ struct ValueMapping {
 //                "lon": "LONGITUDE", "source": "Source", "zone": "neighborhood",
 //                "note": "CLOSURE_REASON"},
 //    "timeFormat": "%m/%d/%Y %I:%M:%S %p",   (strptime fields, or "iso8601")
-//    "utcOffset": "-05:00",                  (the offset of the times written in the file)
+//    "timeZone": "America/New_York",          (the zone of the times written in the file;
+//                                              or "utcOffset": "-05:00", a fixed offset)
 //    "closedStatus": ["Closed"],             (status values meaning closed)
 //    "zonePrefix": "urn:ngsi-ld:Zone:boston-",
 //    "categories": [{"column": "TYPE", "values": {"Street Light Outages": "0107", …}},
@@ -109,6 +110,9 @@ struct CsvMapping {
   } columns;
   std::string time_format = "iso8601";
   int utc_offset_minutes = 0;
+  // "timeZone": an IANA zone instead of the fixed offset; each time is read at the zone's
+  // offset on its own date, daylight saving included.
+  std::optional<TimeZone> time_zone;
   std::vector<std::string> closed_statuses;  // empty: closed when the closed time is given
   std::string zone_prefix;                   // zone ids: prefix + the value as a slug
   std::vector<ValueMapping> categories;      // tried in order
@@ -143,8 +147,10 @@ class RowMapper {
   std::vector<size_t> category_idx_;
 };
 
-// Parses a time written in `format` (strptime fields, or "iso8601") at a fixed UTC offset.
-Result<TimeMs> ParseLocalTime(std::string_view text, std::string_view format, int utc_offset_minutes);
+// Parses a time written in `format` (strptime fields, or "iso8601") at a fixed UTC offset,
+// or in `zone` when given (at its offset on that date).
+Result<TimeMs> ParseLocalTime(std::string_view text, std::string_view format, int utc_offset_minutes,
+                              const TimeZone* zone = nullptr);
 
 // What an import did.
 struct ImportReport {

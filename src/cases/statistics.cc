@@ -46,9 +46,27 @@ int64_t FloorDiv(int64_t a, int64_t b) {
 }
 
 // Local day number (days since 1970-01-01) of an instant.
-int64_t LocalDay(TimeMs t, int utc_offset_minutes) {
-  return FloorDiv(t + static_cast<int64_t>(utc_offset_minutes) * 60000, kDayMs);
-}
+// Local day numbers of instants: at the query's fixed offset, or in its time zone, whose
+// offset is looked up once per stretch between two clock changes.
+class LocalDays {
+ public:
+  explicit LocalDays(const StatsQuery& q)
+      : fixed_ms_(static_cast<int64_t>(q.utc_offset_minutes) * 60000),
+        zone_(q.time_zone ? &*q.time_zone : nullptr) {}
+  int64_t operator()(TimeMs t) {
+    int64_t offset_ms = fixed_ms_;
+    if (zone_ != nullptr) {
+      if (t < span_.from || t >= span_.until) span_ = zone_->OffsetAt(t);
+      offset_ms = static_cast<int64_t>(span_.minutes) * 60000;
+    }
+    return FloorDiv(t + offset_ms, kDayMs);
+  }
+
+ private:
+  int64_t fixed_ms_;
+  const TimeZone* zone_;
+  TimeZone::Offset span_{0, 1, 0};  // (empty: the first call looks up)
+};
 
 std::chrono::year_month_day Civil(int64_t day) {
   return std::chrono::year_month_day(std::chrono::sys_days(std::chrono::days(day)));
@@ -365,6 +383,7 @@ Result<StatsResult> CaseStatistics::Query(const StatsQuery& q) const {
                                        : g == GroupBy::kCategory   ? &m.category
                                        : g == GroupBy::kZone       ? &m.zone
                                                                    : nullptr;
+  LocalDays local_day(q);
   std::vector<Acc> accs;
   std::vector<int64_t> acc_key;  // interned id or period number, per acc
   std::vector<uint32_t> slot;    // dense: slot → acc index
@@ -374,8 +393,8 @@ Result<StatsResult> CaseStatistics::Query(const StatsQuery& q) const {
   if (key_col != nullptr) {
     slot.assign(m.names.size(), kNoGroup);
   } else if (by_period) {
-    period_base = PeriodOf(LocalDay(std::max(m.min_created, from), q.utc_offset_minutes), g);
-    const int64_t last = PeriodOf(LocalDay(std::min(m.max_created, to), q.utc_offset_minutes), g);
+    period_base = PeriodOf(local_day(std::max(m.min_created, from)), g);
+    const int64_t last = PeriodOf(local_day(std::min(m.max_created, to)), g);
     const int64_t span = last - period_base + 1;
     dense = span > 0 && span <= (1 << 20);
     if (dense) slot.assign(static_cast<size_t>(span), kNoGroup);
@@ -408,7 +427,7 @@ Result<StatsResult> CaseStatistics::Query(const StatsQuery& q) const {
       const uint32_t k = (*key_col)[i];
       gi = acc_for(k, &slot[k]);
     } else if (by_period) {
-      const int64_t p = PeriodOf(LocalDay(c, q.utc_offset_minutes), g);
+      const int64_t p = PeriodOf(local_day(c), g);
       gi = dense ? acc_for(p, &slot[static_cast<size_t>(p - period_base)])
                  : acc_for(p, &sparse.try_emplace(p, kNoGroup).first->second);
     }
@@ -562,7 +581,11 @@ void CsvLine(std::string* out, std::string_view key, const GroupStats& g) {
     out->append(std::to_string(v));
   }
   for (const StepStats& st : g.steps) {
-    out->append("," + std::to_string(st.counted) + "," + std::to_string(st.on_time));
+    // (Appended piece by piece: GCC 12 warns, wrongly, about `"," + std::to_string(n)`.)
+    out->push_back(',');
+    out->append(std::to_string(st.counted));
+    out->push_back(',');
+    out->append(std::to_string(st.on_time));
     CsvNumber(out, st.on_time_rate);
   }
   CsvNumber(out, g.median_handle_ms, kHourMs);

@@ -66,6 +66,7 @@ struct StatsQuery {
   std::string department, category, zone;  // filters; empty: any
   TimeMs now = 0;                          // for backlog and overdue running steps
   int utc_offset_minutes = 480;            // local days, weeks (from Monday), months
+  std::optional<TimeZone> time_zone;       // ... or these, in a zone (daylight saving included)
 };
 
 struct StepStats {

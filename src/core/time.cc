@@ -1,8 +1,11 @@
 #include "core/time.h"
 
+#include <date/tz.h>
+
 #include <charconv>
 #include <chrono>
 #include <cstddef>
+#include <stdexcept>
 
 namespace cb {
 namespace {
@@ -174,6 +177,47 @@ TimeMs SystemClock::Now() const {
 SystemClock* SystemClock::Instance() {
   static SystemClock clock;
   return &clock;
+}
+
+// ---- TimeZone
+
+namespace {
+const date::time_zone* Zone(const void* z) { return static_cast<const date::time_zone*>(z); }
+constexpr TimeMs kForever = INT64_MAX;
+}  // namespace
+
+Result<TimeZone> TimeZone::Find(std::string_view name) {
+  try {
+    return TimeZone(date::locate_zone(name));
+  } catch (const std::exception&) {  // the library reports an unknown name (or no database) so
+    return Status::BadRequestData("unknown time zone '" + std::string(name.substr(0, 64)) +
+                                  "' (an IANA name such as America/New_York; is tzdata installed?)");
+  }
+}
+
+std::string_view TimeZone::name() const { return Zone(zone_)->name(); }
+
+TimeZone::Offset TimeZone::OffsetAt(TimeMs t) const {
+  using namespace std::chrono;
+  const date::sys_info i = Zone(zone_)->get_info(date::sys_time<milliseconds>(milliseconds(t)));
+  Offset o;
+  o.minutes = static_cast<int>(duration_cast<minutes>(i.offset).count());
+  // (The database gives the first and last intervals as open-ended: far past and future.)
+  o.from = i.begin.time_since_epoch().count() <= INT64_MIN / 1000 ? INT64_MIN
+                                                                   : i.begin.time_since_epoch().count() * 1000;
+  o.until = i.end.time_since_epoch().count() >= kForever / 1000 ? kForever
+                                                                : i.end.time_since_epoch().count() * 1000;
+  return o;
+}
+
+TimeMs TimeZone::FromLocal(TimeMs local) const {
+  using namespace std::chrono;
+  const date::local_info i =
+      Zone(zone_)->get_info(date::local_time<seconds>(duration_cast<seconds>(milliseconds(local))));
+  // unique and ambiguous: the first (the earlier instant, before the clocks went back);
+  // nonexistent: the first too (the offset before the clocks went forward).
+  const auto offset_ms = duration_cast<milliseconds>(i.first.offset).count();
+  return local - offset_ms;
 }
 
 }  // namespace cb

@@ -26,6 +26,34 @@ void AppendIso8601(std::string* out, TimeMs t);
 inline constexpr size_t kIso8601MaxLength = 32;
 size_t FormatIso8601(TimeMs t, char (&buf)[kIso8601MaxLength]);
 
+// An IANA time zone ("America/New_York", "Asia/Shanghai") from the system's tz database
+// (Debian's tzdata, read by Howard Hinnant's date library): offsets that follow daylight
+// saving time. A handle into the database, which lives as long as the process.
+// Thread-safety: immutable; safe from any thread.
+class TimeZone {
+ public:
+  // kBadRequestData naming it when the database has no such zone.
+  static Result<TimeZone> Find(std::string_view name);
+
+  std::string_view name() const;
+  // The offset (minutes east of UTC) at the instant t, and the instants [from, until) it
+  // holds for, so that a caller walking many times can skip the lookup.
+  struct Offset {
+    int minutes = 0;
+    TimeMs from = 0, until = 0;
+  };
+  Offset OffsetAt(TimeMs t) const;
+  // The instant a wall-clock reading names; `local` is the reading counted as if it were
+  // UTC. In the hour the clocks repeat, the earlier instant; in the hour they skip, the
+  // reading is taken at the offset before the change (02:30 on a spring-forward day is
+  // 03:30 of summer time), as java.time and PostgreSQL do.
+  TimeMs FromLocal(TimeMs local) const;
+
+ private:
+  explicit TimeZone(const void* zone) : zone_(zone) {}
+  const void* zone_;  // const date::time_zone*
+};
+
 class Clock {
  public:
   virtual ~Clock() = default;

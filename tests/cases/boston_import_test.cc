@@ -61,7 +61,7 @@ TEST(BostonImportTest, StatisticsMatchFiguresComputedFromTheCsv) {
 
   StatsQuery all;
   all.now = now;
-  all.utc_offset_minutes = -300;
+  all.time_zone = TimeZone::Find("America/New_York").value();
   auto r = book.statistics().Query(all);
   ASSERT_TRUE(r.ok());
   const GroupStats& t = r->total;

@@ -483,7 +483,40 @@ TEST(BostonMappingTest, MapsToLeafCategoriesAndDepartmentsOfTheDefaultCatalog) {
   for (const auto& [boston, ours] : m->departments.values) {
     EXPECT_NE(catalog.FindDepartment(ours), nullptr) << boston << " → " << ours;
   }
-  EXPECT_EQ(m->utc_offset_minutes, -300);
+  ASSERT_TRUE(m->time_zone.has_value());
+  EXPECT_EQ(m->time_zone->name(), "America/New_York");
+}
+
+TEST(ParseLocalTimeTest, InATimeZoneEachTimeTakesItsDatesOffset) {
+  const TimeZone ny = TimeZone::Find("America/New_York").value();
+  const char* kBoston = "%m/%d/%Y %I:%M:%S %p";
+  struct T {
+    const char* text;
+    const char* format;
+    const char* utc;
+  };
+  for (const T& c : {T{"01/15/2015 09:00:00 AM", kBoston, "2015-01-15T14:00:00.000Z"},
+                     T{"07/15/2015 09:00:00 AM", kBoston, "2015-07-15T13:00:00.000Z"},
+                     T{"2015-07-15T09:00:00", "iso8601", "2015-07-15T13:00:00.000Z"},
+                     T{"2015-07-15T09:00:00Z", "iso8601", "2015-07-15T09:00:00.000Z"}}) {
+    auto t = ParseLocalTime(c.text, c.format, /*utc_offset_minutes=*/0, &ny);
+    ASSERT_TRUE(t.ok()) << c.text << ": " << t.status().ToString();
+    EXPECT_EQ(FormatIso8601(*t), c.utc) << c.text;
+  }
+}
+
+TEST(CsvMappingTest, TimeZoneIsAKnownIanaNameAndNotGivenWithAnOffset) {
+  const std::string base = R"({"columns":{"opened":"OPEN"},"defaultCategory":"0601",)";
+  auto good = CsvMapping::FromJson(Json(base + R"("timeZone":"Asia/Shanghai"})"));
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ(good->time_zone->name(), "Asia/Shanghai");
+  for (const std::string& bad : {base + R"("timeZone":"Asia/Atlantis"})",
+                                 base + R"("timeZone":480})",
+                                 base + R"("timeZone":"Asia/Shanghai","utcOffset":"+08:00"})"}) {
+    auto m = CsvMapping::FromJson(Json(bad));
+    EXPECT_EQ(m.status().code(), Code::kBadRequestData) << bad;
+    EXPECT_NE(m.status().message().find("timeZone"), std::string::npos) << m.status().message();
+  }
 }
 
 }  // namespace

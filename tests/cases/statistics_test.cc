@@ -229,6 +229,46 @@ TEST(StatisticsTest, GroupsByLocalPeriods) {
   }
 }
 
+// In a time zone, each case falls in the period of its own date's offset.
+TEST(StatisticsTest, GroupsByPeriodsOfATimeZone) {
+  const TimeZone ny = TimeZone::Find("America/New_York").value();
+  struct Row {
+    const char* created;
+    GroupBy by;
+    const char* key;
+  };
+  const std::vector<Row> rows = {
+      {"2015-07-01T04:30:00Z", GroupBy::kMonth, "2015-07-01"},  // 00:30 EDT (at -05:00: June)
+      {"2015-07-01T03:30:00Z", GroupBy::kMonth, "2015-06-01"},  // 23:30 EDT
+      {"2015-01-01T04:30:00Z", GroupBy::kMonth, "2014-12-01"},  // 23:30 EST
+      {"2015-03-08T06:30:00Z", GroupBy::kDay, "2015-03-08"},    // 01:30 EST, the clocks go forward at 07:00Z
+      {"2015-03-09T03:30:00Z", GroupBy::kDay, "2015-03-08"},    // 23:30 EDT
+      {"2015-11-02T04:30:00Z", GroupBy::kDay, "2015-11-01"},    // 23:30 EST, the day after they went back
+  };
+  CaseStatistics all;
+  uint64_t id = 1;
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.created);
+    CaseStatistics stats;
+    stats.Upsert(Facts(1, "cgj", "0101", "", At(row.created)));
+    all.Upsert(Facts(id++, "cgj", "0101", "", At(row.created)));
+    StatsQuery q{.group_by = row.by};
+    q.time_zone = ny;
+    StatsResult r = Ask(stats, q);
+    ASSERT_EQ(r.groups.size(), 1u);
+    EXPECT_EQ(r.groups[0].key, row.key);
+  }
+  // Many at once (the zone's offset is looked up per stretch between changes).
+  StatsQuery q{.group_by = GroupBy::kMonth};
+  q.time_zone = ny;
+  StatsResult r = Ask(all, q);
+  std::vector<std::pair<std::string, uint64_t>> got;
+  for (const auto& g : r.groups) got.emplace_back(g.key, g.volume);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, uint64_t>>{
+                     {"2014-12-01", 1}, {"2015-03-01", 2}, {"2015-06-01", 1}, {"2015-07-01", 1},
+                     {"2015-11-01", 1}}));
+}
+
 TEST(StatisticsTest, PeriodGroupsAreOrderedAndAddUpToTheTotal) {
   CaseStatistics stats;
   const char* times[] = {"2026-05-01T10:00:00Z", "2026-01-15T10:00:00Z", "2026-03-01T10:00:00Z",

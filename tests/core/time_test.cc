@@ -170,6 +170,53 @@ TEST(TimeTest, RoundTripsRandomMillisecondsWithAndWithoutAllocating) {
   }
 }
 
+TimeMs At(const char* iso) { return ParseIso8601(iso).value(); }
+
+TEST(TimeZoneTest, OffsetsFollowDaylightSavingAndSayHowLongTheyHold) {
+  auto ny = TimeZone::Find("America/New_York");
+  ASSERT_TRUE(ny.ok()) << ny.status().ToString();
+  EXPECT_EQ(ny->name(), "America/New_York");
+  EXPECT_EQ(ny->OffsetAt(At("2015-01-15T12:00:00Z")).minutes, -300);
+  EXPECT_EQ(ny->OffsetAt(At("2015-07-15T12:00:00Z")).minutes, -240);
+  // 2015-03-08 02:00 EST = 07:00Z the clocks went forward; 2015-11-01 02:00 EDT = 06:00Z back.
+  const TimeMs spring = At("2015-03-08T07:00:00Z"), autumn = At("2015-11-01T06:00:00Z");
+  const TimeZone::Offset before = ny->OffsetAt(spring - 1), summer = ny->OffsetAt(spring);
+  EXPECT_EQ(before.minutes, -300);
+  EXPECT_EQ(before.until, spring);
+  EXPECT_EQ(summer.minutes, -240);
+  EXPECT_EQ(summer.from, spring);
+  EXPECT_EQ(summer.until, autumn);
+  auto shanghai = TimeZone::Find("Asia/Shanghai");
+  ASSERT_TRUE(shanghai.ok());
+  EXPECT_EQ(shanghai->OffsetAt(At("2015-07-15T12:00:00Z")).minutes, 480);
+}
+
+TEST(TimeZoneTest, WallClockReadingsToInstants) {
+  const TimeZone ny = TimeZone::Find("America/New_York").value();
+  struct Case {
+    const char* local;  // the reading, written as if UTC
+    const char* utc;
+  };
+  for (const Case& c : {
+           Case{"2015-01-01T12:00:00Z", "2015-01-01T17:00:00.000Z"},  // EST
+           Case{"2015-07-01T12:00:00Z", "2015-07-01T16:00:00.000Z"},  // EDT
+           Case{"2015-11-01T01:30:00Z", "2015-11-01T05:30:00.000Z"},  // repeated hour: the earlier
+           Case{"2015-11-01T02:30:00Z", "2015-11-01T07:30:00.000Z"},  // after it: EST
+           Case{"2015-03-08T02:30:00Z", "2015-03-08T07:30:00.000Z"},  // skipped hour: EST, = 03:30 EDT
+           Case{"2015-03-08T03:30:00Z", "2015-03-08T07:30:00.000Z"},
+       }) {
+    EXPECT_EQ(FormatIso8601(ny.FromLocal(At(c.local))), c.utc) << c.local;
+  }
+}
+
+TEST(TimeZoneTest, AnUnknownZoneIsABadRequestNamingIt) {
+  for (const char* name : {"America/Nowhere", "", "EST5EDT/../../etc/passwd", "+05:00"}) {
+    auto z = TimeZone::Find(name);
+    EXPECT_EQ(z.status().code(), Code::kBadRequestData) << name;
+  }
+  EXPECT_NE(TimeZone::Find("Mars/Olympus").status().message().find("Mars/Olympus"), std::string::npos);
+}
+
 TEST(TimeTest, ManualClockMovesOnlyWhenTold) {
   ManualClock c(1000);
   EXPECT_EQ(c.Now(), 1000);

@@ -67,7 +67,7 @@ TEST_F(CaseImportTest, ImportsTheBostonSampleAndItsStatisticsMatchTheCsv) {
               fig.median_close_hours);
 
   // By month in Boston's time: twelve months of 2015 that add up to the total.
-  r = admin_->Get("/api/v1/case-stats?groupBy=month&utcOffset=-300&from=2015-01-01T05:00:00Z");
+  r = admin_->Get("/api/v1/case-stats?groupBy=month&timeZone=America/New_York&from=2015-01-01T05:00:00Z");
   ASSERT_EQ(r.status, 200) << r.body;
   const JsonValue by_month = Json(r.body);
   const JsonValue::Array& months = by_month.Find("groups")->as_array();
@@ -142,7 +142,8 @@ TEST_F(CaseImportTest, ImportsSentAtOnceAreEachWholeOrRefusedWithRetryAfter) {
 
 TEST_F(CaseImportTest, BadRequestsAreRefusedAndChangeNothing) {
   for (const char* q : {"?groupBy=year", "?from=yesterday", "?from=2016-01-01T00:00:00Z&to=2015-01-01T00:00:00Z",
-                        "?format=xml", "?utcOffset=east"}) {
+                        "?format=xml", "?utcOffset=east", "?timeZone=Mars/Olympus",
+                        "?timeZone=America/New_York&utcOffset=-300"}) {
     Response r = admin_->Get(std::string("/api/v1/case-stats") + q);
     EXPECT_EQ(r.status, 400) << q << " " << r.body;
     EXPECT_NE(Json(r.body).Find("detail"), nullptr) << r.body;
