@@ -189,7 +189,7 @@ constexpr TimeMs kForever = INT64_MAX;
 Result<TimeZone> TimeZone::Find(std::string_view name) {
   try {
     return TimeZone(date::locate_zone(name));
-  } catch (const std::exception&) {  // the library reports an unknown name (or no database) so
+  } catch (const std::exception&) {  // (thrown for an unknown name, or when there is no database)
     return Status::BadRequestData("unknown time zone '" + std::string(name.substr(0, 64)) +
                                   "' (an IANA name such as America/New_York; is tzdata installed?)");
   }
@@ -202,18 +202,20 @@ TimeZone::Offset TimeZone::OffsetAt(TimeMs t) const {
   const date::sys_info i = Zone(zone_)->get_info(date::sys_time<milliseconds>(milliseconds(t)));
   Offset o;
   o.minutes = static_cast<int>(duration_cast<minutes>(i.offset).count());
-  // (The database gives the first and last intervals as open-ended: far past and future.)
-  o.from = i.begin.time_since_epoch().count() <= INT64_MIN / 1000 ? INT64_MIN
-                                                                   : i.begin.time_since_epoch().count() * 1000;
-  o.until = i.end.time_since_epoch().count() >= kForever / 1000 ? kForever
-                                                                : i.end.time_since_epoch().count() * 1000;
+  // (The first and last intervals reach far past and future: kept within TimeMs.)
+  auto to_ms = [](date::sys_seconds s) {
+    const int64_t secs = s.time_since_epoch().count();
+    return secs <= INT64_MIN / 1000 ? INT64_MIN : secs >= kForever / 1000 ? kForever : secs * 1000;
+  };
+  o.from = to_ms(i.begin);
+  o.until = to_ms(i.end);
   return o;
 }
 
 TimeMs TimeZone::FromLocal(TimeMs local) const {
   using namespace std::chrono;
   const date::local_info i =
-      Zone(zone_)->get_info(date::local_time<seconds>(duration_cast<seconds>(milliseconds(local))));
+      Zone(zone_)->get_info(date::local_time<seconds>(floor<seconds>(milliseconds(local))));
   // unique and ambiguous: the first (the earlier instant, before the clocks went back);
   // nonexistent: the first too (the offset before the clocks went forward).
   const auto offset_ms = duration_cast<milliseconds>(i.first.offset).count();
