@@ -1,12 +1,13 @@
 // cb_storage_baseline: the storage limit for the batch-upsert benchmark.
 //
 // Writes the rows the server writes for a batch upsert of the benchmark workload
-// (bench/workload.h) — per entity one upsert of its whole normalized document and its 8
+// (bench/workload.h) — per entity its whole normalized document appended to the log of
+// documents and its head pointed at it (the first time, inserted), and its 8
 // attribute instances as history rows, one per run of attributes observed at the same time
 // (plus, the first time, its history_entities and 8 series rows) — with no HTTP, no JSON
 // parsing and no in-memory broker, in batches of B entities:
 //
-//   --mode sqlite   raw SQLite through its C API: the store's schema (migrations.cc, copied),
+//   --mode sqlite   raw SQLite through its C API: the store's schema (made by migrations.cc),
 //                   its pragmas (WAL, 8 KiB pages, 64 MiB cache, wal_autocheckpoint 8192),
 //                   one BEGIN IMMEDIATE … COMMIT per batch, synchronous=FULL (--durability
 //                   fsync) or NORMAL (process). Single thread. Row text is generated outside
@@ -176,10 +177,12 @@ int RunSqlite(const Args& a) {
   };
   sqlite3_stmt* begin = prep("BEGIN IMMEDIATE");
   sqlite3_stmt* commit = prep("COMMIT");
-  sqlite3_stmt* upsert = prep(
-      "INSERT INTO entities(id, type, doc, modified_at) VALUES(?1, ?2, ?3, ?4) "
-      "ON CONFLICT(id) DO UPDATE SET type = excluded.type, doc = excluded.doc, "
-      "modified_at = excluded.modified_at");
+  // The log's compactions, which move current documents from its oldest end, are the
+  // store's own work and are left out here.
+  sqlite3_stmt* upsert =
+      prep("INSERT INTO entity_docs(seq, id, type, doc, modified_at) VALUES(?1, ?2, ?3, ?4, ?5)");
+  sqlite3_stmt* new_head = prep("INSERT INTO entity_heads(id, doc_seq) VALUES(?1, ?2)");
+  sqlite3_stmt* move_head = prep("UPDATE entity_heads SET doc_seq = ?2 WHERE id = ?1");
   sqlite3_stmt* owner = prep("INSERT INTO history_entities(entity_id) VALUES(?1)");
   sqlite3_stmt* series = prep("INSERT INTO series(entity_id, attr) VALUES(?1, ?2)");
   sqlite3_stmt* hist = prep(
@@ -199,6 +202,7 @@ int RunSqlite(const Args& a) {
   std::vector<int64_t> owner_id(count, 0);
   std::string instances;
   int64_t seq = 1;
+  int64_t doc_seq = 1;
   const int64_t t0 = NowMs();
   BatchRows rows;
   int failures = 0;
@@ -228,13 +232,21 @@ int RunSqlite(const Args& a) {
       };
       for (uint64_t i = s; i < e; ++i) {
         const size_t j = i - s;
-        sqlite3_bind_text(upsert, 1, rows.ids[j].data(), static_cast<int>(rows.ids[j].size()), SQLITE_STATIC);
-        sqlite3_bind_text(upsert, 2, cbbench::kEntityType.data(),
+        sqlite3_bind_int64(upsert, 1, doc_seq);
+        sqlite3_bind_text(upsert, 2, rows.ids[j].data(), static_cast<int>(rows.ids[j].size()),
+                          SQLITE_STATIC);
+        sqlite3_bind_text(upsert, 3, cbbench::kEntityType.data(),
                           static_cast<int>(cbbench::kEntityType.size()), SQLITE_STATIC);
-        sqlite3_bind_text(upsert, 3, rows.docs[j].data(), static_cast<int>(rows.docs[j].size()), SQLITE_STATIC);
-        sqlite3_bind_int64(upsert, 4, now);
-        step(upsert, "upsert entity");
+        sqlite3_bind_text(upsert, 4, rows.docs[j].data(), static_cast<int>(rows.docs[j].size()),
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(upsert, 5, now);
+        step(upsert, "append entity document");
         int64_t& oid = owner_id[i];
+        sqlite3_stmt* head = oid == 0 ? new_head : move_head;
+        sqlite3_bind_text(head, 1, rows.ids[j].data(), static_cast<int>(rows.ids[j].size()),
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(head, 2, doc_seq++);
+        step(head, "point entity head");
         if (oid == 0) {
           sqlite3_bind_text(owner, 1, rows.ids[j].data(), static_cast<int>(rows.ids[j].size()), SQLITE_STATIC);
           step(owner, "insert history entity");
@@ -287,7 +299,8 @@ int RunSqlite(const Args& a) {
               << " p99_ms=" << Fmt(Percentile(txn_ms, 99), 3) << " durability="
               << (fsync ? "fsync" : "process") << std::endl;
   }
-  for (sqlite3_stmt* s : {begin, commit, upsert, owner, series, hist, widen}) sqlite3_finalize(s);
+  for (sqlite3_stmt* s : {begin, commit, upsert, new_head, move_head, owner, series, hist, widen})
+    sqlite3_finalize(s);
   sqlite3_close(db);
   std::cerr << "  database: " << std::filesystem::file_size(path) / 1e6 << " MB\n";
   return failures == 0 ? 0 : 1;

@@ -230,6 +230,15 @@ Status CityServer::Start() {
       "Entity documents applied and not yet written to the database (their journal frames "
       "are kept until they are)",
       [store_ptr] { return double(store_ptr->Stats().deferred_docs); });
+  s.registry.AddCallbackGauge(
+      "citybrain_store_entity_doc_log_rows",
+      "Rows in the database's log of entity documents, current and superseded (compactions "
+      "keep it within about twice the entities)",
+      [store_ptr] { return double(store_ptr->Stats().doc_log_rows); });
+  s.registry.AddCallbackCounter(
+      "citybrain_store_entity_docs_moved_total",
+      "Current entity documents the log's compactions moved from its oldest end to its newest",
+      [store_ptr] { return double(store_ptr->Stats().doc_log_moved); });
   s.registry.AddCallbackCounter("citybrain_store_applies_total",
                                 "Transactions applying committed rows to the database",
                                 [store_ptr] { return double(store_ptr->Stats().applies); });

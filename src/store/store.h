@@ -130,6 +130,10 @@ struct StoreStats {
   double last_apply_ms = 0;
   double apply_ms_total = 0;
   uint64_t deferred_docs = 0;        // applied entity documents not yet in the database
+  // The database's log of entity documents: its rows (current and superseded), and the
+  // current rows its compactions have moved from its oldest end to its newest so far.
+  uint64_t doc_log_rows = 0;
+  uint64_t doc_log_moved = 0;
 };
 
 using DoneCallback = std::function<void(const Status&)>;
@@ -147,7 +151,8 @@ class Store {
   // Submits and waits.
   Status SubmitSync(WriteBatch batch);
 
-  // Streams every stored entity (startup load). Reads committed data only.
+  // Streams every stored entity (startup load), in no particular order. Reads committed
+  // data only.
   virtual Status ScanEntities(const std::function<void(EntityRow&&)>& fn) = 0;
   virtual Status ScanRecords(std::string_view kind, const std::function<void(Record&&)>& fn) = 0;
   // History rows ordered by attribute, then time ascending.

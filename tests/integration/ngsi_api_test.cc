@@ -64,6 +64,8 @@ TEST_F(NgsiApiTest, HealthIsPublicAndMetricsNeedAKey) {
   EXPECT_EQ(ok.status, 200);
   EXPECT_NE(ok.body.find("citybrain_http_requests_total"), std::string::npos);
   EXPECT_NE(ok.body.find("citybrain_store_queue_rows"), std::string::npos);
+  EXPECT_NE(ok.body.find("\ncitybrain_store_entity_doc_log_rows "), std::string::npos);
+  EXPECT_NE(ok.body.find("\ncitybrain_store_entity_docs_moved_total "), std::string::npos);
 }
 
 TEST_F(NgsiApiTest, DenyByDefault) {

@@ -516,7 +516,8 @@ TEST_F(SqliteJournalTest, ALargeGroupIsAppliedDirectlyInOrder) {
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open_v2(DbPath().c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
   sqlite3_stmt* q = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT doc FROM entities WHERE id = 'urn:x'", -1, &q, nullptr),
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT d.doc FROM entity_heads h JOIN entity_docs d ON d.seq = h.doc_seq "
+                               "WHERE h.id = 'urn:x'", -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), "big");
@@ -603,7 +604,8 @@ std::map<std::string, std::string> DocsOnDisk(const std::string& path) {
   sqlite3* raw = nullptr;
   EXPECT_EQ(sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
   sqlite3_stmt* q = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(raw, "SELECT id, doc FROM entities", -1, &q, nullptr), SQLITE_OK);
+  EXPECT_EQ(sqlite3_prepare_v2(raw, "SELECT h.id, d.doc FROM entity_heads h JOIN entity_docs d ON d.seq = h.doc_seq",
+                               -1, &q, nullptr), SQLITE_OK);
   while (sqlite3_step(q) == SQLITE_ROW) {
     docs[reinterpret_cast<const char*>(sqlite3_column_text(q, 0))] =
         reinterpret_cast<const char*>(sqlite3_column_text(q, 1));

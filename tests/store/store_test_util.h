@@ -3,6 +3,7 @@
 // writer thread and wait for asynchronous submissions.
 #pragma once
 
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <condition_variable>
@@ -192,6 +193,36 @@ class WriterBlocker {
   WriterGate& gate_;
   bool released_ = false;
 };
+
+// The tables of schema versions 1 and 2 as they shipped, but for `history` (version 3
+// replaced it): with the tables of the version at hand, a database written by an old build,
+// for the tests of the migrations.
+inline constexpr const char* kShippedTablesOfVersion2 = R"sql(
+  CREATE TABLE entities(id TEXT PRIMARY KEY CHECK(id <> ''), type TEXT NOT NULL,
+    doc TEXT NOT NULL, modified_at INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE series(id INTEGER PRIMARY KEY, entity_id TEXT NOT NULL CHECK(entity_id <> ''),
+    attr TEXT NOT NULL CHECK(attr <> ''), UNIQUE(entity_id, attr));
+  CREATE TABLE history_epochs(epoch INTEGER PRIMARY KEY, min_observed_at INTEGER NOT NULL,
+    max_observed_at INTEGER NOT NULL);
+  CREATE TABLE records(kind TEXT NOT NULL CHECK(kind <> ''), key TEXT NOT NULL,
+    doc TEXT NOT NULL, PRIMARY KEY(kind, key)) WITHOUT ROWID;
+  CREATE TABLE store_state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+)sql";
+
+// Writes a database as an old build left it at `path`: kShippedTablesOfVersion2, then
+// `sql` (the version's other tables, its rows, and PRAGMA user_version). False, with a test
+// failure, if SQLite refuses any of it.
+inline bool WriteOldDatabase(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  bool ok = sqlite3_open(path.c_str(), &db) == SQLITE_OK;
+  for (const char* part : {kShippedTablesOfVersion2, sql}) {
+    if (!ok) break;
+    ok = sqlite3_exec(db, part, nullptr, nullptr, nullptr) == SQLITE_OK;
+    EXPECT_TRUE(ok) << sqlite3_errmsg(db);
+  }
+  sqlite3_close(db);
+  return ok;
+}
 
 // Submits `batch` asynchronously; the future gets the status its done callback receives.
 inline std::future<Status> SubmitForStatus(Store& store, WriteBatch batch) {

@@ -2,8 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <string>
 
+#include "spdlog/spdlog.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace cb::store {
@@ -99,6 +101,32 @@ constexpr std::string_view kMigrations[] = {
       ALTER TABLE history_packed RENAME TO history;
       CREATE INDEX history_by_epoch_owner_time ON history(epoch, owner, observed_at);
     )sql",
+    // 4: entity documents are appended, not rewritten in place. With a million entities the
+    // documents fill ~1.5 GB, and a random update rewrote the 8 KiB page holding its
+    // entity's document (after reading it from disk), twice with the checkpoint. Now each
+    // new document is a row at the end of `entity_docs`, and `entity_heads` (id -> seq,
+    // ~40 MB at a million entities) says which row is the entity's current one. Rows no
+    // head points to are superseded; the store moves the current rows from the log's oldest
+    // end to its newest and deletes the oldest rows once the log holds more than twice as
+    // many rows as there are entities (sqlite_store.cc, CompactDocs). seq only grows, so
+    // the rows of entity_docs form one range with no gaps.
+    R"sql(
+      CREATE TABLE entity_docs(
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL CHECK(id <> ''),
+        type TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        modified_at INTEGER NOT NULL
+      );
+      INSERT INTO entity_docs(id, type, doc, modified_at)
+        SELECT id, type, doc, modified_at FROM entities ORDER BY id;
+      CREATE TABLE entity_heads(
+        id TEXT PRIMARY KEY CHECK(id <> ''),
+        doc_seq INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO entity_heads(id, doc_seq) SELECT id, seq FROM entity_docs;
+      DROP TABLE entities;
+    )sql",
 };
 
 Result<int> UserVersion(sqlite3* db) {
@@ -137,6 +165,13 @@ Status MigrateSqliteSchema(sqlite3* db, std::string_view path) {
     return fail(Status::Internal("store: " + std::string(path) + " has invalid schema version " +
                                  std::to_string(*version)));
   }
+  const auto start = std::chrono::steady_clock::now();
+  if (*version != 0 && *version < latest) {
+    spdlog::info(
+        "store: upgrading {} from schema version {} to {} (a large database takes a "
+        "while: about 30 s per million entities on a 2-core machine)",
+        path, *version, latest);
+  }
   for (int v = *version; v < latest; ++v) {
     Status st = SqliteExec(db, kMigrations[v], "schema migration " + std::to_string(v + 1));
     if (!st.ok()) return fail(st);
@@ -148,6 +183,10 @@ Status MigrateSqliteSchema(sqlite3* db, std::string_view path) {
   }
   Status st = SqliteExec(db, "COMMIT", "commit schema migration");
   if (!st.ok()) return fail(st);
+  if (*version != 0 && *version < latest) {
+    spdlog::info("store: {} upgraded to schema version {} in {:.1f} s", path, latest,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
   return Status::Ok();
 }
 

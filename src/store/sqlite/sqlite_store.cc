@@ -45,6 +45,15 @@
 // time range can matter, newest or oldest first, reads the entity's rows in time order,
 // and stops as soon as no further row or epoch can change its answer. See migrations.cc
 // for the tables.
+//
+// Entity documents. The current document of each entity is a row of entity_docs, a log in
+// arrival order, and entity_heads maps the entity's id to that row. Putting an entity
+// appends its document and points the head at it; deleting it drops the head. So a put
+// writes at the end of the log, and the pages it dirties are shared with the puts around
+// it, however many entities there are; rewriting each document in place dirtied (and
+// first read) one page of the whole set per put. CompactDocs keeps the log within about
+// twice the entities: it moves the current rows among the log's oldest to its end and
+// deletes those oldest rows, in the apply transactions that write documents.
 
 #include "store/sqlite/sqlite_store.h"
 
@@ -140,6 +149,12 @@ bool NextHistoryInstance(std::string_view* in, std::string_view* attr, std::stri
 }
 
 constexpr int kBusyTimeoutMs = 5000;
+// The applier's cache of history owners (SqliteStore::owner_cache_): what an entry takes
+// besides its id and attribute numbers (hash node, bucket, vector, allocator overhead, as
+// glibc's malloc rounds them), and the bound on the whole.
+constexpr size_t kOwnerEntryBytes = 128;
+constexpr size_t kMaxOwnerCacheBytes = size_t{256} << 20;
+size_t OwnerEntryBytes(const std::string& id) { return kOwnerEntryBytes + id.size(); }
 constexpr size_t kMaxIdleReaders = 4;
 // How long a read waits for committed writes to be applied before it gives up.
 constexpr std::chrono::seconds kReadWaitLimit(60);
@@ -308,10 +323,11 @@ class SqliteStore final : public Store {
   void Close() override;
 
  private:
-  // An entity's number in history_entities and the attributes it has history for.
+  // An entity's number in history_entities and the attributes it has history for, by
+  // their numbers in attr_numbers_.
   struct HistoryOwner {
     int64_t id = 0;  // 0: not loaded yet
-    std::vector<std::string> attrs;
+    std::vector<uint32_t> attrs;
   };
   using Clock = std::chrono::steady_clock;
 
@@ -370,17 +386,29 @@ class SqliteStore final : public Store {
   };
   // Applies frames to the database in one transaction, recording the last frame's number
   // (and, when the documents were written, that the database holds them up to it).
-  // *busy: it failed because another connection held the database lock. *docs_written:
-  // every document applied so far is in the database now.
-  Status ApplyFrames(const std::vector<Frame>& frames, ApplyMode mode, bool* busy,
-                     bool* docs_written);
-  Status ApplyBatch(const WriteBatch& batch, bool docs_only, bool write_docs,
+  // *busy: it failed because another connection held the database lock, and may be tried
+  // again with the same frames. *docs_written: every document applied so far is in the
+  // database now. The documents it defers are moved out of `frames` (copying them cost a
+  // fifth of the applier's time at a million entities); a failure after that is not busy:
+  // the frames are no longer whole (the journal keeps them for the next start).
+  Status ApplyFrames(std::vector<Frame>& frames, ApplyMode mode, bool* busy, bool* docs_written);
+  Status ApplyBatch(WriteBatch& batch, bool docs_only, bool write_docs,
                     const std::vector<char>& keep_put, size_t* put_index);
   // Keeps `e` as its entity's newest document, to be written by WriteDeferredDocs.
-  void DeferDoc(const EntityRow& e);
+  void DeferDoc(EntityRow&& e);
   void DropDeferredDoc(const std::string& id);
   // Writes the deferred documents (in id order, so neighbours share pages).
   Status WriteDeferredDocs();
+  // Appends `e`'s document to entity_docs and points its head at it.
+  Status PutDoc(const EntityRow& e);
+  // Drops the entity's head (its rows in entity_docs are superseded).
+  Status DropHead(const std::string& id);
+  // When the log of documents holds more than 2 x entities + doc_log_slack_rows rows, moves
+  // the current documents among its oldest rows (at least doc_log_slack_rows of them, twice
+  // what this transaction appended, and as many as the log is over that bound) to its end
+  // and deletes those rows. Together the passes keep the log within about twice the
+  // entities, at a cost proportional to the documents written.
+  Status CompactDocs();
   Status DeleteEntity(const std::string& id);
   Status AddHistory(const std::vector<HistoryRow>& rows);
   // Records in history_epochs the time ranges of the rows added since the last call (once
@@ -391,6 +419,8 @@ class SqliteStore final : public Store {
   Status LoadOwner(const std::string& entity_id, HistoryOwner* owner);
   // Registers `attr` in `series` if the entity had no history for it yet.
   Status AddSeries(const std::string& entity_id, const std::string& attr, HistoryOwner* owner);
+  // The number of an attribute name in the owner cache.
+  uint32_t AttrNumber(const std::string& attr);
   void ForgetOwner(const std::string& entity_id);
   void RollbackIfActive();
   // Waits until every frame committed before the call is applied to the database, so that
@@ -414,17 +444,23 @@ class SqliteStore final : public Store {
   // thread, then by Close after the applier has stopped.
   DbPtr writer_db_;
   StmtPtr begin_, commit_, rollback_;
-  StmtPtr upsert_entity_, delete_entity_;
+  StmtPtr append_doc_, update_head_, insert_head_, delete_head_;
+  StmtPtr select_current_docs_, delete_docs_before_;
   StmtPtr insert_series_, select_entity_series_, delete_entity_series_;
   StmtPtr insert_owner_, select_owner_, delete_owner_;
   StmtPtr insert_history_, delete_owner_history_, widen_epoch_;
   StmtPtr upsert_record_, delete_record_, set_applied_, set_docs_frame_;
   // Applier state for history: the next seq, and a cache of entity id -> HistoryOwner.
   // Entities whose entry changed in the open transaction are listed in txn_new_owners_ and
-  // dropped from the cache if it rolls back.
+  // dropped from the cache if it rolls back. The cache holds attribute names as numbers
+  // (a city has few distinct ones) so that it can hold a million entities in ~200 MB;
+  // with the names in each entry it held 600,000 in more, and at a million entities every
+  // update missed it about half the time, two random reads of large indexes each.
+  // owner_cache_bytes_: what the cache takes, roughly.
   int64_t next_seq_ = 1;
   std::unordered_map<std::string, HistoryOwner> owner_cache_;
-  size_t cached_attrs_ = 0;
+  std::unordered_map<std::string, uint32_t> attr_numbers_;
+  size_t owner_cache_bytes_ = 0;
   std::vector<std::string> txn_new_owners_;
   // The time range of the history rows the open transaction added to each epoch (rows
   // arrive in seq order, so a transaction spans few epochs, newest last).
@@ -438,6 +474,17 @@ class SqliteStore final : public Store {
   std::unordered_map<std::string, EntityRow> deferred_docs_;
   size_t deferred_bytes_ = 0;
   Clock::time_point deferred_since_;
+  // Applier state for the log of documents: its rows are the seqs [oldest_doc_seq_,
+  // next_doc_seq_); live_docs_ rows of entity_heads point into it. txn_docs_appended_:
+  // documents the open transaction appended. Restored if the transaction rolls back.
+  struct DocLog {
+    int64_t oldest_seq = 1;
+    int64_t next_seq = 1;
+    int64_t live = 0;
+  };
+  DocLog doc_log_;
+  uint64_t doc_log_moved_ = 0;
+  int64_t txn_docs_appended_ = 0;
   std::thread writer_;
   std::thread applier_;
 
@@ -529,11 +576,18 @@ Status SqliteStore::Init() {
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
-      {&upsert_entity_,
-       "INSERT INTO entities(id, type, doc, modified_at) VALUES(?1, ?2, ?3, ?4) "
-       "ON CONFLICT(id) DO UPDATE SET type = excluded.type, doc = excluded.doc, "
-       "modified_at = excluded.modified_at"},
-      {&delete_entity_, "DELETE FROM entities WHERE id = ?1"},
+      {&append_doc_,
+       "INSERT INTO entity_docs(seq, id, type, doc, modified_at) VALUES(?1, ?2, ?3, ?4, ?5)"},
+      {&update_head_, "UPDATE entity_heads SET doc_seq = ?2 WHERE id = ?1"},
+      {&insert_head_, "INSERT INTO entity_heads(id, doc_seq) VALUES(?1, ?2)"},
+      {&delete_head_, "DELETE FROM entity_heads WHERE id = ?1"},
+      // CROSS JOIN keeps entity_docs the outer loop: a range of the log, read in order, with
+      // a lookup of each row's head.
+      {&select_current_docs_,
+       "SELECT d.seq, d.id, d.type, d.doc, d.modified_at FROM entity_docs d "
+       "CROSS JOIN entity_heads h ON h.id = d.id AND h.doc_seq = d.seq "
+       "WHERE d.seq >= ?1 AND d.seq < ?2 ORDER BY d.seq LIMIT ?3"},
+      {&delete_docs_before_, "DELETE FROM entity_docs WHERE seq < ?1"},
       {&insert_series_, "INSERT INTO series(entity_id, attr) VALUES(?1, ?2)"},
       {&select_entity_series_, "SELECT attr FROM series WHERE entity_id = ?1"},
       {&delete_entity_series_, "DELETE FROM series WHERE entity_id = ?1"},
@@ -574,6 +628,19 @@ Status SqliteStore::Init() {
     const int rc = sqlite3_step(max_seq->get());
     if (rc != SQLITE_ROW) return SqliteStatus(w, rc, "read history sequence");
     next_seq_ = sqlite3_column_int64(max_seq->get(), 0) + 1;  // NULL (empty) reads as 0
+  }
+  {
+    Result<StmtPtr> range = Prepare(
+        w, "SELECT min(seq), max(seq), (SELECT count(*) FROM entity_heads) FROM entity_docs");
+    if (!range.ok()) return range.status();
+    const int rc = sqlite3_step(range->get());
+    if (rc != SQLITE_ROW) return SqliteStatus(w, rc, "read the log of entity documents");
+    doc_log_.next_seq = sqlite3_column_int64(range->get(), 1) + 1;
+    doc_log_.oldest_seq = sqlite3_column_type(range->get(), 0) == SQLITE_NULL
+                              ? doc_log_.next_seq
+                              : sqlite3_column_int64(range->get(), 0);
+    doc_log_.live = sqlite3_column_int64(range->get(), 2);
+    stats_.doc_log_rows = static_cast<uint64_t>(doc_log_.next_seq - doc_log_.oldest_seq);
   }
   {
     Result<StmtPtr> state = Prepare(
@@ -1022,6 +1089,8 @@ void SqliteStore::ApplierLoop() {
           docs_due_ = deferred_since_ + std::chrono::milliseconds(options_.defer_docs_ms);
         }
         stats_.deferred_docs = deferred_docs_.size();
+        stats_.doc_log_rows = static_cast<uint64_t>(doc_log_.next_seq - doc_log_.oldest_seq);
+        stats_.doc_log_moved = doc_log_moved_;
         unapplied_rows_ -= rows;
         stats_.unapplied_rows = unapplied_rows_;
         stats_.applies += 1;
@@ -1067,19 +1136,26 @@ Status SqliteStore::WaitForApplied(bool docs) {
   return Status::Unavailable("store: closed");
 }
 
-Status SqliteStore::ApplyFrames(const std::vector<Frame>& frames, ApplyMode mode, bool* busy,
+Status SqliteStore::ApplyFrames(std::vector<Frame>& frames, ApplyMode mode, bool* busy,
                                 bool* docs_written) {
   *busy = false;
   *docs_written = false;
   sqlite3* w = writer_db_.get();
   const int64_t seq_at_begin = next_seq_;
+  const DocLog doc_log_at_begin = doc_log_;
+  const uint64_t moved_at_begin = doc_log_moved_;
+  txn_docs_appended_ = 0;
   txn_new_owners_.clear();
   // Undoes the transaction, in the database and in the applier's own state. (The deferred
-  // documents need no undoing: applying the same frames again leaves them as they are.)
+  // documents need no undoing: they are the newest of frames that were committed, and the
+  // frames are applied again, here or at the next start, only while they were not taken.)
+  bool docs_taken = false;  // documents were moved out of `frames`
   auto rollback = [&](Status st) {
-    *busy = (sqlite3_extended_errcode(w) & 0xff) == SQLITE_BUSY;
+    *busy = (sqlite3_extended_errcode(w) & 0xff) == SQLITE_BUSY && !docs_taken;
     RollbackIfActive();
     next_seq_ = seq_at_begin;
+    doc_log_ = doc_log_at_begin;
+    doc_log_moved_ = moved_at_begin;
     txn_epochs_.clear();
     for (const std::string& entity_id : txn_new_owners_) ForgetOwner(entity_id);
     txn_new_owners_.clear();
@@ -1108,9 +1184,10 @@ Status SqliteStore::ApplyFrames(const std::vector<Frame>& frames, ApplyMode mode
     if (!st.ok()) return rollback(st);
   }
   size_t put_index = 0;
-  for (const Frame& f : frames) {
+  for (Frame& f : frames) {
     const bool docs_only = f.number != 0 && f.number <= mode.history_through;
-    for (const WriteBatch& b : f.batches) {
+    for (WriteBatch& b : f.batches) {
+      docs_taken = docs_taken || (!mode.write_docs && !b.put_entities.empty());
       Status st = ApplyBatch(b, docs_only, mode.write_docs, keep_put, &put_index);
       if (!st.ok()) return rollback(st);
     }
@@ -1128,6 +1205,7 @@ Status SqliteStore::ApplyFrames(const std::vector<Frame>& frames, ApplyMode mode
   Status st = WidenEpochs();
   if (st.ok() && write_docs) {
     st = WriteDeferredDocs();
+    if (st.ok()) st = CompactDocs();
     if (st.ok() && applied != 0) {
       st = Run(w, set_docs_frame_.get(), "record the journal frame of the documents",
                static_cast<int64_t>(applied));
@@ -1151,14 +1229,18 @@ Status SqliteStore::ApplyFrames(const std::vector<Frame>& frames, ApplyMode mode
 // What a deferred document counts toward max_deferred_doc_bytes.
 size_t DocBytes(const EntityRow& e) { return e.id.size() + e.type.size() + e.doc.size(); }
 
-void SqliteStore::DeferDoc(const EntityRow& e) {
+void SqliteStore::DeferDoc(EntityRow&& e) {
   if (deferred_docs_.empty()) deferred_since_ = Clock::now();
-  auto [it, added] = deferred_docs_.try_emplace(e.id, e);
-  if (!added) {
+  const size_t bytes = DocBytes(e);
+  auto it = deferred_docs_.find(e.id);
+  if (it == deferred_docs_.end()) {
+    std::string id = e.id;
+    deferred_docs_.emplace(std::move(id), std::move(e));
+  } else {
     deferred_bytes_ -= DocBytes(it->second);
-    it->second = e;
+    it->second = std::move(e);
   }
-  deferred_bytes_ += DocBytes(e);
+  deferred_bytes_ += bytes;
 }
 
 void SqliteStore::DropDeferredDoc(const std::string& id) {
@@ -1176,15 +1258,80 @@ Status SqliteStore::WriteDeferredDocs() {
   for (const auto& [id, e] : deferred_docs_) rows.push_back(&e);
   std::sort(rows.begin(), rows.end(),
             [](const EntityRow* a, const EntityRow* b) { return a->id < b->id; });
+  for (const EntityRow* e : rows) CB_RETURN_IF_ERROR(PutDoc(*e));
+  return Status::Ok();
+}
+
+Status SqliteStore::PutDoc(const EntityRow& e) {
   sqlite3* w = writer_db_.get();
-  for (const EntityRow* e : rows) {
-    CB_RETURN_IF_ERROR(Run(w, upsert_entity_.get(), "put entity", e->id, e->type, e->doc,
-                           static_cast<int64_t>(e->modified_at)));
+  const int64_t seq = doc_log_.next_seq;
+  CB_RETURN_IF_ERROR(Run(w, append_doc_.get(), "put entity", seq, e.id, e.type, e.doc,
+                         static_cast<int64_t>(e.modified_at)));
+  ++doc_log_.next_seq;
+  ++txn_docs_appended_;
+  CB_RETURN_IF_ERROR(Run(w, update_head_.get(), "put entity", e.id, seq));
+  if (sqlite3_changes(w) == 0) {
+    CB_RETURN_IF_ERROR(Run(w, insert_head_.get(), "put entity", e.id, seq));
+    ++doc_log_.live;
   }
   return Status::Ok();
 }
 
-Status SqliteStore::ApplyBatch(const WriteBatch& b, bool docs_only, bool write_docs,
+Status SqliteStore::DropHead(const std::string& id) {
+  sqlite3* w = writer_db_.get();
+  CB_RETURN_IF_ERROR(Run(w, delete_head_.get(), "delete entity", id));
+  doc_log_.live -= sqlite3_changes(w);
+  return Status::Ok();
+}
+
+Status SqliteStore::CompactDocs() {
+  const int64_t slack = std::max<int64_t>(1, tuning_.doc_log_slack_rows);
+  const int64_t excess = doc_log_.next_seq - doc_log_.oldest_seq - (2 * doc_log_.live + slack);
+  if (excess <= 0) return Status::Ok();
+  sqlite3* w = writer_db_.get();
+  // The rows to go through (the moved ones land after `end`): twice what this transaction
+  // appended, so that the log shrinks by more than it grows, or all the excess at once (after
+  // many deletes: no rows need moving then).
+  const int64_t end = std::min(
+      doc_log_.next_seq, doc_log_.oldest_seq + std::max({slack, 2 * txn_docs_appended_, excess}));
+  // The current rows are read a chunk at a time and appended after the statement is reset,
+  // so that no read is open on the table while it grows.
+  constexpr int64_t kChunk = 256;
+  std::vector<std::pair<EntityRow, int64_t>> current;
+  int64_t from = doc_log_.oldest_seq;
+  while (from < end) {
+    current.clear();
+    {
+      sqlite3_stmt* s = select_current_docs_.get();
+      ResetOnExit reset(s);
+      int rc = BindAll(s, from, end, kChunk);
+      while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        EntityRow e;
+        e.id = ColumnText(s, 1);
+        e.type = ColumnText(s, 2);
+        e.doc = ColumnText(s, 3);
+        e.modified_at = sqlite3_column_int64(s, 4);
+        current.emplace_back(std::move(e), sqlite3_column_int64(s, 0));
+        rc = SQLITE_OK;
+      }
+      if (rc != SQLITE_DONE) return SqliteStatus(w, rc, "compact entity documents");
+    }
+    for (const auto& [e, seq] : current) {
+      const int64_t to = doc_log_.next_seq;
+      CB_RETURN_IF_ERROR(Run(w, append_doc_.get(), "compact entity documents", to, e.id, e.type,
+                             e.doc, static_cast<int64_t>(e.modified_at)));
+      ++doc_log_.next_seq;
+      CB_RETURN_IF_ERROR(Run(w, update_head_.get(), "compact entity documents", e.id, to));
+    }
+    doc_log_moved_ += current.size();
+    from = static_cast<int64_t>(current.size()) < kChunk ? end : current.back().second + 1;
+  }
+  CB_RETURN_IF_ERROR(Run(w, delete_docs_before_.get(), "compact entity documents", end));
+  doc_log_.oldest_seq = end;
+  return Status::Ok();
+}
+
+Status SqliteStore::ApplyBatch(WriteBatch& b, bool docs_only, bool write_docs,
                                const std::vector<char>& keep_put, size_t* put_index) {
   sqlite3* w = writer_db_.get();
   // Deletions first, then puts: a batch may drop an entity and create it afresh.
@@ -1192,23 +1339,21 @@ Status SqliteStore::ApplyBatch(const WriteBatch& b, bool docs_only, bool write_d
     DropDeferredDoc(id);
     // A delete applied before (docs_only) already removed the entity's history; doing it
     // again would remove history written after it.
-    CB_RETURN_IF_ERROR(docs_only ? Run(w, delete_entity_.get(), "delete entity", id)
-                                 : DeleteEntity(id));
+    CB_RETURN_IF_ERROR(docs_only ? DropHead(id) : DeleteEntity(id));
   }
   if (!docs_only) {
     for (const Record& r : b.delete_records) {
       CB_RETURN_IF_ERROR(Run(w, delete_record_.get(), "delete record", r.kind, r.key));
     }
   }
-  for (const EntityRow& e : b.put_entities) {
+  for (EntityRow& e : b.put_entities) {
     if (!write_docs) {
-      DeferDoc(e);
+      DeferDoc(std::move(e));
       continue;
     }
     DropDeferredDoc(e.id);  // this one is newer
     if (!keep_put[(*put_index)++]) continue;
-    CB_RETURN_IF_ERROR(Run(w, upsert_entity_.get(), "put entity", e.id, e.type, e.doc,
-                           static_cast<int64_t>(e.modified_at)));
+    CB_RETURN_IF_ERROR(PutDoc(e));
   }
   if (docs_only) return Status::Ok();
   CB_RETURN_IF_ERROR(AddHistory(b.history));
@@ -1235,36 +1380,49 @@ Status SqliteStore::LoadOwner(const std::string& entity_id, HistoryOwner* owner)
   if (owner->id == 0) {
     CB_RETURN_IF_ERROR(Run(w, insert_owner_.get(), "insert history", entity_id));
     owner->id = sqlite3_last_insert_rowid(w);
+    owner_cache_bytes_ += OwnerEntryBytes(entity_id);
     txn_new_owners_.push_back(entity_id);
     return Status::Ok();  // a new entity has no series yet
   }
+  owner_cache_bytes_ += OwnerEntryBytes(entity_id);
   sqlite3_stmt* s = select_entity_series_.get();
   ResetOnExit reset(s);
   int rc = BindAll(s, std::string_view(entity_id));
   while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    owner->attrs.push_back(ColumnText(s, 0));
+    owner->attrs.push_back(AttrNumber(ColumnText(s, 0)));
+    owner_cache_bytes_ += sizeof(uint32_t);
     rc = SQLITE_OK;
   }
   if (rc != SQLITE_DONE) return SqliteStatus(w, rc, "read entity history series");
-  cached_attrs_ += owner->attrs.size();
   return Status::Ok();
+}
+
+uint32_t SqliteStore::AttrNumber(const std::string& attr) {
+  auto [it, added] = attr_numbers_.try_emplace(attr, static_cast<uint32_t>(attr_numbers_.size()));
+  if (added) owner_cache_bytes_ += kOwnerEntryBytes + attr.size();
+  return it->second;
 }
 
 Status SqliteStore::AddSeries(const std::string& entity_id, const std::string& attr,
                               HistoryOwner* owner) {
-  for (const std::string& a : owner->attrs) {
-    if (a == attr) return Status::Ok();
+  const uint32_t number = AttrNumber(attr);
+  if (std::find(owner->attrs.begin(), owner->attrs.end(), number) != owner->attrs.end()) {
+    return Status::Ok();
   }
   CB_RETURN_IF_ERROR(Run(writer_db_.get(), insert_series_.get(), "insert history", entity_id, attr));
   txn_new_owners_.push_back(entity_id);
-  owner->attrs.push_back(attr);
-  ++cached_attrs_;
+  owner->attrs.push_back(number);
+  owner_cache_bytes_ += sizeof(uint32_t);
   return Status::Ok();
 }
 
 void SqliteStore::ForgetOwner(const std::string& entity_id) {
   if (auto it = owner_cache_.find(entity_id); it != owner_cache_.end()) {
-    cached_attrs_ -= it->second.attrs.size();
+    if (it->second.id != 0) {
+      owner_cache_bytes_ -=
+          std::min(owner_cache_bytes_,
+                   OwnerEntryBytes(entity_id) + sizeof(uint32_t) * it->second.attrs.size());
+    }
     owner_cache_.erase(it);
   }
 }
@@ -1291,7 +1449,7 @@ Status SqliteStore::DeleteEntity(const std::string& id) {
     CB_RETURN_IF_ERROR(Run(w, delete_owner_.get(), "delete entity history", owner));
     CB_RETURN_IF_ERROR(Run(w, delete_entity_series_.get(), "delete entity history", id));
   }
-  return Run(w, delete_entity_.get(), "delete entity", id);
+  return DropHead(id);
 }
 
 Status SqliteStore::AddHistory(const std::vector<HistoryRow>& rows) {
@@ -1300,9 +1458,10 @@ Status SqliteStore::AddHistory(const std::vector<HistoryRow>& rows) {
   std::vector<EpochRange>& ranges = txn_epochs_;
   // A bound on memory for stores with very many entities: start over (a miss costs two
   // lookups).
-  if (owner_cache_.size() + cached_attrs_ >= (1u << 22)) {
+  if (owner_cache_bytes_ >= kMaxOwnerCacheBytes) {
     owner_cache_.clear();
-    cached_attrs_ = 0;
+    attr_numbers_.clear();
+    owner_cache_bytes_ = 0;
   }
   // One row per run of instances of the same entity and time (the attributes of one
   // update); an attribute seen again starts a new row, so each keeps its own seq.
@@ -1396,8 +1555,11 @@ Status SqliteStore::ScanEntities(const std::function<void(EntityRow&&)>& fn) {
   if (!acquired.ok()) return acquired.status();
   ReaderLease conn(this, std::move(acquired).value());
   Status st;
-  sqlite3_stmt* s =
-      conn->Statement("SELECT id, type, doc, modified_at FROM entities ORDER BY id", &st);
+  // The log in order, each row with a lookup of its head (see select_current_docs_).
+  sqlite3_stmt* s = conn->Statement(
+      "SELECT d.id, d.type, d.doc, d.modified_at FROM entity_docs d "
+      "CROSS JOIN entity_heads h ON h.id = d.id AND h.doc_seq = d.seq",
+      &st);
   if (s == nullptr) return st;
   ResetOnExit reset(s);
   for (;;) {
@@ -1654,11 +1816,28 @@ void SqliteStore::Close() {
     readers_closed_ = true;
     idle_readers_.clear();  // leased readers close when their lease ends
   }
-  for (StmtPtr* s :
-       {&begin_, &commit_, &rollback_, &upsert_entity_, &delete_entity_, &insert_series_,
-        &select_entity_series_, &delete_entity_series_, &insert_owner_, &select_owner_,
-        &delete_owner_, &insert_history_, &delete_owner_history_, &widen_epoch_, &upsert_record_, &delete_record_,
-        &set_applied_}) {
+  for (StmtPtr* s : {&begin_,
+                     &commit_,
+                     &rollback_,
+                     &append_doc_,
+                     &update_head_,
+                     &insert_head_,
+                     &delete_head_,
+                     &select_current_docs_,
+                     &delete_docs_before_,
+                     &insert_series_,
+                     &select_entity_series_,
+                     &delete_entity_series_,
+                     &insert_owner_,
+                     &select_owner_,
+                     &delete_owner_,
+                     &insert_history_,
+                     &delete_owner_history_,
+                     &widen_epoch_,
+                     &upsert_record_,
+                     &delete_record_,
+                     &set_applied_,
+                     &set_docs_frame_}) {
     s->reset();
   }
   if (writer_db_ != nullptr) {

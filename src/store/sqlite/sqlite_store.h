@@ -27,6 +27,10 @@ struct SqliteTuning {
   int history_epoch_bits = kHistoryEpochBits;
   // A new journal segment starts past this size (journal.h).
   size_t journal_segment_bytes = size_t{16} << 20;
+  // The log of entity documents (migration 4) is compacted once it holds more than twice as
+  // many rows as there are entities plus this many; a compaction goes through at least this
+  // many of its oldest rows.
+  int64_t doc_log_slack_rows = 65536;
   // Tests: runs on the writer thread each time it wakes for queued work, before it takes
   // the group to commit; a hook that blocks holds the writer so that batches queue up.
   std::function<void()> before_group;

@@ -1,0 +1,225 @@
+// The log of entity documents (migration 4): documents appended to entity_docs, heads in
+// entity_heads, compactions that move the current rows from the log's oldest end; and the
+// migration of a database whose documents were kept in place.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/store.h"
+#include "store_test_util.h"
+
+namespace cb::store {
+namespace {
+
+using testing::Batch;
+using testing::Entity;
+using testing::ExpectOpened;
+using testing::WriteOldDatabase;
+using testing::StoreTest;
+
+// What the database file says of its log, read through a separate connection.
+struct OnDisk {
+  int64_t rows = 0, min_seq = 0, max_seq = 0;
+  int64_t heads = 0;
+  int64_t dangling_heads = 0;  // heads whose row is not in the log
+  int64_t foreign_heads = 0;   // heads whose row belongs to another entity
+};
+
+OnDisk ReadOnDisk(const std::string& path) {
+  OnDisk d;
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  auto one = [&](const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    int64_t v = -1;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+  };
+  d.rows = one("SELECT count(*) FROM entity_docs");
+  d.min_seq = one("SELECT coalesce(min(seq), 0) FROM entity_docs");
+  d.max_seq = one("SELECT coalesce(max(seq), 0) FROM entity_docs");
+  d.heads = one("SELECT count(*) FROM entity_heads");
+  d.dangling_heads =
+      one("SELECT count(*) FROM entity_heads h WHERE NOT EXISTS "
+          "(SELECT 1 FROM entity_docs d WHERE d.seq = h.doc_seq)");
+  d.foreign_heads =
+      one("SELECT count(*) FROM entity_heads h JOIN entity_docs d ON d.seq = h.doc_seq "
+          "WHERE d.id <> h.id");
+  sqlite3_close(db);
+  return d;
+}
+
+class DocLogTest : public StoreTest {
+ protected:
+  // Documents written with every apply, and compactions from a few rows on.
+  std::unique_ptr<Store> Open(int64_t slack) {
+    StoreOptions options = Options(Durability::kProcess);
+    options.defer_docs_ms = 0;
+    options.apply_after_ms = 0;
+    SqliteTuning tuning;
+    tuning.doc_log_slack_rows = slack;
+    return ExpectOpened(OpenSqliteStoreWithTuning(options, tuning));
+  }
+
+  static std::map<std::string, std::string> Docs(Store& store) {
+    std::map<std::string, std::string> out;
+    Status st = store.ScanEntities([&](EntityRow&& e) {
+      EXPECT_EQ(out.count(e.id), 0u) << e.id << " scanned twice";
+      out[e.id] = e.type + "|" + e.doc + "|" + std::to_string(e.modified_at);
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  }
+
+  // The log on disk is one range of seqs, every head points at its own entity's row, and
+  // the store's figure for the log's rows is the count on disk.
+  void ExpectConsistent(Store& store, size_t entities) {
+    const OnDisk d = ReadOnDisk(DbPath());
+    EXPECT_EQ(d.heads, static_cast<int64_t>(entities));
+    EXPECT_EQ(d.dangling_heads, 0);
+    EXPECT_EQ(d.foreign_heads, 0);
+    if (d.rows > 0) {
+      EXPECT_EQ(d.max_seq - d.min_seq + 1, d.rows) << "gaps in the log";
+    }
+    EXPECT_EQ(store.Stats().doc_log_rows, static_cast<uint64_t>(d.rows));
+  }
+};
+
+// Puts and deletes of a few entities, many times each, checked against a model after every
+// round and across reopenings: the newest document of every entity is scanned, once; deleted
+// ones are gone; and the log stays within about twice the entities however many documents
+// were written.
+TEST_F(DocLogTest, ManyPutsAndDeletesKeepTheNewestDocumentsInABoundedLog) {
+  constexpr int64_t kSlack = 8;
+  constexpr int kEntities = 40;
+  std::mt19937 rng(20261207);
+  std::map<std::string, std::string> model;
+  auto store = Open(kSlack);
+  uint64_t written = 0, moved = 0;
+  for (int round = 0; round < 12; ++round) {
+    for (int b = 0; b < 25; ++b) {
+      Batch batch;
+      const int puts = 1 + static_cast<int>(rng() % 6);
+      for (int i = 0; i < puts; ++i) {
+        // Mostly a few hot entities: the others' rows age and get moved forward.
+        const uint32_t n = rng() % 5 == 0 ? 8 + rng() % (kEntities - 8) : rng() % 8;
+        const std::string id = "urn:e" + std::to_string(n);
+        const std::string doc = "{\"n\":" + std::to_string(written++) + "}";
+        const auto at = static_cast<TimeMs>(1000 + written);
+        batch.Put(Entity(id, "T" + std::to_string(rng() % 3), doc, at));
+      }
+      // A delete applies before the batch's puts (a batch may drop and recreate).
+      if (rng() % 5 == 0) {
+        const std::string gone = "urn:e" + std::to_string(rng() % kEntities);
+        batch.Delete(gone);
+        model.erase(gone);
+      }
+      for (const EntityRow& e : batch.put_entities) {
+        model[e.id] = e.type + "|" + e.doc + "|" + std::to_string(e.modified_at);
+      }
+      ASSERT_TRUE(store->SubmitSync(std::move(batch)).ok());
+    }
+    ASSERT_EQ(Docs(*store), model) << "round " << round;
+    ExpectConsistent(*store, model.size());
+    const uint64_t rows = store->Stats().doc_log_rows;
+    EXPECT_LE(rows, 3 * model.size() + 2 * kSlack + 12) << "round " << round;
+    if (round % 4 == 3) {
+      moved += store->Stats().doc_log_moved;  // (counted from each opening)
+      store.reset();
+      store = Open(kSlack);
+      ASSERT_EQ(Docs(*store), model) << "reopened after round " << round;
+      ExpectConsistent(*store, model.size());
+    }
+  }
+  EXPECT_GT(written, 900u);
+  EXPECT_GT(moved, 0u) << "no compaction moved a current document";
+}
+
+// An entity written once and never again is moved forward by the compactions that pass
+// over it, and is still there, unchanged, after many writes of the others.
+TEST_F(DocLogTest, AnEntityWrittenOnceSurvivesTheCompactionsThatPassIt) {
+  auto store = Open(/*slack=*/4);
+  ASSERT_TRUE(store->SubmitSync(Batch().Put(Entity("urn:still", "T", "{\"v\":1}", 7))).ok());
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(store
+                    ->SubmitSync(Batch().Put(
+                        Entity("urn:busy" + std::to_string(i % 3), "T", std::to_string(i), i)))
+                    .ok());
+    Docs(*store);  // one apply (and one document) per put
+  }
+  auto docs = Docs(*store);
+  ASSERT_EQ(docs.size(), 4u);
+  EXPECT_EQ(docs["urn:still"], "T|{\"v\":1}|7");
+  EXPECT_EQ(docs["urn:busy2"], "T|197|197");
+  EXPECT_GT(store->Stats().doc_log_moved, 0u);
+  EXPECT_LE(store->Stats().doc_log_rows, 3u * 4 + 2 * 4);  // 201 documents written
+  ExpectConsistent(*store, 4);
+}
+
+// Deleting every entity leaves superseded rows only; compactions remove them.
+TEST_F(DocLogTest, RowsOfDeletedEntitiesAreCompactedAway) {
+  auto store = Open(/*slack=*/4);
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(
+        store->SubmitSync(Batch().Put(Entity("urn:e" + std::to_string(i), "T", "{}", i))).ok());
+  }
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(store->SubmitSync(Batch().Delete("urn:e" + std::to_string(i))).ok());
+  }
+  EXPECT_TRUE(Docs(*store).empty());
+  ExpectConsistent(*store, 0);
+  // The last delete left the log over its bound (no entity, slack 4): its compaction went
+  // through the whole excess.
+  EXPECT_LE(store->Stats().doc_log_rows, 4u);
+  ASSERT_TRUE(store->SubmitSync(Batch().Put(Entity("urn:e3", "T", "{\"back\":1}", 99))).ok());
+  EXPECT_EQ(Docs(*store), (std::map<std::string, std::string>{{"urn:e3", "T|{\"back\":1}|99"}}));
+  ExpectConsistent(*store, 1);
+}
+
+// A database of schema version 3 kept each entity's document in place in `entities`;
+// opening it moves them into the log, in id order, and the store goes on from there.
+TEST_F(DocLogTest, Version3DocumentsAreMigratedIntoTheLog) {
+  {
+    // The tables of migrations 1 to 3 as they shipped, with three entities.
+    const char* v3 = R"sql(
+      CREATE TABLE history_entities(id INTEGER PRIMARY KEY,
+        entity_id TEXT NOT NULL UNIQUE CHECK(entity_id <> ''));
+      CREATE TABLE history(seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL,
+        owner INTEGER NOT NULL, observed_at INTEGER NOT NULL, instances TEXT NOT NULL);
+      CREATE INDEX history_by_epoch_owner_time ON history(epoch, owner, observed_at);
+      INSERT INTO entities VALUES('urn:c', 'Car', '{"c":1}', 30), ('urn:a', 'Park', '{"a":1}', 10),
+        ('urn:b', '停车场', '{"名":"湖滨"}', 20);
+      PRAGMA user_version = 3;
+    )sql";
+    ASSERT_TRUE(WriteOldDatabase(DbPath(), v3));
+  }
+  auto store = Open(/*slack=*/65536);
+  EXPECT_EQ(Docs(*store),
+            (std::map<std::string, std::string>{{"urn:a", "Park|{\"a\":1}|10"},
+                                                {"urn:b", "停车场|{\"名\":\"湖滨\"}|20"},
+                                                {"urn:c", "Car|{\"c\":1}|30"}}));
+  const OnDisk d = ReadOnDisk(DbPath());
+  EXPECT_EQ(d.min_seq, 1);
+  EXPECT_EQ(d.max_seq, 3);
+  ExpectConsistent(*store, 3);
+  // New documents go after the migrated ones.
+  ASSERT_TRUE(store->SubmitSync(Batch().Put(Entity("urn:a", "Park", "{\"a\":2}", 40))).ok());
+  ASSERT_TRUE(store->SubmitSync(Batch().Delete("urn:c")).ok());
+  EXPECT_EQ(Docs(*store),
+            (std::map<std::string, std::string>{{"urn:a", "Park|{\"a\":2}|40"},
+                                                {"urn:b", "停车场|{\"名\":\"湖滨\"}|20"}}));
+  EXPECT_EQ(ReadOnDisk(DbPath()).max_seq, 4);
+  ExpectConsistent(*store, 2);
+}
+
+}  // namespace
+}  // namespace cb::store
