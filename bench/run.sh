@@ -528,8 +528,9 @@ $( [ -f "$ROOT/bench/analysis.md" ] && cat "$ROOT/bench/analysis.md" )
 
 Storage limit = the same rows written by \`cb_storage_baseline --mode sqlite\`: raw SQLite
 through its C API with the store's schema and pragmas, one transaction per $BATCH-entity
-batch (entity document upsert + 8 history rows per entity; series rows on creation), one
-thread, synchronous=FULL. Row text is generated outside the timed transactions. The
+batch (per entity its document appended to the log of documents and its head pointed at
+it, + 8 history rows; series rows on creation; the store's compactions of the log are not
+included), one thread, synchronous=FULL. Row text is generated outside the timed transactions. The
 \`--mode store\` column is the project's own store (group commit) fed the same batches by
 $BATCH_CONNS threads, each waiting for its batch to be durable — HTTP, JSON parsing and the
 in-memory broker removed. Creation rounds write every entity once in id order; update
