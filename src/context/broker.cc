@@ -537,16 +537,32 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
     std::vector<bool> geo_known;
     candidates.reserve(hits.size());
     geo_known.reserve(hits.size());
+    auto outside = [&](double lo, double hi) {
+      return (g.max_distance && lo > *g.max_distance) || (g.min_distance && hi < *g.min_distance);
+    };
+    auto inside = [&](double lo, double hi) {
+      return (!g.max_distance || hi <= *g.max_distance) &&
+             (!g.min_distance || lo >= *g.min_distance);
+    };
     for (const geo::SpatialIndex::Hit& hit : hits) {
       bool known = false;
       double lo, hi;
+      const geo::LonLat p{hit.box.min_lon, hit.box.min_lat};
       if (nearby && hit.box.min_lon == hit.box.max_lon && hit.box.min_lat == hit.box.max_lat &&
-          nearby->Bounds({hit.box.min_lon, hit.box.min_lat}, &lo, &hi)) {
-        if ((g.max_distance && lo > *g.max_distance) || (g.min_distance && hi < *g.min_distance)) {
-          continue;
+          nearby->Bounds(p, &lo, &hi)) {
+        if (outside(lo, hi)) continue;
+        known = inside(lo, hi);
+        if (!known) {
+          // Within the bounds' 2 % of a limit: the haversine from the centre to p.
+          // MatchesGeoQuery computes the same one (in either order, or 0 within ~0.1 mm of
+          // the centre) for a geometry whose positions are all p, so 1 cm around it settles
+          // all but the candidates 1 cm from a limit without reading their entity. (Those
+          // reads, each finding "location", two distances and a test of intersection, were
+          // a third of the server's samples in 500 m queries at 1,000,000 entities.)
+          const double d = geo::DistanceMeters(g.geometry.FirstPoint(), p);
+          if (outside(d - 0.01, d + 0.01)) continue;
+          known = inside(d - 0.01, d + 0.01);
         }
-        known = (!g.max_distance || hi <= *g.max_distance) &&
-                (!g.min_distance || lo >= *g.min_distance);
       }
       candidates.push_back(reinterpret_cast<const Slot*>(static_cast<uintptr_t>(hit.key)));
       geo_known.push_back(known);

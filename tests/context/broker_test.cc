@@ -348,6 +348,7 @@ TEST_F(BrokerTest, NearQueriesAnswerAsTheExactPredicate) {
     const double angle = unit(rng) * 6.283185307179586;
     double metres = unit(rng) * 900;
     if (i % 3 == 0) metres = (i % 2 == 0 ? 500 : 200) + (unit(rng) - 0.5) * 0.2;  // at a radius
+    if (i % 30 == 9) metres = 500 + (unit(rng) - 0.5) * 0.03;  // within 1.5 cm of it
     if (i == 1) metres = 0;
     const double lat = centre.lat + std::sin(angle) * metres * kDLat1m;
     const double lon = centre.lon + std::cos(angle) * metres * kDLat1m / std::cos(lat * 0.017453292519943295);
