@@ -530,8 +530,10 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
     // most candidates are settled from it without reading their entity; only those within
     // the bounds' margin of the distances asked are tested exactly.
     std::optional<geo::NearbyDistance> nearby;
+    geo::LonLat centre{};
     if (g.rel == GeoRel::kNear && g.geometry.type == geo::GeometryType::kPoint) {
-      nearby.emplace(g.geometry.FirstPoint());
+      centre = g.geometry.FirstPoint();
+      nearby.emplace(centre);
     }
     std::vector<const Slot*> candidates;
     std::vector<bool> geo_known;
@@ -559,7 +561,7 @@ Result<QueryResult> ContextBroker::Query(const EntityQuery& q) const {
           // all but the candidates 1 cm from a limit without reading their entity. (Those
           // reads, each finding "location", two distances and a test of intersection, were
           // a third of the server's samples in 500 m queries at 1,000,000 entities.)
-          const double d = geo::DistanceMeters(g.geometry.FirstPoint(), p);
+          const double d = geo::DistanceMeters(centre, p);
           if (outside(d - 0.01, d + 0.01)) continue;
           known = inside(d - 0.01, d + 0.01);
         }

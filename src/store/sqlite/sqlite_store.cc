@@ -151,9 +151,8 @@ bool NextHistoryInstance(std::string_view* in, std::string_view* attr, std::stri
 constexpr int kBusyTimeoutMs = 5000;
 // The applier's cache of history owners (SqliteStore::owner_cache_): what an entry takes
 // besides its id and attribute numbers (hash node, bucket, vector, allocator overhead, as
-// glibc's malloc rounds them), and the bound on the whole.
+// glibc's malloc rounds them). SqliteTuning::max_owner_cache_bytes bounds the whole.
 constexpr size_t kOwnerEntryBytes = 128;
-constexpr size_t kMaxOwnerCacheBytes = size_t{256} << 20;
 size_t OwnerEntryBytes(const std::string& id) { return kOwnerEntryBytes + id.size(); }
 constexpr size_t kMaxIdleReaders = 4;
 // How long a read waits for committed writes to be applied before it gives up.
@@ -453,9 +452,9 @@ class SqliteStore final : public Store {
   // Applier state for history: the next seq, and a cache of entity id -> HistoryOwner.
   // Entities whose entry changed in the open transaction are listed in txn_new_owners_ and
   // dropped from the cache if it rolls back. The cache holds attribute names as numbers
-  // (a city has few distinct ones) so that it can hold a million entities in ~200 MB;
-  // with the names in each entry it held 600,000 in more, and at a million entities every
-  // update missed it about half the time, two random reads of large indexes each.
+  // (a city has few distinct ones) so that it can hold a million entities in ~200 MB. With
+  // the names in each entry, its bound held ~570,000 entities, and at a million about every
+  // other update missed it: two random reads of large indexes each.
   // owner_cache_bytes_: what the cache takes, roughly.
   int64_t next_seq_ = 1;
   std::unordered_map<std::string, HistoryOwner> owner_cache_;
@@ -474,9 +473,10 @@ class SqliteStore final : public Store {
   std::unordered_map<std::string, EntityRow> deferred_docs_;
   size_t deferred_bytes_ = 0;
   Clock::time_point deferred_since_;
-  // Applier state for the log of documents: its rows are the seqs [oldest_doc_seq_,
-  // next_doc_seq_); live_docs_ rows of entity_heads point into it. txn_docs_appended_:
-  // documents the open transaction appended. Restored if the transaction rolls back.
+  // Applier state for the log of documents: its rows are the seqs [oldest_seq, next_seq),
+  // and `live` rows of entity_heads point into it (restored if a transaction rolls back).
+  // doc_log_moved_: current rows moved by compactions since the store opened.
+  // txn_docs_appended_: documents the open transaction appended.
   struct DocLog {
     int64_t oldest_seq = 1;
     int64_t next_seq = 1;
@@ -640,7 +640,6 @@ Status SqliteStore::Init() {
                               ? doc_log_.next_seq
                               : sqlite3_column_int64(range->get(), 0);
     doc_log_.live = sqlite3_column_int64(range->get(), 2);
-    stats_.doc_log_rows = static_cast<uint64_t>(doc_log_.next_seq - doc_log_.oldest_seq);
   }
   {
     Result<StmtPtr> state = Prepare(
@@ -727,6 +726,9 @@ Status SqliteStore::Init() {
     journal_->DropThrough(applied_frame_);
     committed_frame_ = applied_frame_;
   }
+
+  stats_.doc_log_rows = static_cast<uint64_t>(doc_log_.next_seq - doc_log_.oldest_seq);
+  stats_.doc_log_moved = doc_log_moved_;
 
   // Open one reader now so that a problem with read connections shows at open time.
   Result<std::unique_ptr<ReadConnection>> reader = AcquireReader();
@@ -1162,8 +1164,9 @@ Status SqliteStore::ApplyFrames(std::vector<Frame>& frames, ApplyMode mode, bool
     return st;
   };
   // Written now, an entity put twice in these frames is written once, with its last
-  // document: the later put replaces the whole row, and a delete between the two drops the
-  // row anyway. This is where many updates of the same entities share their pages.
+  // document: the later put supersedes the whole document, and a delete between the two
+  // drops the entity anyway. This is where many updates of the same entities share their
+  // writes.
   std::vector<char> keep_put;
   if (mode.write_docs) {
     std::vector<const std::string*> ids;
@@ -1458,7 +1461,7 @@ Status SqliteStore::AddHistory(const std::vector<HistoryRow>& rows) {
   std::vector<EpochRange>& ranges = txn_epochs_;
   // A bound on memory for stores with very many entities: start over (a miss costs two
   // lookups).
-  if (owner_cache_bytes_ >= kMaxOwnerCacheBytes) {
+  if (owner_cache_bytes_ >= tuning_.max_owner_cache_bytes) {
     owner_cache_.clear();
     attr_numbers_.clear();
     owner_cache_bytes_ = 0;

@@ -31,6 +31,9 @@ struct SqliteTuning {
   // many rows as there are entities plus this many; a compaction goes through at least this
   // many of its oldest rows.
   int64_t doc_log_slack_rows = 65536;
+  // The applier's cache of entities' history numbers and attributes is emptied whenever it
+  // takes about this much memory.
+  size_t max_owner_cache_bytes = size_t{256} << 20;
   // Tests: runs on the writer thread each time it wakes for queued work, before it takes
   // the group to commit; a hook that blocks holds the writer so that batches queue up.
   std::function<void()> before_group;
