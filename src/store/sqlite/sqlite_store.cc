@@ -398,8 +398,10 @@ class SqliteStore final : public Store {
   void DropDeferredDoc(const std::string& id);
   // Writes the deferred documents (in id order, so neighbours share pages).
   Status WriteDeferredDocs();
-  // Appends `e`'s document to entity_docs and points its head at it.
+  // Appends `e`'s document to entity_docs and points its head at it, as a document of the
+  // open transaction (PutDoc) or as one a compaction moves (AppendDoc).
   Status PutDoc(const EntityRow& e);
+  Status AppendDoc(const EntityRow& e, std::string_view what);
   // Drops the entity's head (its rows in entity_docs are superseded).
   Status DropHead(const std::string& id);
   // When the log of documents holds more than 2 x entities + doc_log_slack_rows rows, moves
@@ -1266,15 +1268,19 @@ Status SqliteStore::WriteDeferredDocs() {
 }
 
 Status SqliteStore::PutDoc(const EntityRow& e) {
+  ++txn_docs_appended_;
+  return AppendDoc(e, "put entity");
+}
+
+Status SqliteStore::AppendDoc(const EntityRow& e, std::string_view what) {
   sqlite3* w = writer_db_.get();
   const int64_t seq = doc_log_.next_seq;
-  CB_RETURN_IF_ERROR(Run(w, append_doc_.get(), "put entity", seq, e.id, e.type, e.doc,
+  CB_RETURN_IF_ERROR(Run(w, append_doc_.get(), what, seq, e.id, e.type, e.doc,
                          static_cast<int64_t>(e.modified_at)));
   ++doc_log_.next_seq;
-  ++txn_docs_appended_;
-  CB_RETURN_IF_ERROR(Run(w, update_head_.get(), "put entity", e.id, seq));
+  CB_RETURN_IF_ERROR(Run(w, update_head_.get(), what, e.id, seq));
   if (sqlite3_changes(w) == 0) {
-    CB_RETURN_IF_ERROR(Run(w, insert_head_.get(), "put entity", e.id, seq));
+    CB_RETURN_IF_ERROR(Run(w, insert_head_.get(), what, e.id, seq));
     ++doc_log_.live;
   }
   return Status::Ok();
@@ -1320,11 +1326,7 @@ Status SqliteStore::CompactDocs() {
       if (rc != SQLITE_DONE) return SqliteStatus(w, rc, "compact entity documents");
     }
     for (const auto& [e, seq] : current) {
-      const int64_t to = doc_log_.next_seq;
-      CB_RETURN_IF_ERROR(Run(w, append_doc_.get(), "compact entity documents", to, e.id, e.type,
-                             e.doc, static_cast<int64_t>(e.modified_at)));
-      ++doc_log_.next_seq;
-      CB_RETURN_IF_ERROR(Run(w, update_head_.get(), "compact entity documents", e.id, to));
+      CB_RETURN_IF_ERROR(AppendDoc(e, "compact entity documents"));
     }
     doc_log_moved_ += current.size();
     from = static_cast<int64_t>(current.size()) < kChunk ? end : current.back().second + 1;
