@@ -632,7 +632,7 @@ int CmdPatch(const Args& a) {
   o.expected = total;
   const uint32_t round = static_cast<uint32_t>(a.Int("round", 1));
   const int64_t t0 = a.Int("t0", NowMs());
-  std::mt19937_64 rng(42);
+  std::mt19937_64 rng(42 + a.Int("seed", 0));
   uint64_t sent = 0;
   Engine e(o, [&](Request* r) {
     if (total && sent >= total) return false;
@@ -658,7 +658,7 @@ int CmdGet(const Args& a) {
   const uint64_t count = a.Int("count", 10000);
   const uint64_t total = a.Int("requests", 0);
   o.expected = total;
-  std::mt19937_64 rng(7);
+  std::mt19937_64 rng(7 + a.Int("seed", 0));
   uint64_t sent = 0;
   uint64_t bytes_in = 0;
   Engine e(o, [&](Request* r) {
@@ -1368,8 +1368,9 @@ Options of every HTTP load: --port P --key-file F (or --key K) --conns N (8)
 
   http          --method GET --target /health [--batch-body N]   any request, fixed body
   upsert        --count N --first I --batch B --round R --t0 MS [--order seq|random]
-  patch         --count N --round R --t0 MS      PATCH …/attrs of random entities
-  get           --count N                        GET /entities/{id} of random entities
+  patch         --count N --round R --t0 MS [--seed S]   PATCH …/attrs of random entities
+  get           --count N [--seed S]             GET /entities/{id} of random entities
+                (--seed varies the entities picked; each seed's sequence is fixed)
   query         --kind near|qnum|qdistrict [--distance M] [--limit L]
   fanout        --subs S --count N --batch B --rounds R --round R0 [--drain-timeout S]
   mqtt          --broker URL --api-key K --devices D --messages M --qos Q [--window W]
