@@ -633,6 +633,11 @@ int CmdPatch(const Args& a) {
   const uint32_t round = static_cast<uint32_t>(a.Int("round", 1));
   const int64_t t0 = a.Int("t0", NowMs());
   std::mt19937_64 rng(42 + a.Int("seed", 0));
+  const int props = static_cast<int>(a.Int("props", 6));
+  if (props < 1 || props > 6) {
+    std::cerr << "--props must be 1 to 6\n";
+    return 2;
+  }
   uint64_t sent = 0;
   Engine e(o, [&](Request* r) {
     if (total && sent >= total) return false;
@@ -641,7 +646,7 @@ int CmdPatch(const Args& a) {
     r->method = http::verb::patch;
     r->target = "/ngsi-ld/v1/entities/" + cbbench::EntityId(i) + "/attrs";
     r->body.clear();
-    cbbench::AppendPropertiesFragment(&r->body, i, round + static_cast<uint32_t>(sent), t0);
+    cbbench::AppendPropertiesFragment(&r->body, i, round + static_cast<uint32_t>(sent), t0, props);
     return true;
   }, nullptr);
   ServerProbe probe(a);
@@ -649,7 +654,9 @@ int CmdPatch(const Args& a) {
   EngineResult r = e.Run();
   const ServerProbe::Snap p1 = probe.Take();
   PrintResult(a.Str("name", "patch"), r,
-              "attrs_per_s=" + Fmt(r.seconds > 0 ? r.ok * 6.0 / r.seconds : 0, 0), probe.Describe(p0, p1, r.seconds));
+              "props=" + std::to_string(props) +
+                  " attrs_per_s=" + Fmt(r.seconds > 0 ? double(r.ok) * props / r.seconds : 0, 0),
+              probe.Describe(p0, p1, r.seconds));
   return 0;
 }
 
@@ -1368,7 +1375,8 @@ Options of every HTTP load: --port P --key-file F (or --key K) --conns N (8)
 
   http          --method GET --target /health [--batch-body N]   any request, fixed body
   upsert        --count N --first I --batch B --round R --t0 MS [--order seq|random]
-  patch         --count N --round R --t0 MS [--seed S]   PATCH …/attrs of random entities
+  patch         --count N --round R --t0 MS [--seed S] [--props P]
+                PATCH …/attrs of random entities with their first P (1–6, 6) Properties
   get           --count N [--seed S]             GET /entities/{id} of random entities
                 (--seed varies the entities picked; each seed's sequence is fixed)
   query         --kind near|qnum|qdistrict [--distance M] [--limit L]

@@ -220,12 +220,12 @@ inline void AppendEntityJson(std::string* out, uint64_t i, uint32_t round, int64
   out->push_back('}');
 }
 
-// The six Properties only, as a PATCH …/attrs fragment.
-inline void AppendPropertiesFragment(std::string* out, uint64_t i, uint32_t round,
-                                     int64_t t0_ms) {
+// The first `props` of the six Properties (all six by default), as a PATCH …/attrs fragment.
+inline void AppendPropertiesFragment(std::string* out, uint64_t i, uint32_t round, int64_t t0_ms,
+                                     int props = 6) {
   Values v = ValuesOf(i, round);
   out->push_back('{');
-  for (int k = 0; k < 6; ++k) {
+  for (int k = 0; k < props; ++k) {
     if (k > 0) out->push_back(',');
     out->push_back('"');
     out->append(kAttrs[k].name);
