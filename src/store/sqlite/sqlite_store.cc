@@ -165,7 +165,7 @@ constexpr std::string_view kWriterPragmas =
     "PRAGMA temp_store = MEMORY;"
     "PRAGMA cache_size = -262144;"
     "PRAGMA journal_size_limit = 536870912;"
-    // Checkpoint once the WAL holds 8192 pages (64 MiB) rather than the default 1000: fewer,
+    // Checkpoint once the WAL holds 32768 pages (256 MiB) rather than the default 1000: fewer,
     // larger checkpoints amortise the database fsync over more commits. (A checkpointer on
     // its own thread was tried: PASSIVE checkpoints never let the WAL start again from its
     // beginning under load, and appending to an ever longer WAL file doubled the bytes
