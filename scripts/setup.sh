@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git python3 curl
   libboost1.74-dev libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev
-  libsqlite3-dev sqlite3 zlib1g-dev libsodium-dev libjemalloc-dev libxml2-dev
+  libsqlite3-dev sqlite3 zlib1g-dev libzstd-dev libsodium-dev libjemalloc-dev libxml2-dev
   libhowardhinnant-date-dev tzdata
   libpaho-mqttpp-dev libpaho-mqtt-dev mosquitto mosquitto-clients
   libgtest-dev libgmock-dev libbenchmark-dev

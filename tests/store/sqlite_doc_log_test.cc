@@ -113,7 +113,13 @@ TEST_F(DocLogTest, ManyPutsAndDeletesKeepTheNewestDocumentsInABoundedLog) {
         // Mostly a few hot entities: the others' rows age and get moved forward.
         const uint32_t n = rng() % 5 == 0 ? 8 + rng() % (kEntities - 8) : rng() % 8;
         const std::string id = "urn:e" + std::to_string(n);
-        const std::string doc = "{\"n\":" + std::to_string(written++) + "}";
+        // Every other document is long enough to be stored compressed (a BLOB), so the log
+        // mixes both kinds through compactions and reopenings.
+        std::string doc = "{\"n\":" + std::to_string(written) + "}";
+        if (written++ % 2 == 0) {
+          doc.insert(
+              1, "\"note\":\"" + std::string(40, 'x') + "城市大脑" + std::string(40, 'y') + "\",");
+        }
         const auto at = static_cast<TimeMs>(1000 + written);
         batch.Put(Entity(id, "T" + std::to_string(rng() % 3), doc, at));
       }
@@ -219,6 +225,97 @@ TEST_F(DocLogTest, Version3DocumentsAreMigratedIntoTheLog) {
                                                 {"urn:b", "停车场|{\"名\":\"湖滨\"}|20"}}));
   EXPECT_EQ(ReadOnDisk(DbPath()).max_seq, 4);
   ExpectConsistent(*store, 2);
+}
+
+// ---------------------------------------------------------------- compressed documents
+
+// Runs `sql` on the database file through its own connection; the first column of the
+// first row, as text.
+std::string RawSql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sql;
+  std::string out;
+  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+std::string LongDoc(const std::string& name) {
+  std::string doc = R"({"id":")" + name + R"(","type":"T")";
+  for (int i = 0; i < 8; ++i) {
+    doc += ",\"a" + std::to_string(i) + R"(":{"type":"Property","value":"湖滨 )" + name +
+           R"(","observedAt":"2026-12-07T13:20:36.493Z","createdAt":"2026-12-07T13:20:36.524Z"})";
+  }
+  return doc + "}";
+}
+
+std::string TypeOfDoc(const std::string& path, const std::string& id) {
+  return RawSql(path,
+                "SELECT typeof(d.doc) FROM entity_heads h JOIN entity_docs d "
+                "ON d.seq = h.doc_seq WHERE h.id = '" +
+                    id + "'");
+}
+
+// A document is written as a compressed BLOB (schema version 5); text documents written
+// before (version 4, or with compression off) are read as they are, next to the new ones.
+TEST_F(DocLogTest, DocumentsAreStoredCompressedAndOlderTextOnesStillRead) {
+  StoreOptions options = Options(Durability::kProcess);
+  options.defer_docs_ms = 0;
+  SqliteTuning plain;
+  plain.compress_docs = false;
+  std::map<std::string, std::string> model;
+  auto put = [&](Store& store, const std::string& id, const std::string& doc) {
+    ASSERT_TRUE(store.SubmitSync(Batch().Put(Entity(id, "T", doc, 7))).ok());
+    model[id] = "T|" + doc + "|7";
+  };
+  {
+    auto store = ExpectOpened(OpenSqliteStoreWithTuning(options, plain));
+    put(*store, "urn:old", LongDoc("old"));
+  }
+  {
+    auto store = ExpectOpened(OpenSqliteStore(options));
+    put(*store, "urn:new", LongDoc("new"));
+    put(*store, "urn:tiny", R"({"n":1})");  // too small to gain: stays text
+    EXPECT_EQ(Docs(*store), model);
+  }
+  EXPECT_EQ(TypeOfDoc(DbPath(), "urn:old"), "text");
+  EXPECT_EQ(TypeOfDoc(DbPath(), "urn:new"), "blob");
+  EXPECT_EQ(TypeOfDoc(DbPath(), "urn:tiny"), "text");
+  const std::string stored =
+      RawSql(DbPath(),
+             "SELECT length(CAST(d.doc AS BLOB)) FROM entity_heads h "
+             "JOIN entity_docs d ON d.seq = h.doc_seq WHERE h.id = 'urn:new'");
+  EXPECT_LT(std::stoul(stored) * 3, LongDoc("new").size());
+  auto store = ExpectOpened(OpenSqliteStore(options));
+  EXPECT_EQ(Docs(*store), model);
+  // The old text document, rewritten, is compressed from then on.
+  put(*store, "urn:old", LongDoc("old2"));
+  EXPECT_EQ(Docs(*store), model);
+  store.reset();
+  EXPECT_EQ(TypeOfDoc(DbPath(), "urn:old"), "blob");
+}
+
+// A damaged compressed document makes the scan fail with a clear error naming the entity,
+// not a crash and not a wrong entity.
+TEST_F(DocLogTest, ACorruptCompressedDocumentIsAnError) {
+  StoreOptions options = Options(Durability::kProcess);
+  options.defer_docs_ms = 0;
+  {
+    auto store = ExpectOpened(OpenSqliteStore(options));
+    ASSERT_TRUE(store->SubmitSync(Batch().Put(Entity("urn:hurt", "T", LongDoc("hurt"), 7))).ok());
+  }
+  ASSERT_EQ(TypeOfDoc(DbPath(), "urn:hurt"), "blob");
+  RawSql(DbPath(), "UPDATE entity_docs SET doc = substr(doc, 1, 12) WHERE id = 'urn:hurt'");
+  auto store = ExpectOpened(OpenSqliteStore(options));
+  Status st = store->ScanEntities([](EntityRow&&) {});
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Code::kInternal);
+  EXPECT_NE(st.message().find("urn:hurt"), std::string::npos) << st.message();
 }
 
 }  // namespace

@@ -66,8 +66,8 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -79,6 +79,7 @@
 #include <vector>
 
 #include "spdlog/spdlog.h"
+#include "store/sqlite/doc_codec.h"
 #include "store/sqlite/journal.h"
 #include "store/sqlite/migrations.h"
 #include "store/store.h"
@@ -203,6 +204,14 @@ int BindOne(sqlite3_stmt* s, int i, std::string_view v) {
                              SQLITE_UTF8);
 }
 int BindOne(sqlite3_stmt* s, int i, int64_t v) { return sqlite3_bind_int64(s, i, v); }
+// Bytes to store as a BLOB rather than as text (a compressed entity document).
+struct BlobView {
+  std::string_view bytes;
+};
+int BindOne(sqlite3_stmt* s, int i, BlobView v) {
+  return sqlite3_bind_blob64(s, i, v.bytes.data() != nullptr ? v.bytes.data() : "", v.bytes.size(),
+                             SQLITE_STATIC);
+}
 
 // Binds `args` to parameters 1..N; returns the first failure.
 template <typename... Args>
@@ -221,6 +230,13 @@ Status Run(sqlite3* db, sqlite3_stmt* s, std::string_view what, const Args&... a
   Status st = rc == SQLITE_DONE ? Status::Ok() : SqliteStatus(db, rc, what);
   sqlite3_reset(s);
   return st;
+}
+
+// A column's bytes as they are stored, text or BLOB (an entity document may be either).
+std::string ColumnBytes(sqlite3_stmt* s, int i) {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
+  if (p == nullptr) return {};
+  return std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, i)));
 }
 
 std::string ColumnText(sqlite3_stmt* s, int i) {
@@ -1275,8 +1291,18 @@ Status SqliteStore::PutDoc(const EntityRow& e) {
 Status SqliteStore::AppendDoc(const EntityRow& e, std::string_view what) {
   sqlite3* w = writer_db_.get();
   const int64_t seq = doc_log_.next_seq;
-  CB_RETURN_IF_ERROR(Run(w, append_doc_.get(), what, seq, e.id, e.type, e.doc,
-                         static_cast<int64_t>(e.modified_at)));
+  // Compressed documents (doc_codec.h) are BLOBs; a document moved by a compaction may be
+  // one already, or an older text one (compressed now).
+  thread_local std::string compressed;
+  const std::string_view doc =
+      tuning_.compress_docs ? CompressDoc(e.doc, &compressed) : std::string_view(e.doc);
+  if (IsCompressedDoc(doc)) {
+    CB_RETURN_IF_ERROR(Run(w, append_doc_.get(), what, seq, e.id, e.type, BlobView{doc},
+                           static_cast<int64_t>(e.modified_at)));
+  } else {
+    CB_RETURN_IF_ERROR(Run(w, append_doc_.get(), what, seq, e.id, e.type, e.doc,
+                           static_cast<int64_t>(e.modified_at)));
+  }
   ++doc_log_.next_seq;
   CB_RETURN_IF_ERROR(Run(w, update_head_.get(), what, e.id, seq));
   if (sqlite3_changes(w) == 0) {
@@ -1318,7 +1344,7 @@ Status SqliteStore::CompactDocs() {
         EntityRow e;
         e.id = ColumnText(s, 1);
         e.type = ColumnText(s, 2);
-        e.doc = ColumnText(s, 3);
+        e.doc = ColumnBytes(s, 3);
         e.modified_at = sqlite3_column_int64(s, 4);
         current.emplace_back(std::move(e), sqlite3_column_int64(s, 0));
         rc = SQLITE_OK;
@@ -1574,7 +1600,9 @@ Status SqliteStore::ScanEntities(const std::function<void(EntityRow&&)>& fn) {
     EntityRow row;
     row.id = ColumnText(s, 0);
     row.type = ColumnText(s, 1);
-    row.doc = ColumnText(s, 2);
+    row.doc = ColumnBytes(s, 2);
+    Status decoded = DecompressDoc(&row.doc);
+    if (!decoded.ok()) return Status::Internal(decoded.message() + " (entity " + row.id + ")");
     row.modified_at = sqlite3_column_int64(s, 3);
     fn(std::move(row));
   }

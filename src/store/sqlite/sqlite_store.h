@@ -34,6 +34,9 @@ struct SqliteTuning {
   // The applier's cache of entities' history numbers and attributes is emptied whenever it
   // takes about this much memory.
   size_t max_owner_cache_bytes = size_t{256} << 20;
+  // Entity documents are stored compressed (doc_codec.h); false writes them as JSON text,
+  // as schema version 4 did (both are read either way).
+  bool compress_docs = true;
   // Tests: runs on the writer thread each time it wakes for queued work, before it takes
   // the group to commit; a hook that blocks holds the writer so that batches queue up.
   std::function<void()> before_group;
