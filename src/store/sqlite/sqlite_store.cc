@@ -1300,7 +1300,7 @@ Status SqliteStore::AppendDoc(const EntityRow& e, std::string_view what) {
     CB_RETURN_IF_ERROR(Run(w, append_doc_.get(), what, seq, e.id, e.type, BlobView{doc},
                            static_cast<int64_t>(e.modified_at)));
   } else {
-    CB_RETURN_IF_ERROR(Run(w, append_doc_.get(), what, seq, e.id, e.type, e.doc,
+    CB_RETURN_IF_ERROR(Run(w, append_doc_.get(), what, seq, e.id, e.type, doc,
                            static_cast<int64_t>(e.modified_at)));
   }
   ++doc_log_.next_seq;
