@@ -251,8 +251,26 @@ Router::Match Router::Find(std::string_view method, std::string_view path,
 // type (rather than Beast's default type-erased one) keeps Asio from allocating and
 // reference-counting an executor copy on every asynchronous operation.
 using Executor = net::io_context::executor_type;
-using Stream = beast::basic_stream<tcp, Executor>;
+using Stream = beast::basic_stream<tcp, Executor>;  // WebSocket sessions' transport
 using Socket = net::basic_stream_socket<tcp, Executor>;
+
+namespace {
+class HttpSession;
+}  // namespace
+
+// The deadlines of one I/O thread's HTTP connections: a timer that ticks while the server
+// runs and closes each connection whose read or write has run past its deadline (the
+// pending operation then completes with operation_aborted). Written here rather than taken
+// from Beast's tcp_stream, which arms a timer before every read and write and cancels it
+// after, so that each request cost four timer-queue operations and two cancelled handlers
+// run through the scheduler; here a read or write only stores a time. Used only from its
+// I/O thread (sessions register on it, and the timer runs on it), so it has no lock.
+struct DeadlineSweep {
+  explicit DeadlineSweep(net::io_context& ioc) : timer(ioc) {}
+  net::steady_timer timer;
+  std::chrono::milliseconds tick{1000};
+  std::vector<std::weak_ptr<HttpSession>> sessions;  // expired ones are dropped by the sweep
+};
 
 // The metric series of one route, resolved once when the server starts.
 struct RouteMetrics {
@@ -273,6 +291,7 @@ struct HttpServer::Impl {
   const security::ApiKeyAuthority* auth;
   metrics::Registry* registry;
   std::vector<std::unique_ptr<net::io_context>> contexts;  // one per I/O thread
+  std::vector<std::unique_ptr<DeadlineSweep>> sweeps;      // by context, the same order
   std::vector<net::executor_work_guard<Executor>> keep_running;
   tcp::acceptor acceptor;
   size_t next_context = 0;  // where the next connection goes (used by the accept handler)
@@ -288,10 +307,22 @@ struct HttpServer::Impl {
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> ws_count{0};
 
-  Impl(ServerOptions o, const Router* r, const security::ApiKeyAuthority* a,
-       metrics::Registry* m)
-      : options(std::move(o)), router(r), auth(a), registry(m),
-        contexts(MakeContexts(std::max(1, options.threads))), acceptor(*contexts[0]) {}
+  Impl(ServerOptions o, const Router* r, const security::ApiKeyAuthority* a, metrics::Registry* m)
+      : options(std::move(o)),
+        router(r),
+        auth(a),
+        registry(m),
+        contexts(MakeContexts(std::max(1, options.threads))),
+        acceptor(*contexts[0]) {
+    // A connection overstays its deadline by at most a tick: an eighth of the timeout,
+    // within 50 ms and 1 s.
+    auto tick = std::chrono::milliseconds(
+        std::clamp(int64_t{options.request_timeout_s} * 1000 / 8, int64_t{50}, int64_t{1000}));
+    for (auto& c : contexts) {
+      sweeps.push_back(std::make_unique<DeadlineSweep>(*c));
+      sweeps.back()->tick = tick;
+    }
+  }
 
   static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int n) {
     std::vector<std::unique_ptr<net::io_context>> out;
@@ -545,14 +576,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   static constexpr size_t kReadBufferBytes = 8192;
 
  public:
-  HttpSession(Socket&& socket, HttpServer::Impl* srv)
-      : stream_(std::move(socket)), srv_(srv), metrics_(&srv->unmatched) {
+  HttpSession(Socket&& socket, HttpServer::Impl* srv, DeadlineSweep* sweep)
+      : socket_(std::move(socket)), srv_(srv), sweep_(sweep), metrics_(&srv->unmatched) {
     // Beast reads max(512, free capacity) bytes at a time, and as the parser takes in
     // everything it is given the buffer never grows past its first 512 bytes: a typical
     // PATCH (~700 bytes) took two recvmsg calls. Room for a whole request takes one.
     buffer_.reserve(kReadBufferBytes);
     beast::error_code ec;
-    remote_address_ = stream_.socket().remote_endpoint(ec).address().to_string();
+    remote_address_ = socket_.remote_endpoint(ec).address().to_string();
     srv_->connections.fetch_add(1);
     srv_->open_connections->Set(static_cast<double>(srv_->connections.load()));
   }
@@ -562,7 +593,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+    net::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+      self->sweep_->sessions.push_back(self);
+      self->DoRead();
+    });
+  }
+
+  // Called by the sweep (on this connection's thread): closes the connection if its read or
+  // write has passed its deadline.
+  void CloseIfPast(Clock::time_point now) {
+    if (now < deadline_) return;
+    deadline_ = Clock::time_point::max();
+    beast::error_code ec;
+    socket_.close(ec);
   }
 
  private:
@@ -574,17 +617,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_.emplace();
     parser_->body_limit(srv_->options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(srv_->options.max_header_bytes));
-    stream_.expires_after(std::chrono::seconds(srv_->options.request_timeout_s));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnRead(ec);
-                     });
+    deadline_ = Clock::now() + std::chrono::seconds(srv_->options.request_timeout_s);
+    http::async_read(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
-        ec == net::error::eof) {
+    deadline_ = Clock::time_point::max();  // the handler may take its time (e.g. a commit)
+    if (!socket_.is_open()) return;        // closed by the sweep: past its deadline
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+        ec == net::error::connection_reset || ec == net::error::eof) {
       Shutdown();
       return;
     }
@@ -662,8 +705,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                                       "this endpoint needs a WebSocket upgrade"));
         return;
       }
-      stream_.expires_never();
-      auto ws = std::make_shared<WsSession>(stream_.release_socket(), srv_, m.ws, m.permission,
+      auto ws = std::make_shared<WsSession>(std::move(socket_), srv_, m.ws, m.permission,
                                             std::string(key));
       ws->Run(std::move(req), std::move(hr));
       return;
@@ -676,7 +718,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // dispatch: an answer given on this connection's thread (the handler answering at once)
     // is written straight away; one from another thread is queued to it.
     auto responder = [self = shared_from_this()](HttpResponse r) {
-      net::dispatch(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+      net::dispatch(self->socket_.get_executor(), [self, r = std::move(r)]() mutable {
         self->srv_->in_flight.fetch_sub(1);
         self->WriteResponse(std::move(r));
       });
@@ -690,7 +732,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void WriteResponse(HttpResponse r) {
-    double secs = std::chrono::duration<double>(Clock::now() - start_).count();
+    const Clock::time_point now = Clock::now();
+    double secs = std::chrono::duration<double>(now - start_).count();
     metrics_->Record(r.status, secs);
     // One response at a time per connection: the next request is read once it is written.
     bool keep_alive = keep_alive_ && !srv_->stopping.load();
@@ -710,12 +753,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // Header and body go out as two plain buffers: much cheaper to send than the layered
     // buffer sequence http::async_write builds from Beast's serializer.
     std::array<net::const_buffer, 2> wire{net::buffer(header_), net::buffer(body_)};
-    stream_.expires_after(std::chrono::seconds(srv_->options.request_timeout_s));
+    deadline_ = now + std::chrono::seconds(srv_->options.request_timeout_s);
     auto on_written = [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
       if (ec || !keep_alive) return self->Shutdown();
       self->DoRead();
     };
-    net::async_write(stream_, wire, std::move(on_written));
+    net::async_write(socket_, wire, std::move(on_written));
   }
 
   // Puts in header_ the status line and fields Beast would write for `r` (see
@@ -805,11 +848,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void Shutdown() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
   }
 
-  Stream stream_;
+  Socket socket_;
   HttpServer::Impl* srv_;
+  DeadlineSweep* sweep_;  // of this connection's I/O thread
+  // When the pending read or write must have finished (max while none is pending).
+  Clock::time_point deadline_ = Clock::time_point::max();
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
@@ -826,21 +872,47 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 }  // namespace
 
 void HttpServer::Impl::DoAccept() {
-  Executor ex = contexts[next_context++ % contexts.size()]->get_executor();
-  acceptor.async_accept(ex, [this](beast::error_code ec, Socket s) {
-    if (ec) {
-      if (!stopping.load() && ec != net::error::operation_aborted) {
-        spdlog::warn("accept failed: {}", ec.message());
+  const size_t index = next_context++ % contexts.size();
+  acceptor.async_accept(
+      contexts[index]->get_executor(), [this, index](beast::error_code ec, Socket s) {
+        if (ec) {
+          if (!stopping.load() && ec != net::error::operation_aborted) {
+            spdlog::warn("accept failed: {}", ec.message());
+            DoAccept();
+          }
+          return;
+        }
+        beast::error_code nd;
+        s.set_option(tcp::no_delay(true), nd);
+        std::make_shared<HttpSession>(std::move(s), this, sweeps[index].get())->Start();
         DoAccept();
+      });
+}
+
+namespace {
+
+// Every tick, closes the sweep's connections that are past their deadline and forgets those
+// that are gone.
+void Sweep(DeadlineSweep* sweep) {
+  sweep->timer.expires_after(sweep->tick);
+  sweep->timer.async_wait([sweep](beast::error_code ec) {
+    if (ec) return;  // the server is stopping
+    const Clock::time_point now = Clock::now();
+    auto& sessions = sweep->sessions;
+    for (size_t i = 0; i < sessions.size();) {
+      if (auto session = sessions[i].lock()) {
+        session->CloseIfPast(now);
+        ++i;
+      } else {
+        sessions[i] = std::move(sessions.back());
+        sessions.pop_back();
       }
-      return;
     }
-    beast::error_code nd;
-    s.set_option(tcp::no_delay(true), nd);
-    std::make_shared<HttpSession>(std::move(s), this)->Start();
-    DoAccept();
+    Sweep(sweep);
   });
 }
+
+}  // namespace
 
 // ---------------------------------------------------------------- HttpServer
 
@@ -873,6 +945,7 @@ Status HttpServer::Start() {
                                std::to_string(s.options.port) + ": " + ec.message());
   }
   s.DoAccept();
+  for (auto& sweep : s.sweeps) Sweep(sweep.get());
   for (auto& c : s.contexts) {
     s.keep_running.push_back(net::make_work_guard(*c));
     s.threads.emplace_back([c = c.get()] { c->run(); });

@@ -385,6 +385,35 @@ TEST_F(NgsiApiTest, SlowAndHalfOpenConnectionsDoNotStopService) {
   EXPECT_EQ(c().Get("/health").status, 200);
 }
 
+// The request timeout (2 s here) bounds each read and each write, not the connection: a
+// keep-alive connection in use for longer stays open, and is closed once it idles.
+TEST_F(NgsiApiTest, RequestTimeoutBoundsEachRequestNotTheConnection) {
+  net::io_context ioc;
+  tcp::socket s(ioc);
+  s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  beast::flat_buffer buf;
+  const std::string get = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  auto start = std::chrono::steady_clock::now();
+  int answered = 0;
+  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(3500)) {
+    net::write(s, net::buffer(get));
+    http::response<http::string_body> res;
+    boost::system::error_code ec;
+    http::read(s, buf, res, ec);
+    ASSERT_FALSE(ec) << "after " << answered << " answers: " << ec.message();
+    EXPECT_EQ(res.result_int(), 200u);
+    ++answered;
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  }
+  EXPECT_GE(answered, 8);
+  // Idle past the timeout (and the sweep's tick): the server closes it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  char one[1];
+  boost::system::error_code ec;
+  s.read_some(net::buffer(one), ec);
+  EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
+}
+
 TEST(ServerLifecycle, SigtermDrainsAndExitsCleanly) {
   ServerProcess s;
   ASSERT_TRUE(s.Start()) << s.Log();
