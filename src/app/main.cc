@@ -24,6 +24,12 @@
 
 #ifdef CITYBRAIN_JEMALLOC
 #include <jemalloc/jemalloc.h>
+
+// jemalloc's options, read when it starts (MALLOC_CONF in the environment overrides them).
+// Its own background threads return unused dirty pages to the kernel, instead of whichever
+// thread allocates next: after a burst of writes has freed old entity versions, queries no
+// longer pay for purging them (bench/analysis.md, "Allocator purging").
+const char* malloc_conf = "background_thread:true";
 #endif
 
 namespace {
