@@ -48,9 +48,14 @@ void SituationStream::Poll() {
   const TimeMs at = engine_->Now();
   std::vector<stream::ZoneStatus> zones = engine_->AllZones();
   const std::vector<stream::LotState> lots = engine_->ParkingLots();
-  // What changed is judged without the crowd figures' time, which is always now.
+  // What changed is judged without the times that move with the clock alone: the crowd
+  // figures' (always now) and the tier plan's last cycle (every cycle, even when it decided
+  // nothing new). They go out with the next push that carries a change.
   std::vector<stream::ZoneStatus> timeless = zones;
-  for (stream::ZoneStatus& z : timeless) z.crowd.at = kNoTime;
+  for (stream::ZoneStatus& z : timeless) {
+    z.crowd.at = kNoTime;
+    z.last_cycle = kNoTime;
+  }
   std::string current;
   JsonWriter c(&current);
   c.BeginArray();

@@ -125,6 +125,35 @@ TEST_F(SituationStreamTest, ASnapshotThenOnlyWhatChanged) {
   EXPECT_EQ(Metric("citybrain_situation_stream_messages_total"), 4);
 }
 
+TEST_F(SituationStreamTest, TierCyclesThatDecideNothingNewPushNothing) {
+  Count(50);  // below the plan's first threshold: level 0 throughout
+  auto a = std::make_shared<FakeSession>();
+  stream_->Open(a);
+  // The first two cycles change what the zone shows: the level's "since", then the trend.
+  for (int s = 1; s <= 2; ++s) {
+    clock_.Set(kT0 + s * kSec);
+    engine_->RunCycles(kT0 + s * kSec);
+    stream_->Poll();
+  }
+  const size_t before = a->sent.size();
+  ASSERT_EQ(before, 3u);
+  const JsonValue* tier = a->sent.back().Find("zones")->as_array()[0].Find("tier");
+  EXPECT_EQ(tier->Find("lastCycle")->as_string(), FormatIso8601(kT0 + 2 * kSec));
+  // Every cycle after them moves lastCycle alone: nothing is pushed.
+  for (int s = 3; s <= 6; ++s) {
+    clock_.Set(kT0 + s * kSec);
+    engine_->RunCycles(kT0 + s * kSec);
+    stream_->Poll();
+  }
+  EXPECT_EQ(a->sent.size(), before);
+  // A reading that changes the count goes out, with the latest lastCycle.
+  Count(60);
+  stream_->Poll();
+  ASSERT_EQ(a->sent.size(), before + 1);
+  tier = a->sent.back().Find("zones")->as_array()[0].Find("tier");
+  EXPECT_EQ(tier->Find("lastCycle")->as_string(), FormatIso8601(kT0 + 6 * kSec));
+}
+
 TEST_F(SituationStreamTest, LevelChangesAndDeviceHealthAtOnce) {
   auto a = std::make_shared<FakeSession>();
   stream_->Open(a);
