@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <thread>
 
 namespace cb {
 namespace {
@@ -168,6 +169,22 @@ TEST(TimeTest, RoundTripsRandomMillisecondsWithAndWithoutAllocating) {
     AppendIso8601(&appended, t);
     ASSERT_EQ(appended.substr(7), text);
   }
+}
+
+// Each thread keeps the last four times it formatted: repeats, cycles and new times pushing
+// the oldest out all give the text of the time asked for.
+TEST(TimeTest, FormatsRepeatedAndAlternatingTimesCorrectly) {
+  const TimeMs a = 1795428000000, b = a + 1, c = a - kDayMs, d = kYear0 + 17, e = -1, f = 0;
+  for (TimeMs t : {a, a, b, a, b, b, c, a, c, b, d, a, d, d, c, b, a, e, f,
+                   a, e, c, d, b, f, e, a, b, c, d, e, f, a, b, c, d, e, f}) {
+    ASSERT_EQ(FormatIso8601(t), ReferenceFormat(t)) << t;
+    char buf[kIso8601MaxLength];
+    ASSERT_EQ(std::string(buf, FormatIso8601(t, buf)), ReferenceFormat(t)) << t;
+  }
+  // Another thread has its own: it formats correctly from the start, whatever this one holds.
+  std::string other;
+  std::thread([&] { other = FormatIso8601(c); }).join();
+  EXPECT_EQ(other, ReferenceFormat(c));
 }
 
 TimeMs At(const char* iso) { return ParseIso8601(iso).value(); }
