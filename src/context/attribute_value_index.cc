@@ -104,6 +104,14 @@ void AttributeValueIndex::TokenSet::Insert(Token t) {
   ++size_;
 }
 
+bool AttributeValueIndex::TokenSet::Contains(Token t) const {
+  if (cap_ == 0) return size_ == 1 && one_ == t;
+  for (uint32_t i = Home(t); slots_[i] != nullptr; i = (i + 1) & (cap_ - 1)) {
+    if (slots_[i] == t) return true;
+  }
+  return false;
+}
+
 void AttributeValueIndex::TokenSet::Erase(Token t) {
   if (cap_ == 0) {
     if (size_ == 1 && one_ == t) {
@@ -201,9 +209,10 @@ void AttributeValueIndex::Move(AttrIndex* ai, Token token, Contribution* old,
                                Contribution* now) {
   if (old->keyed && now->keyed) {
     auto it = ai->values.find(old->key);
-    if (it != ai->values.end() && it->second.size() == 1) {
+    if (it != ai->values.end() && it->second.size() == 1 && it->second.Contains(token)) {
       // The entity alone held the old value (a continuous reading, mostly): its map node,
-      // token set and all, is re-keyed instead of freed and another allocated.
+      // token set and all, is re-keyed instead of freed and another allocated. (Only if the
+      // one token is this entity's: re-keying another's would lose it from the index.)
       auto node = ai->values.extract(it);
       node.key() = now->key;
       auto placed = ai->values.insert(std::move(node));
@@ -246,21 +255,60 @@ void AttributeValueIndex::Change(Token token, const std::string& type,
     } else {
       Contribution& old = b[i++];
       Contribution& now = a[j++];
-      // An attribute the new version shares with the old one costs nothing; one rewritten
-      // with the same value costs a comparison.
+      // An attribute the new version shares with the old one costs nothing.
       if (old.attr != nullptr && now.attr != nullptr && old.attr->SharesWith(*now.attr)) continue;
-      Resolve(&old);
-      Resolve(&now);
-      if (!old.keyed && !now.keyed) continue;  // still counted as unindexed
-      if (old.keyed && now.keyed && SameKey(old.key, now.key)) continue;
-      Move(&attr_index(now.name), token, &old, &now);
+      Replace(token, type, &old, &now);
+      if (tit == types_.end()) tit = types_.find(type);  // Replace may have added it
     }
   }
   if (tit != types_.end() && tit->second.empty()) types_.erase(tit);
 }
 
+void AttributeValueIndex::Replace(Token token, const std::string& type, Contribution* old,
+                                  Contribution* now) {
+  // One rewritten with the same value costs a comparison.
+  Resolve(old);
+  Resolve(now);
+  if (!old->keyed && !now->keyed) return;  // still counted as unindexed
+  if (old->keyed && now->keyed && SameKey(old->key, now->key)) return;
+  auto tit = types_.find(type);
+  if (tit == types_.end()) tit = types_.emplace(type, TypeIndex()).first;
+  auto it = tit->second.find(now->name);
+  if (it == tit->second.end()) it = tit->second.emplace(std::string(now->name), AttrIndex()).first;
+  Move(&it->second, token, old, now);
+}
+
+bool AttributeValueIndex::UpdateSameNames(Token token, const Entity& before, const Entity& after) {
+  constexpr size_t kMaxAttrs = 64;  // larger entities take the general path
+  const size_t n = before.attrs.size();
+  if (after.attrs.size() != n || n > kMaxAttrs || before.types != after.types) return false;
+  size_t changed[kMaxAttrs];
+  size_t m = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (before.attrs[i].name != after.attrs[i].name) return false;
+    if (!before.attrs[i].attr.SharesWith(after.attrs[i].attr)) changed[m++] = i;
+  }
+  // Several instances of one name are not indexed (see Contributions): the general path.
+  for (size_t c = 0; c < m; ++c) {
+    const std::string& name = before.attrs[changed[c]].name;
+    for (size_t k = 0; k < n; ++k) {
+      if (k != changed[c] && before.attrs[k].name == name) return false;
+    }
+  }
+  for (size_t c = 0; c < m; ++c) {
+    const NamedAttribute& b = before.attrs[changed[c]];
+    Contribution old, now;
+    old.name = now.name = b.name;
+    old.attr = &b.attr;
+    now.attr = &after.attrs[changed[c]].attr;
+    for (const std::string& type : after.types) Replace(token, type, &old, &now);
+  }
+  return true;
+}
+
 void AttributeValueIndex::Update(Token token, const Entity* before, const Entity* after) {
   if (before == after) return;
+  if (before != nullptr && after != nullptr && UpdateSameNames(token, *before, *after)) return;
   before_scratch_.clear();
   after_scratch_.clear();
   if (before != nullptr) Contributions(*before, &before_scratch_);

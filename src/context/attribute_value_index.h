@@ -76,6 +76,7 @@ class AttributeValueIndex {
     ~TokenSet() { delete[] slots_; }
     void Insert(Token t);
     void Erase(Token t);
+    bool Contains(Token t) const;
     uint32_t size() const { return size_; }
     template <typename F>
     void ForEach(F&& f) const {
@@ -128,6 +129,12 @@ class AttributeValueIndex {
   // Moves the entity's contributions to `type` from *before to *after (both by name).
   void Change(Token token, const std::string& type, std::vector<Contribution>* before,
               std::vector<Contribution>* after);
+  // The entity's attribute `now->name` of `type` changed from *old to *now.
+  void Replace(Token token, const std::string& type, Contribution* old, Contribution* now);
+  // The common update, a PATCH: the same types and attribute names in the same order, none
+  // given twice. Re-indexes the attributes whose handles differ without building and
+  // sorting the contributions of every attribute. False, changing nothing, otherwise.
+  bool UpdateSameNames(Token token, const Entity& before, const Entity& after);
   const AttrIndex* Find(const std::string& type, const std::string& attr) const;
   template <typename F>
   void ForEachInRanges(const AttrIndex& ai, const std::vector<QScalarRange>& ranges, F&& f) const;

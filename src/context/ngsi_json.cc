@@ -236,7 +236,11 @@ Status ParseTypes(const JsonValue& t, std::vector<std::string>* out) {
     if (!one.is_string() || !IsValidName(one.as_string())) {
       return Status::BadRequestData("entity type must be a valid name");
     }
-    out->push_back(one.as_string());
+    // A type given twice is one type (every index of the broker keeps an entity once per
+    // type).
+    if (std::find(out->begin(), out->end(), one.as_string()) == out->end()) {
+      out->push_back(one.as_string());
+    }
     return Status::Ok();
   };
   if (t.is_array()) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <random>
 #include <set>
 
@@ -258,6 +259,105 @@ TEST(AttributeValueIndexTest, ManyEntitiesPerValueSurviveRandomChurn) {
     ix.Update(T(static_cast<uintptr_t>(i) * 7919 + 1), current[i].get(), nullptr);
   }
   EXPECT_EQ(ix.entries(), 0u);
+}
+
+// An entity whose type list names a type twice is indexed under it twice over; moving its
+// value must not take along another entity that alone held its old value by then.
+TEST(AttributeValueIndexTest, ATypeListedTwiceLeavesOtherEntitiesInPlace) {
+  AttributeValueIndex ix;
+  Entity x = Make({"T", "T"}, {{"a", Prop(false)}});
+  Entity y = Make({"T"}, {{"a", Prop(false)}});
+  ix.Update(T(1), nullptr, &x);
+  ix.Update(T(2), nullptr, &y);
+  Entity x2 = x;
+  x2.attrs[0].attr = Prop("s0");
+  ix.Update(T(1), &x, &x2);
+  EXPECT_EQ(Collect(ix, "T", "a", Eq(Bool(false))), (std::set<Token>{T(2)}));
+  EXPECT_EQ(Collect(ix, "T", "a", Eq(Str("s0"))), (std::set<Token>{T(1)}));
+  ix.Update(T(1), &x2, nullptr);
+  ix.Update(T(2), &y, nullptr);
+  EXPECT_EQ(ix.entries(), 0u);
+}
+
+// Updates as the broker makes them (a copy of the entity sharing its attribute handles, with
+// some replaced), and now and then others (attributes added, removed or given twice, types
+// changed), leave the index answering exactly as an index built afresh from the entities.
+TEST(AttributeValueIndexTest, UpdatesMatchAnIndexBuiltAfresh) {
+  AttributeValueIndex ix;
+  std::mt19937 rng(11);
+  constexpr int kEntities = 200;
+  const std::vector<std::string> names = {"a", "b", "c", "d"};
+  auto value = [&]() -> Attribute {
+    switch (rng() % 6) {
+      case 0:
+        return Prop(static_cast<int>(rng() % 5));
+      case 1:
+        return Prop(std::string("s") + std::to_string(rng() % 4));
+      case 2:
+        return Prop(rng() % 2 == 0);
+      case 3:
+        return Prop(JsonValue::Array{JsonValue(1)});  // not a scalar
+      case 4:
+        return Prop("x", AttrKind::kRelationship);  // not a Property
+      default:
+        return Prop(static_cast<double>(rng() % 5) + 0.5);
+    }
+  };
+  auto fresh = [&]() {
+    Entity e = Make({rng() % 4 == 0 ? "U" : "T"}, {});
+    for (const std::string& n : names) {
+      if (rng() % 4 != 0) e.attrs.push_back({n, value()});
+    }
+    return std::make_shared<Entity>(std::move(e));
+  };
+  std::vector<std::shared_ptr<Entity>> current(kEntities);
+  for (int step = 0; step < 20000; ++step) {
+    const int i = static_cast<int>(rng() % kEntities);
+    const Token t = T(static_cast<uintptr_t>(i) + 1);
+    std::shared_ptr<Entity> next;
+    const unsigned what = rng() % 20;
+    if (!current[i] || what == 0) {
+      next = fresh();
+    } else if (what == 1) {
+      next = nullptr;  // removed
+    } else {
+      next = std::make_shared<Entity>(*current[i]);  // shares every attribute handle
+      for (auto& na : next->attrs) {
+        if (rng() % 3 == 0) na.attr = value();
+      }
+      if (what == 2) next->attrs.push_back({names[rng() % names.size()], value()});  // maybe twice
+      if (what == 3 && !next->attrs.empty()) next->attrs.erase(next->attrs.begin());
+      if (what == 4) std::reverse(next->attrs.begin(), next->attrs.end());
+      if (what == 5) next->types = {next->types[0] == "T" ? "U" : "T"};
+      if (what == 6) next->types.push_back("V");
+    }
+    ix.Update(t, current[i].get(), next.get());
+    current[i] = std::move(next);
+    if (step % 1000 != 999) continue;
+    AttributeValueIndex afresh;
+    for (int k = 0; k < kEntities; ++k) {
+      afresh.Update(T(static_cast<uintptr_t>(k) + 1), nullptr, current[k].get());
+    }
+    ASSERT_EQ(ix.entries(), afresh.entries()) << step;
+    ASSERT_EQ(ix.distinct_values(), afresh.distinct_values()) << step;
+    std::vector<QScalar> keys = {Bool(false), Bool(true)};
+    for (int v = 0; v < 5; ++v) {
+      keys.push_back(Num(v));
+      keys.push_back(Num(v + 0.5));
+    }
+    for (int v = 0; v < 4; ++v) keys.push_back(Str("s" + std::to_string(v)));
+    for (const char* type : {"T", "U", "V"}) {
+      for (const std::string& n : names) {
+        for (const QScalar& k : keys) {
+          ASSERT_EQ(ix.Count(type, n, Eq(k), 1000), afresh.Count(type, n, Eq(k), 1000))
+              << step << " " << type << " " << n;
+          if (!afresh.Count(type, n, Eq(k), 1000).has_value()) continue;
+          ASSERT_EQ(Collect(ix, type, n, Eq(k)), Collect(afresh, type, n, Eq(k)))
+              << step << " " << type << " " << n;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -120,6 +120,10 @@ TEST(NgsiJsonTest, EntityParsing) {
     }
   }
   EXPECT_TRUE(ParseEntity(J(R"({"a":1})"), false).ok());
+  // A type given twice is one type, in the order first given.
+  auto twice = ParseEntity(J(R"({"id":"urn:a:b","type":["A","B","A","B"]})"));
+  ASSERT_TRUE(twice.ok()) << twice.status().ToString();
+  EXPECT_EQ(twice->types, (std::vector<std::string>{"A", "B"}));
 }
 
 TEST(NgsiJsonTest, FragmentsAndPatches) {
