@@ -266,9 +266,9 @@ class HttpSession;
 // run through the scheduler; here a read or write only stores a time. Used only from its
 // I/O thread (sessions register on it, and the timer runs on it), so it has no lock.
 struct DeadlineSweep {
-  explicit DeadlineSweep(net::io_context& ioc) : timer(ioc) {}
+  DeadlineSweep(net::io_context& ioc, std::chrono::milliseconds every) : timer(ioc), tick(every) {}
   net::steady_timer timer;
-  std::chrono::milliseconds tick{1000};
+  const std::chrono::milliseconds tick;
   std::vector<std::weak_ptr<HttpSession>> sessions;  // expired ones are dropped by the sweep
 };
 
@@ -318,10 +318,7 @@ struct HttpServer::Impl {
     // within 50 ms and 1 s.
     auto tick = std::chrono::milliseconds(
         std::clamp(int64_t{options.request_timeout_s} * 1000 / 8, int64_t{50}, int64_t{1000}));
-    for (auto& c : contexts) {
-      sweeps.push_back(std::make_unique<DeadlineSweep>(*c));
-      sweeps.back()->tick = tick;
-    }
+    for (auto& c : contexts) sweeps.push_back(std::make_unique<DeadlineSweep>(*c, tick));
   }
 
   static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int n) {

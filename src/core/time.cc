@@ -114,41 +114,6 @@ Result<TimeMs> ParseIso8601(std::string_view s) {
 
 namespace {
 
-// The last four times each thread formatted. A document repeats a few times over and over
-// (each attribute's observedAt, createdAt and modifiedAt in turn: a stored FIWARE entity has
-// 23 timestamps of three or four values), so most calls copy the text instead of computing
-// it. Four, because the three of a cycle would push each other out of fewer.
-struct FormattedTime {
-  TimeMs t = 0;
-  size_t size = 0;  // 0: nothing kept yet
-  char text[kIso8601MaxLength];
-};
-constexpr size_t kFormattedKept = 4;
-thread_local FormattedTime formatted[kFormattedKept];
-thread_local size_t formatted_next = 0;  // the slot the next new time takes
-
-size_t FormatIso8601Uncached(TimeMs t, char (&buf)[kIso8601MaxLength]);
-
-}  // namespace
-
-size_t FormatIso8601(TimeMs t, char (&buf)[kIso8601MaxLength]) {
-  for (const FormattedTime& f : formatted) {
-    if (f.size != 0 && f.t == t) {
-      std::memcpy(buf, f.text, f.size);
-      return f.size;
-    }
-  }
-  const size_t n = FormatIso8601Uncached(t, buf);
-  FormattedTime& f = formatted[formatted_next];
-  formatted_next = (formatted_next + 1) % kFormattedKept;
-  f.t = t;
-  f.size = n;
-  std::memcpy(f.text, buf, n);
-  return n;
-}
-
-namespace {
-
 size_t FormatIso8601Uncached(TimeMs t, char (&buf)[kIso8601MaxLength]) {
   // Floor division: times before 1970 have a negative day and a positive time of day.
   int64_t ms = t % 1000;
@@ -196,7 +161,36 @@ size_t FormatIso8601Uncached(TimeMs t, char (&buf)[kIso8601MaxLength]) {
   return static_cast<size_t>(p - buf);
 }
 
+// The last four times each thread formatted. A document repeats a few times over and over
+// (each attribute's observedAt, createdAt and modifiedAt in turn: a stored FIWARE entity has
+// 23 timestamps of three or four values), so most calls copy the text instead of computing
+// it. Four, because the three of a cycle would push each other out of fewer.
+struct FormattedTime {
+  TimeMs t = 0;
+  size_t size = 0;  // 0: nothing kept yet
+  char text[kIso8601MaxLength];
+};
+constexpr size_t kFormattedKept = 4;
+thread_local FormattedTime formatted[kFormattedKept];
+thread_local size_t formatted_next = 0;  // the slot the next new time takes
+
 }  // namespace
+
+size_t FormatIso8601(TimeMs t, char (&buf)[kIso8601MaxLength]) {
+  for (const FormattedTime& f : formatted) {
+    if (f.size != 0 && f.t == t) {
+      std::memcpy(buf, f.text, f.size);
+      return f.size;
+    }
+  }
+  const size_t n = FormatIso8601Uncached(t, buf);
+  FormattedTime& f = formatted[formatted_next];
+  formatted_next = (formatted_next + 1) % kFormattedKept;
+  f.t = t;
+  f.size = n;
+  std::memcpy(f.text, buf, n);
+  return n;
+}
 
 void AppendIso8601(std::string* out, TimeMs t) {
   char buf[kIso8601MaxLength];
