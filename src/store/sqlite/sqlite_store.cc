@@ -82,6 +82,7 @@
 #include "store/sqlite/doc_codec.h"
 #include "store/sqlite/journal.h"
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/paced_vfs.h"
 #include "store/store.h"
 
 namespace cb::store {
@@ -150,6 +151,9 @@ bool NextHistoryInstance(std::string_view* in, std::string_view* attr, std::stri
 }
 
 constexpr int kBusyTimeoutMs = 5000;
+// The writer connection's files are handed to writeback every this many bytes (paced_vfs.h):
+// a few ms of the disk's time, which is the most a journal commit waits behind them.
+constexpr size_t kPaceChunkBytes = size_t{1} << 20;
 // The applier's cache of history owners (SqliteStore::owner_cache_): what an entry takes
 // besides its id and attribute numbers (hash node, bucket, vector, allocator overhead, as
 // glibc's malloc rounds them). SqliteTuning::max_owner_cache_bytes bounds the whole.
@@ -246,9 +250,10 @@ std::string ColumnText(sqlite3_stmt* s, int i) {
 }
 
 // Opens a connection with the settings every connection of the store shares.
-Result<DbPtr> OpenConnection(const std::string& path, int flags, std::string_view pragmas) {
+Result<DbPtr> OpenConnection(const std::string& path, int flags, std::string_view pragmas,
+                             const char* vfs = nullptr) {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, vfs);
   DbPtr db(raw);
   if (rc != SQLITE_OK) {
     return SqliteStatus(db.get(), rc, "open " + path);
@@ -558,8 +563,11 @@ Status SqliteStore::Init() {
   // documents with less overhead; the writer used ~10% less CPU than with 4 KiB. (4 KiB
   // pages halve what a random single-entity update dirties, but were only tried together
   // with the checkpointer thread; see bench/analysis.md.)
+  // The writer connection (the only one that writes) goes through the paced VFS, so that the
+  // applier's large commits and checkpoints do not stall the journal's fdatasync.
+  CB_RETURN_IF_ERROR(RegisterPacedVfs(kPaceChunkBytes));
   Result<DbPtr> db = OpenConnection(options_.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                    "PRAGMA page_size = 8192");
+                                    "PRAGMA page_size = 8192", kPacedVfsName);
   if (!db.ok()) return db.status();
   writer_db_ = std::move(db).value();
   sqlite3* w = writer_db_.get();
