@@ -1,5 +1,6 @@
 // PacedVfs: an SQLite VFS shim that writes a database and its WAL back to disk as they
-// are written, a few MiB at a time, instead of all at once when SQLite syncs them.
+// are written, a chunk at a time (1 MiB in the store), instead of all at once when SQLite
+// syncs them.
 //
 // Why: the store's applier commits tens of MB to the WAL in one transaction, and its
 // checkpoints copy as much into the database file. Synced in one go, those writes queue on
@@ -33,7 +34,7 @@ inline constexpr const char* kPacedVfsName = "cb-paced";
 // file before it is written back; 0 passes writes through untouched.
 Status RegisterPacedVfs(size_t chunk_bytes);
 
-// How many times files of the shim were handed to writeback (for tests and metrics).
+// How many times files of the shim were handed to writeback, in this process (for tests).
 uint64_t PacedVfsHandovers();
 
 }  // namespace cb::store
