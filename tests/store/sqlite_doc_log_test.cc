@@ -3,6 +3,7 @@
 // migration of a database whose documents were kept in place.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "store/sqlite/doc_codec.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 #include "store_test_util.h"
@@ -230,15 +232,16 @@ TEST_F(DocLogTest, Version3DocumentsAreMigratedIntoTheLog) {
 // ---------------------------------------------------------------- compressed documents
 
 // Runs `sql` on the database file through its own connection; the first column of the
-// first row, as text.
+// first row, as its bytes (a number as text; a BLOB may hold zeros).
 std::string RawSql(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
   sqlite3_stmt* s = nullptr;
   EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sql;
   std::string out;
-  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr) {
-    out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+    const void* bytes = sqlite3_column_blob(s, 0);
+    out.assign(static_cast<const char*>(bytes), static_cast<size_t>(sqlite3_column_bytes(s, 0)));
   }
   sqlite3_finalize(s);
   sqlite3_close(db);
@@ -316,6 +319,133 @@ TEST_F(DocLogTest, ACorruptCompressedDocumentIsAnError) {
   EXPECT_FALSE(st.ok());
   EXPECT_EQ(st.code(), Code::kInternal);
   EXPECT_NE(st.message().find("urn:hurt"), std::string::npos) << st.message();
+}
+
+// ---------------------------------------------------------------- document dictionaries
+
+std::string CurrentStoredDoc(const std::string& path, const std::string& id) {
+  return RawSql(path,
+                "SELECT d.doc FROM entity_heads h JOIN entity_docs d ON d.seq = h.doc_seq "
+                "WHERE h.id = '" +
+                    id + "'");
+}
+
+// A document of another shape than LongDoc's, with little in common with it or with itself.
+std::string OtherDoc(int n, std::mt19937& rng) {
+  std::string doc = R"({"id":"urn:parking:)" + std::to_string(n) + R"(","type":"ParkingSpot")";
+  for (int i = 0; i < 6; ++i) {
+    std::string noise;
+    for (int k = 0; k < 24; ++k) noise += "0123456789abcdef"[rng() % 16];
+    doc += ",\"p" + std::to_string(n % 7) + "_" + std::to_string(i) + R"(":{"value":")" + noise +
+           R"("})";
+  }
+  return doc + "}";
+}
+
+class DocDictionaryTest : public DocLogTest {
+ protected:
+  void SetUp() override {
+    DocLogTest::SetUp();
+    options_ = Options(Durability::kProcess);
+    options_.defer_docs_ms = 0;
+    tuning_.doc_dictionary_sample_bytes = 64 << 10;  // ~60 of LongDoc's documents
+    tuning_.doc_dictionary_check_docs = 40;
+  }
+  std::unique_ptr<Store> OpenTuned() {
+    return ExpectOpened(OpenSqliteStoreWithTuning(options_, tuning_));
+  }
+  // Puts the documents in batches of ten, recording them in model_.
+  void Put(Store& store, const std::vector<std::pair<std::string, std::string>>& docs) {
+    for (size_t i = 0; i < docs.size(); i += 10) {
+      Batch b;
+      for (size_t j = i; j < std::min(docs.size(), i + 10); ++j) {
+        b.Put(Entity(docs[j].first, "T", docs[j].second, 7));
+        model_[docs[j].first] = "T|" + docs[j].second + "|7";
+      }
+      ASSERT_TRUE(store.SubmitSync(std::move(b)).ok());
+    }
+  }
+  static std::vector<std::pair<std::string, std::string>> LongDocs(int from, int to) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (int i = from; i < to; ++i) {
+      out.emplace_back("urn:e" + std::to_string(i), LongDoc("e" + std::to_string(i)));
+    }
+    return out;
+  }
+  std::string Dictionaries() { return RawSql(DbPath(), "SELECT count(*) FROM doc_dictionaries"); }
+
+  StoreOptions options_;
+  SqliteTuning tuning_;
+  std::map<std::string, std::string> model_;
+};
+
+// Documents are compressed with a dictionary trained on the store's first documents and
+// stored with them: after reopening they read back the same, later documents use the same
+// dictionary, and they are much smaller than zstd makes them alone.
+TEST_F(DocDictionaryTest, DocumentsUseADictionaryTrainedOnTheFirstOnes) {
+  {
+    auto store = OpenTuned();
+    Put(*store, LongDocs(0, 150));
+    EXPECT_EQ(Docs(*store), model_);
+  }
+  ASSERT_EQ(Dictionaries(), "1");
+  const auto id =
+      static_cast<uint32_t>(std::stoul(RawSql(DbPath(), "SELECT id FROM doc_dictionaries")));
+  EXPECT_EQ(DocDictionaryId(CurrentStoredDoc(DbPath(), "urn:e0")), 0u);  // before training
+  EXPECT_EQ(DocDictionaryId(CurrentStoredDoc(DbPath(), "urn:e149")), id);
+  {
+    auto store = OpenTuned();
+    EXPECT_EQ(Docs(*store), model_);
+    Put(*store, LongDocs(150, 300));
+    EXPECT_EQ(Docs(*store), model_);
+  }
+  EXPECT_EQ(Dictionaries(), "1");
+  const std::string stored = CurrentStoredDoc(DbPath(), "urn:e299");
+  EXPECT_EQ(DocDictionaryId(stored), id);
+  DocCodec alone;
+  std::string buffer;
+  EXPECT_LT(stored.size() * 2, alone.Compress(LongDoc("e299"), &buffer).size());
+  auto store = OpenTuned();
+  EXPECT_EQ(Docs(*store), model_);
+}
+
+// When the documents change so much that they compress far worse than they did with the
+// dictionary at first, a new one is trained on them; documents of both read back the same.
+TEST_F(DocDictionaryTest, ANewDictionaryIsTrainedWhenTheDocumentsChange) {
+  std::mt19937 rng(7);
+  std::vector<std::pair<std::string, std::string>> other;
+  for (int i = 0; i < 400; ++i) other.emplace_back("urn:p" + std::to_string(i), OtherDoc(i, rng));
+  {
+    auto store = OpenTuned();
+    Put(*store, LongDocs(0, 150));
+    EXPECT_EQ(Docs(*store), model_);  // (waits for the documents to be in the database)
+    EXPECT_EQ(Dictionaries(), "1");
+    Put(*store, other);
+    EXPECT_EQ(Docs(*store), model_);
+  }
+  EXPECT_EQ(Dictionaries(), "2");
+  const auto first = static_cast<uint32_t>(
+      std::stoul(RawSql(DbPath(), "SELECT id FROM doc_dictionaries ORDER BY seq LIMIT 1")));
+  const auto second = static_cast<uint32_t>(
+      std::stoul(RawSql(DbPath(), "SELECT id FROM doc_dictionaries ORDER BY seq DESC LIMIT 1")));
+  EXPECT_EQ(DocDictionaryId(CurrentStoredDoc(DbPath(), "urn:e149")), first);
+  EXPECT_EQ(DocDictionaryId(CurrentStoredDoc(DbPath(), "urn:p399")), second);
+  auto store = OpenTuned();
+  EXPECT_EQ(Docs(*store), model_);
+}
+
+// A database whose documents name a dictionary it does not hold fails to read them with a
+// clear error, not a crash.
+TEST_F(DocDictionaryTest, ADocumentWhoseDictionaryIsGoneIsAnError) {
+  {
+    auto store = OpenTuned();
+    Put(*store, LongDocs(0, 150));
+  }
+  RawSql(DbPath(), "DELETE FROM doc_dictionaries");
+  auto store = OpenTuned();
+  Status st = store->ScanEntities([](EntityRow&&) {});
+  EXPECT_EQ(st.code(), Code::kInternal);
+  EXPECT_NE(st.message().find("dictionary"), std::string::npos) << st.message();
 }
 
 }  // namespace

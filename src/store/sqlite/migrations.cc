@@ -134,6 +134,16 @@ constexpr std::string_view kMigrations[] = {
     R"sql(
       SELECT 1;
     )sql",
+    // 6: the zstd dictionaries entity documents may be compressed with (doc_codec.h), each
+    // under the id its frames name. seq orders them: the newest is the one in use. A
+    // dictionary is never deleted: documents written with it may still be in the log.
+    R"sql(
+      CREATE TABLE doc_dictionaries(
+        seq INTEGER PRIMARY KEY,
+        id INTEGER NOT NULL UNIQUE CHECK(id > 0),
+        dict BLOB NOT NULL
+      );
+    )sql",
 };
 
 Result<int> UserVersion(sqlite3* db) {

@@ -154,6 +154,13 @@ constexpr int kBusyTimeoutMs = 5000;
 // The writer connection's files are handed to writeback every this many bytes (paced_vfs.h):
 // a few ms of the disk's time, which is the most a journal commit waits behind them.
 constexpr size_t kPaceChunkBytes = size_t{1} << 20;
+
+// A document larger than this is not taken as a dictionary sample (a dictionary is for
+// what documents share, and one huge document would crowd out the rest).
+constexpr size_t kMaxDictionarySampleBytes = size_t{64} << 10;
+// A new dictionary is trained when documents compress at less than this share of the ratio
+// they had with the current one at first.
+constexpr double kDictionaryRetrainBelow = 0.6;
 // The applier's cache of history owners (SqliteStore::owner_cache_): what an entry takes
 // besides its id and attribute numbers (hash node, bucket, vector, allocator overhead, as
 // glibc's malloc rounds them). SqliteTuning::max_owner_cache_bytes bounds the whole.
@@ -423,6 +430,11 @@ class SqliteStore final : public Store {
   // open transaction (PutDoc) or as one a compaction moves (AppendDoc).
   Status PutDoc(const EntityRow& e);
   Status AppendDoc(const EntityRow& e, std::string_view what);
+  // The stored form of a document: compressed (with the current dictionary) unless
+  // compress_docs is off, written into *buffer. Samples it for a dictionary, trains and
+  // stores one when the samples are complete, and watches the compression ratio.
+  Result<std::string_view> EncodeDoc(std::string_view doc, std::string* buffer);
+  Status TrainDictionary();
   // Drops the entity's head (its rows in entity_docs are superseded).
   Status DropHead(const std::string& id);
   // When the log of documents holds more than 2 x entities + doc_log_slack_rows rows, moves
@@ -467,7 +479,7 @@ class SqliteStore final : public Store {
   DbPtr writer_db_;
   StmtPtr begin_, commit_, rollback_;
   StmtPtr append_doc_, update_head_, insert_head_, delete_head_;
-  StmtPtr select_current_docs_, delete_docs_before_;
+  StmtPtr select_current_docs_, delete_docs_before_, insert_dictionary_;
   StmtPtr insert_series_, select_entity_series_, delete_entity_series_;
   StmtPtr insert_owner_, select_owner_, delete_owner_;
   StmtPtr insert_history_, delete_owner_history_, widen_epoch_;
@@ -508,6 +520,26 @@ class SqliteStore final : public Store {
   DocLog doc_log_;
   uint64_t doc_log_moved_ = 0;
   int64_t txn_docs_appended_ = 0;
+  // Documents are compressed with a dictionary trained on the store's own documents
+  // (doc_codec.h): the codec holds every dictionary in doc_dictionaries. Applier state: while
+  // `sampling`, the documents it writes are also gathered in `samples` until they hold
+  // SqliteTuning::doc_dictionary_sample_bytes, then a dictionary is trained on them, stored
+  // in the open transaction and used from then on (`txn_id`: the one it stored, forgotten if
+  // the transaction rolls back). Every doc_dictionary_check_docs documents the ratio they
+  // compressed at is compared with the first such window's (`baseline`): when the documents
+  // have changed so much that it fell below kDictionaryRetrainBelow of it, sampling starts
+  // again for a new dictionary.
+  struct DictionaryTraining {
+    bool sampling = true;
+    std::string samples;
+    std::vector<size_t> sizes;
+    uint32_t txn_id = 0;
+    uint32_t previous_id = 0;  // the current dictionary before txn_id
+    uint64_t window_docs = 0, window_in = 0, window_out = 0;
+    double baseline = 0;
+  };
+  DocCodec doc_codec_;
+  DictionaryTraining dict_;
   std::thread writer_;
   std::thread applier_;
 
@@ -614,6 +646,7 @@ Status SqliteStore::Init() {
        "CROSS JOIN entity_heads h ON h.id = d.id AND h.doc_seq = d.seq "
        "WHERE d.seq >= ?1 AND d.seq < ?2 ORDER BY d.seq LIMIT ?3"},
       {&delete_docs_before_, "DELETE FROM entity_docs WHERE seq < ?1"},
+      {&insert_dictionary_, "INSERT INTO doc_dictionaries(id, dict) VALUES(?1, ?2)"},
       {&insert_series_, "INSERT INTO series(entity_id, attr) VALUES(?1, ?2)"},
       {&select_entity_series_, "SELECT attr FROM series WHERE entity_id = ?1"},
       {&delete_entity_series_, "DELETE FROM series WHERE entity_id = ?1"},
@@ -666,6 +699,27 @@ Status SqliteStore::Init() {
                               ? doc_log_.next_seq
                               : sqlite3_column_int64(range->get(), 0);
     doc_log_.live = sqlite3_column_int64(range->get(), 2);
+  }
+  {
+    Result<StmtPtr> dicts = Prepare(w, "SELECT id, dict FROM doc_dictionaries ORDER BY seq");
+    if (!dicts.ok()) return dicts.status();
+    sqlite3_stmt* s = dicts->get();
+    uint32_t newest = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      const auto id = static_cast<uint32_t>(sqlite3_column_int64(s, 0));
+      CB_RETURN_IF_ERROR(doc_codec_.Add(ColumnBytes(s, 1)));
+      if (!doc_codec_.Has(id)) {
+        return Status::Internal("store: " + options_.path + ": document dictionary " +
+                                std::to_string(id) + " holds another id");
+      }
+      newest = id;
+    }
+    if (rc != SQLITE_DONE) return SqliteStatus(w, rc, "read the document dictionaries");
+    if (newest != 0) {
+      CB_RETURN_IF_ERROR(doc_codec_.SetCurrent(newest));
+      dict_.sampling = false;
+    }
   }
   {
     Result<StmtPtr> state = Prepare(
@@ -1187,6 +1241,12 @@ Status SqliteStore::ApplyFrames(std::vector<Frame>& frames, ApplyMode mode, bool
     txn_epochs_.clear();
     for (const std::string& entity_id : txn_new_owners_) ForgetOwner(entity_id);
     txn_new_owners_.clear();
+    if (dict_.txn_id != 0) {  // the dictionary's row is gone: so are the documents using it
+      doc_codec_.Remove(dict_.txn_id);
+      (void)doc_codec_.SetCurrent(dict_.previous_id);  // known: it was current before
+      dict_.txn_id = 0;
+      dict_.sampling = true;
+    }
     return st;
   };
   // Written now, an entity put twice in these frames is written once, with its last
@@ -1247,6 +1307,7 @@ Status SqliteStore::ApplyFrames(std::vector<Frame>& frames, ApplyMode mode, bool
   if (st.ok()) st = Run(w, commit_.get(), "commit");
   if (!st.ok()) return rollback(st);
   txn_new_owners_.clear();
+  dict_.txn_id = 0;
   if (write_docs) {
     deferred_docs_.clear();
     deferred_bytes_ = 0;
@@ -1302,8 +1363,9 @@ Status SqliteStore::AppendDoc(const EntityRow& e, std::string_view what) {
   // Compressed documents (doc_codec.h) are BLOBs; a document moved by a compaction may be
   // one already, or an older text one (compressed now).
   thread_local std::string compressed;
-  const std::string_view doc =
-      tuning_.compress_docs ? CompressDoc(e.doc, &compressed) : std::string_view(e.doc);
+  Result<std::string_view> encoded = EncodeDoc(e.doc, &compressed);
+  if (!encoded.ok()) return encoded.status();
+  const std::string_view doc = *encoded;
   if (IsCompressedDoc(doc)) {
     CB_RETURN_IF_ERROR(Run(w, append_doc_.get(), what, seq, e.id, e.type, BlobView{doc},
                            static_cast<int64_t>(e.modified_at)));
@@ -1317,6 +1379,75 @@ Status SqliteStore::AppendDoc(const EntityRow& e, std::string_view what) {
     CB_RETURN_IF_ERROR(Run(w, insert_head_.get(), what, e.id, seq));
     ++doc_log_.live;
   }
+  return Status::Ok();
+}
+
+Result<std::string_view> SqliteStore::EncodeDoc(std::string_view doc, std::string* buffer) {
+  if (!tuning_.compress_docs || IsCompressedDoc(doc)) return doc;
+  if (dict_.sampling && doc.size() <= kMaxDictionarySampleBytes) {
+    dict_.samples.append(doc);
+    dict_.sizes.push_back(doc.size());
+    if (dict_.samples.size() >= tuning_.doc_dictionary_sample_bytes) {
+      CB_RETURN_IF_ERROR(TrainDictionary());
+    }
+  }
+  const std::string_view stored = doc_codec_.Compress(doc, buffer);
+  if (doc_codec_.current() != 0 && !dict_.sampling) {
+    dict_.window_in += doc.size();
+    dict_.window_out += stored.size();
+    if (++dict_.window_docs >= tuning_.doc_dictionary_check_docs) {
+      const double ratio =
+          static_cast<double>(dict_.window_in) / static_cast<double>(dict_.window_out);
+      if (dict_.baseline == 0) {
+        dict_.baseline = ratio;
+      } else if (ratio < kDictionaryRetrainBelow * dict_.baseline) {
+        spdlog::info(
+            "store: entity documents now compress {:.1f}x with dictionary {} "
+            "(first {:.1f}x); training a new one",
+            ratio, doc_codec_.current(), dict_.baseline);
+        dict_.sampling = true;
+      }
+      dict_.window_docs = dict_.window_in = dict_.window_out = 0;
+    }
+  }
+  return stored;
+}
+
+Status SqliteStore::TrainDictionary() {
+  const size_t docs = dict_.sizes.size();
+  const size_t sample_bytes = dict_.samples.size();
+  Result<DocDictionary> trained =
+      TrainDocDictionary(dict_.samples, dict_.sizes, tuning_.doc_dictionary_bytes);
+  std::string().swap(dict_.samples);
+  std::vector<size_t>().swap(dict_.sizes);
+  if (!trained.ok()) {
+    // (Too few or too alike samples: documents are compressed as before, and the next
+    // samples are tried.)
+    spdlog::warn("{}; documents are compressed as before", trained.status().message());
+    return Status::Ok();
+  }
+  const uint32_t id = trained->id;
+  if (!doc_codec_.Has(id)) {
+    // (A dictionary the database holds already, trained again on the same documents, is
+    // just used again.)
+    CB_RETURN_IF_ERROR(doc_codec_.Add(trained->bytes));
+    Status st = Run(writer_db_.get(), insert_dictionary_.get(), "store a document dictionary",
+                    static_cast<int64_t>(id), BlobView{trained->bytes});
+    if (!st.ok()) {
+      doc_codec_.Remove(id);
+      return st;
+    }
+    dict_.previous_id = doc_codec_.current();
+    dict_.txn_id = id;
+  }
+  CB_RETURN_IF_ERROR(doc_codec_.SetCurrent(id));
+  dict_.sampling = false;
+  dict_.baseline = 0;
+  dict_.window_docs = dict_.window_in = dict_.window_out = 0;
+  spdlog::info(
+      "store: entity documents are compressed with dictionary {} ({} bytes, trained "
+      "on {} documents of {} KiB)",
+      id, trained->bytes.size(), docs, sample_bytes >> 10);
   return Status::Ok();
 }
 
@@ -1609,7 +1740,7 @@ Status SqliteStore::ScanEntities(const std::function<void(EntityRow&&)>& fn) {
     row.id = ColumnText(s, 0);
     row.type = ColumnText(s, 1);
     row.doc = ColumnBytes(s, 2);
-    Status decoded = DecompressDoc(&row.doc);
+    Status decoded = doc_codec_.Decompress(&row.doc);
     if (!decoded.ok()) return Status::Internal(decoded.message() + " (entity " + row.id + ")");
     row.modified_at = sqlite3_column_int64(s, 3);
     fn(std::move(row));

@@ -37,6 +37,12 @@ struct SqliteTuning {
   // Entity documents are stored compressed (doc_codec.h); false writes them as JSON text,
   // as schema version 4 did (both are read either way).
   bool compress_docs = true;
+  // ... with a dictionary of at most doc_dictionary_bytes, trained on the first
+  // doc_dictionary_sample_bytes of documents written, and again when the documents of a
+  // window of doc_dictionary_check_docs compress much worse than the first window did.
+  size_t doc_dictionary_bytes = size_t{16} << 10;
+  size_t doc_dictionary_sample_bytes = size_t{1} << 20;
+  uint64_t doc_dictionary_check_docs = 100000;
   // Tests: runs on the writer thread each time it wakes for queued work, before it takes
   // the group to commit; a hook that blocks holds the writer so that batches queue up.
   std::function<void()> before_group;
