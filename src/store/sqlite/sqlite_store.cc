@@ -1421,9 +1421,11 @@ Status SqliteStore::TrainDictionary() {
   std::string().swap(dict_.samples);
   std::vector<size_t>().swap(dict_.sizes);
   if (!trained.ok()) {
-    // (Too few or too alike samples: documents are compressed as before, and the next
-    // samples are tried.)
+    // (Too few or too alike samples.) Documents are compressed as before; with a current
+    // dictionary the next ratio check may try again, without one nothing does until the
+    // store is opened again, so that a failing training is not repeated every MiB.
     spdlog::warn("{}; documents are compressed as before", trained.status().message());
+    dict_.sampling = false;
     return Status::Ok();
   }
   const uint32_t id = trained->id;
