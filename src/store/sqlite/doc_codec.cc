@@ -101,10 +101,7 @@ bool DocCodec::Has(uint32_t id) const {
 }
 
 void DocCodec::Remove(uint32_t id) {
-  if (id == current_id_) {
-    cdict_.reset();
-    current_id_ = 0;
-  }
+  if (id == current_id_) (void)SetCurrent(0);  // (never fails)
   std::unique_lock<std::shared_mutex> lock(mu_);
   known_.erase(id);
 }

@@ -537,6 +537,7 @@ class SqliteStore final : public Store {
     uint32_t previous_id = 0;  // the current dictionary before txn_id
     uint64_t window_docs = 0, window_in = 0, window_out = 0;
     double baseline = 0;
+    void StartWindow() { window_docs = window_in = window_out = 0; }
   };
   DocCodec doc_codec_;
   DictionaryTraining dict_;
@@ -1407,7 +1408,7 @@ Result<std::string_view> SqliteStore::EncodeDoc(std::string_view doc, std::strin
             ratio, doc_codec_.current(), dict_.baseline);
         dict_.sampling = true;
       }
-      dict_.window_docs = dict_.window_in = dict_.window_out = 0;
+      dict_.StartWindow();
     }
   }
   return stored;
@@ -1445,7 +1446,7 @@ Status SqliteStore::TrainDictionary() {
   CB_RETURN_IF_ERROR(doc_codec_.SetCurrent(id));
   dict_.sampling = false;
   dict_.baseline = 0;
-  dict_.window_docs = dict_.window_in = dict_.window_out = 0;
+  dict_.StartWindow();
   spdlog::info(
       "store: entity documents are compressed with dictionary {} ({} bytes, trained "
       "on {} documents of {} KiB)",
