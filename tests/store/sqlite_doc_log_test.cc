@@ -4,11 +4,13 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -430,6 +432,43 @@ TEST_F(DocDictionaryTest, ANewDictionaryIsTrainedWhenTheDocumentsChange) {
       std::stoul(RawSql(DbPath(), "SELECT id FROM doc_dictionaries ORDER BY seq DESC LIMIT 1")));
   EXPECT_EQ(DocDictionaryId(CurrentStoredDoc(DbPath(), "urn:e149")), first);
   EXPECT_EQ(DocDictionaryId(CurrentStoredDoc(DbPath(), "urn:p399")), second);
+  auto store = OpenTuned();
+  EXPECT_EQ(Docs(*store), model_);
+}
+
+// Documents waiting in the applier (deferred) once a dictionary is in the database are held
+// compressed: a window of them fits in a max_deferred_doc_bytes their text would overrun,
+// and they, and those superseded within the window, read back the same, also after reopening.
+TEST_F(DocDictionaryTest, DeferredDocumentsAreHeldCompressed) {
+  options_.defer_docs_ms = 60000;
+  options_.apply_after_ms = 5;
+  options_.apply_when_idle_ms = 0;
+  options_.max_deferred_doc_bytes = 100 << 10;
+  const auto later = LongDocs(150, 300);
+  size_t text_bytes = 0;
+  for (const auto& [id, doc] : later) text_bytes += doc.size();
+  ASSERT_GT(text_bytes, options_.max_deferred_doc_bytes);
+  {
+    auto store = OpenTuned();
+    Put(*store, LongDocs(0, 150));
+    EXPECT_EQ(Docs(*store), model_);  // written: the dictionary is trained on them
+    ASSERT_EQ(Dictionaries(), "1");
+    Put(*store, later);
+    Put(*store, {{"urn:e150", LongDoc("e150 again")}, {"urn:e151", LongDoc("e151 again")}});
+    StoreStats stats;
+    for (int i = 0; i < 2000; ++i) {
+      stats = store->Stats();
+      if (stats.unapplied_rows == 0 && stats.deferred_docs == later.size()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(stats.unapplied_rows, 0u);
+    EXPECT_EQ(stats.deferred_docs, later.size()) << "the deferred documents were written early";
+    EXPECT_EQ(Docs(*store), model_);
+  }
+  const auto id =
+      static_cast<uint32_t>(std::stoul(RawSql(DbPath(), "SELECT id FROM doc_dictionaries")));
+  EXPECT_EQ(DocDictionaryId(CurrentStoredDoc(DbPath(), "urn:e150")), id);
+  EXPECT_EQ(DocDictionaryId(CurrentStoredDoc(DbPath(), "urn:e299")), id);
   auto store = OpenTuned();
   EXPECT_EQ(Docs(*store), model_);
 }

@@ -421,7 +421,8 @@ class SqliteStore final : public Store {
   Status ApplyFrames(std::vector<Frame>& frames, ApplyMode mode, bool* busy, bool* docs_written);
   Status ApplyBatch(WriteBatch& batch, bool docs_only, bool write_docs,
                     const std::vector<char>& keep_put, size_t* put_index);
-  // Keeps `e` as its entity's newest document, to be written by WriteDeferredDocs.
+  // Keeps `e` as its entity's newest document, to be written by WriteDeferredDocs. The
+  // first document an entity defers in a window is compressed at once (see DeferDoc).
   void DeferDoc(EntityRow&& e);
   void DropDeferredDoc(const std::string& id);
   // Writes the deferred documents (in id order, so neighbours share pages).
@@ -1317,21 +1318,38 @@ Status SqliteStore::ApplyFrames(std::vector<Frame>& frames, ApplyMode mode, bool
   return Status::Ok();
 }
 
-// What a deferred document counts toward max_deferred_doc_bytes.
-size_t DocBytes(const EntityRow& e) { return e.id.size() + e.type.size() + e.doc.size(); }
+// What a deferred document counts toward max_deferred_doc_bytes: its strings and, roughly,
+// its place in deferred_docs_ (the node, the key's copy of the id).
+size_t DocBytes(const EntityRow& e) {
+  return 2 * e.id.size() + e.type.size() + e.doc.size() + 2 * sizeof(EntityRow);
+}
 
 void SqliteStore::DeferDoc(EntityRow&& e) {
   if (deferred_docs_.empty()) deferred_since_ = Clock::now();
-  const size_t bytes = DocBytes(e);
   auto it = deferred_docs_.find(e.id);
   if (it == deferred_docs_.end()) {
+    // Compressed now, not when written: with many entities most deferred documents are the
+    // only one of their entity in the window and are written as they are, and the rendered
+    // text (~10x the compressed size) would otherwise stay on the heap for the whole window
+    // (at a million entities the HTTP threads then fault fresh pages in for every new
+    // document, and max_deferred_doc_bytes cuts the window short). A document superseded
+    // within the window stays text: it may be superseded again.
+    // Only with a dictionary already in the database (not while sampling for one, nor with
+    // one trained in the open transaction, which a rollback would take back) and only the
+    // first document of the window, so an entity updated often is not compressed each time.
+    if (tuning_.compress_docs && !dict_.sampling && dict_.txn_id == 0 && !IsCompressedDoc(e.doc)) {
+      thread_local std::string buffer;
+      Result<std::string_view> encoded = EncodeDoc(e.doc, &buffer);
+      if (encoded.ok()) e.doc = std::string(*encoded);  // frees the text
+    }
+    deferred_bytes_ += DocBytes(e);
     std::string id = e.id;
     deferred_docs_.emplace(std::move(id), std::move(e));
   } else {
     deferred_bytes_ -= DocBytes(it->second);
+    deferred_bytes_ += DocBytes(e);
     it->second = std::move(e);
   }
-  deferred_bytes_ += bytes;
 }
 
 void SqliteStore::DropDeferredDoc(const std::string& id) {
