@@ -728,6 +728,37 @@ TEST_F(DeferredDocsTest, AReplayedDeleteKeepsTheHistoryWrittenAfterIt) {
   EXPECT_EQ((*h)[0].value, "\"new\"");
 }
 
+// Puts and deletes of a few entities in random order, all within one window of deferred
+// documents (applied now and then by history reads, so documents are superseded, dropped
+// and deferred again while they wait): the store reads back each entity's newest document,
+// and so does the database after a reopening.
+TEST_F(DeferredDocsTest, PutsAndDeletesWithinOneWindowKeepTheNewestDocuments) {
+  std::mt19937 rng(11);
+  std::map<std::string, std::string> model;
+  {
+    auto store = OpenDeferring(DbPath(), 3600 * 1000);
+    for (int step = 0; step < 400; ++step) {
+      // (ids past the small-string size: their bytes live on the heap)
+      const std::string id = "urn:ngsi-ld:Entity:" + std::to_string(rng() % 8);
+      if (rng() % 4 == 0) {
+        ASSERT_TRUE(store->SubmitSync(Batch().Delete(id)).ok());
+        model.erase(id);
+      } else {
+        const std::string doc = "{\"step\":" + std::to_string(step) + "}";
+        ASSERT_TRUE(store->SubmitSync(Batch().Put(Entity(id, "T", doc, step))).ok());
+        model[id] = doc;
+      }
+      if (step % 37 == 0) {
+        ASSERT_TRUE(store->QueryHistory(Query(id)).ok());
+      }
+    }
+    EXPECT_GT(store->Stats().deferred_docs, 0u);
+    EXPECT_EQ(Docs(*store), model);
+    EXPECT_EQ(store->Stats().deferred_docs, 0u);
+  }
+  EXPECT_EQ(DocsOnDisk(DbPath()), model);
+}
+
 TEST_F(DeferredDocsTest, DocumentsAreWrittenOnceTheyHaveWaitedTheirTime) {
   auto store = OpenDeferring(DbPath(), 100);
   PutAll(*store, 5, 1);
@@ -744,7 +775,7 @@ TEST_F(DeferredDocsTest, DocumentsAreWrittenOnceTheyHaveWaitedTheirTime) {
 
 TEST_F(DeferredDocsTest, DocumentsPastTheByteLimitAreWrittenAtOnce) {
   auto store = OpenDeferring(DbPath(), 3600 * 1000, /*max_bytes=*/200);
-  PutAll(*store, 10, 1);  // ~25 bytes each: together over the limit
+  PutAll(*store, 10, 1);  // ~25 bytes each and their bookkeeping: together over the limit
   ASSERT_TRUE(store->QueryHistory(Query("urn:e0")).ok());
   EXPECT_EQ(store->Stats().deferred_docs, 0u);
   EXPECT_EQ(DocsOnDisk(DbPath()).size(), 10u);
