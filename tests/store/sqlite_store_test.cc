@@ -58,19 +58,27 @@ class SqliteStoreTest : public StoreTest {
     return out;
   }
 
-  // Reads one integer PRAGMA through a separate raw connection.
-  std::string RawPragma(const std::string& pragma) {
+  // The first column of the first row `sql` gives, read through a separate raw connection.
+  std::string RawValue(const std::string& sql) {
     sqlite3* db = nullptr;
     EXPECT_EQ(sqlite3_open_v2(DbPath().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
     sqlite3_stmt* s = nullptr;
     std::string value;
-    if (sqlite3_prepare_v2(db, ("PRAGMA " + pragma).c_str(), -1, &s, nullptr) == SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr) {
       value = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
     }
     sqlite3_finalize(s);
     sqlite3_close(db);
     return value;
+  }
+  std::string RawPragma(const std::string& pragma) { return RawValue("PRAGMA " + pragma); }
+  // Each entity's attributes with history, as the database lists them ("id/attr ...").
+  std::string RawSeries() {
+    return RawValue(
+        "SELECT group_concat(pair, ' ') FROM (SELECT o.entity_id || '/' || s.attr AS pair "
+        "FROM history_series s JOIN history_entities o ON o.id = s.owner "
+        "ORDER BY o.entity_id, s.attr)");
   }
 
   // A history fixture: entity "urn:e1" with attributes a and b at times 10, 20, 30, 40.
@@ -145,6 +153,9 @@ TEST_F(SqliteStoreTest, Version2HistoryIsMigrated) {
   }
   auto store = Open();
   EXPECT_EQ(RawPragma("user_version"), std::to_string(SqliteSchemaVersion()));
+  // (Migration 7 keeps the series by owner number; `series` is gone.)
+  EXPECT_EQ(RawSeries(), "urn:e1/a urn:e1/温度 urn:e2/a");
+  EXPECT_EQ(RawValue("SELECT count(*) FROM sqlite_master WHERE name = 'series'"), "0");
   EXPECT_EQ(Brief(History(*store, Query("urn:e1"))),
             (std::vector<std::string>{R"(a@10={"value":"1,2:3"})", "a@20=a20",
                                       R"(温度@10={"value":"五"})"}));
@@ -161,6 +172,8 @@ TEST_F(SqliteStoreTest, Version2HistoryIsMigrated) {
   ASSERT_TRUE(store->SubmitSync(Batch().Delete("urn:e1")).ok());
   EXPECT_TRUE(History(*store, Query("urn:e1")).empty());
   EXPECT_EQ(Brief(History(*store, Query("urn:e2"))), std::vector<std::string>{"a@10=e2"});
+  store.reset();
+  EXPECT_EQ(RawSeries(), "urn:e2/a");
 }
 
 TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefused) {

@@ -144,6 +144,23 @@ constexpr std::string_view kMigrations[] = {
         dict BLOB NOT NULL
       );
     )sql",
+    // 7: the attributes each entity has history for, by the entity's number in
+    // history_entities instead of its id, in a table keyed by (owner, attr) alone. `series`
+    // kept the id as text in every row and again in its UNIQUE index, beside a rowid no
+    // longer referred to: at a million FIWARE entities (eight attributes each) ~970 MB of a
+    // 2.4 GB database; history_series holds the same in a fraction of that. The CROSS JOIN
+    // walks the owners in number order, so rows arrive in key order.
+    R"sql(
+      CREATE TABLE history_series(
+        owner INTEGER NOT NULL,
+        attr TEXT NOT NULL CHECK(attr <> ''),
+        PRIMARY KEY(owner, attr)
+      ) WITHOUT ROWID;
+      INSERT INTO history_series(owner, attr)
+        SELECT o.id, s.attr FROM history_entities o CROSS JOIN series s
+        WHERE s.entity_id = o.entity_id;
+      DROP TABLE series;
+    )sql",
 };
 
 Result<int> UserVersion(sqlite3* db) {

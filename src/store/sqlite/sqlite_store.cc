@@ -170,7 +170,7 @@ constexpr size_t kMaxIdleReaders = 4;
 // How long a read waits for committed writes to be applied before it gives up.
 constexpr std::chrono::seconds kReadWaitLimit(60);
 // The applier's connection: a 256 MiB page cache holds the pages an apply transaction
-// keeps coming back to (the current epoch of the history index, the entities, the series);
+// keeps coming back to (the current epoch of the history index, the entities, their series);
 // with less, a large apply spills dirty pages to the WAL before its commit and reads them
 // back.
 constexpr std::string_view kWriterPragmas =
@@ -452,7 +452,7 @@ class SqliteStore final : public Store {
   // Fills *owner (the entity's entry in owner_cache_) from the database when it is not
   // loaded yet, numbering the entity if it has no history so far.
   Status LoadOwner(const std::string& entity_id, HistoryOwner* owner);
-  // Registers `attr` in `series` if the entity had no history for it yet.
+  // Registers `attr` in `history_series` if the entity had no history for it yet.
   Status AddSeries(const std::string& entity_id, const std::string& attr, HistoryOwner* owner);
   // The number of an attribute name in the owner cache.
   uint32_t AttrNumber(const std::string& attr);
@@ -649,9 +649,9 @@ Status SqliteStore::Init() {
        "WHERE d.seq >= ?1 AND d.seq < ?2 ORDER BY d.seq LIMIT ?3"},
       {&delete_docs_before_, "DELETE FROM entity_docs WHERE seq < ?1"},
       {&insert_dictionary_, "INSERT INTO doc_dictionaries(id, dict) VALUES(?1, ?2)"},
-      {&insert_series_, "INSERT INTO series(entity_id, attr) VALUES(?1, ?2)"},
-      {&select_entity_series_, "SELECT attr FROM series WHERE entity_id = ?1"},
-      {&delete_entity_series_, "DELETE FROM series WHERE entity_id = ?1"},
+      {&insert_series_, "INSERT INTO history_series(owner, attr) VALUES(?1, ?2)"},
+      {&select_entity_series_, "SELECT attr FROM history_series WHERE owner = ?1"},
+      {&delete_entity_series_, "DELETE FROM history_series WHERE owner = ?1"},
       {&insert_owner_, "INSERT INTO history_entities(entity_id) VALUES(?1)"},
       {&select_owner_, "SELECT id FROM history_entities WHERE entity_id = ?1"},
       {&delete_owner_, "DELETE FROM history_entities WHERE id = ?1"},
@@ -1578,7 +1578,7 @@ Status SqliteStore::LoadOwner(const std::string& entity_id, HistoryOwner* owner)
   owner_cache_bytes_ += OwnerEntryBytes(entity_id);
   sqlite3_stmt* s = select_entity_series_.get();
   ResetOnExit reset(s);
-  int rc = BindAll(s, std::string_view(entity_id));
+  int rc = BindAll(s, owner->id);
   while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
     owner->attrs.push_back(AttrNumber(ColumnText(s, 0)));
     owner_cache_bytes_ += sizeof(uint32_t);
@@ -1600,7 +1600,8 @@ Status SqliteStore::AddSeries(const std::string& entity_id, const std::string& a
   if (std::find(owner->attrs.begin(), owner->attrs.end(), number) != owner->attrs.end()) {
     return Status::Ok();
   }
-  CB_RETURN_IF_ERROR(Run(writer_db_.get(), insert_series_.get(), "insert history", entity_id, attr));
+  CB_RETURN_IF_ERROR(
+      Run(writer_db_.get(), insert_series_.get(), "insert history", owner->id, attr));
   txn_new_owners_.push_back(entity_id);
   owner->attrs.push_back(number);
   owner_cache_bytes_ += sizeof(uint32_t);
@@ -1638,7 +1639,7 @@ Status SqliteStore::DeleteEntity(const std::string& id) {
     CB_RETURN_IF_ERROR(WidenEpochs());  // the rows this transaction added are found too
     CB_RETURN_IF_ERROR(Run(w, delete_owner_history_.get(), "delete entity history", owner));
     CB_RETURN_IF_ERROR(Run(w, delete_owner_.get(), "delete entity history", owner));
-    CB_RETURN_IF_ERROR(Run(w, delete_entity_series_.get(), "delete entity history", id));
+    CB_RETURN_IF_ERROR(Run(w, delete_entity_series_.get(), "delete entity history", owner));
   }
   return DropHead(id);
 }
@@ -1833,10 +1834,10 @@ Status SqliteStore::QueryHistoryInTransaction(ReadConnection* conn, const Histor
   if (owner == 0) return Status::Ok();
   std::vector<std::string> attrs;  // sorted
   {
-    sqlite3_stmt* s = conn->Statement("SELECT attr FROM series WHERE entity_id = ?1", &st);
+    sqlite3_stmt* s = conn->Statement("SELECT attr FROM history_series WHERE owner = ?1", &st);
     if (s == nullptr) return st;
     ResetOnExit reset(s);
-    int rc = BindAll(s, std::string_view(q.entity_id));
+    int rc = BindAll(s, owner);
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
       attrs.push_back(ColumnText(s, 0));
       rc = SQLITE_OK;
