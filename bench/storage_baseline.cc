@@ -4,7 +4,7 @@
 // (bench/workload.h) — per entity its whole normalized document appended to the log of
 // documents and its head pointed at it (the first time, inserted), and its 8
 // attribute instances as history rows, one per run of attributes observed at the same time
-// (plus, the first time, its history_entities and 8 series rows) — with no HTTP, no JSON
+// (plus, the first time, its history_entities and 8 history_series rows) — with no HTTP, no JSON
 // parsing and no in-memory broker, in batches of B entities:
 //
 //   --mode sqlite   raw SQLite through its C API: the store's schema (made by migrations.cc),
@@ -184,7 +184,7 @@ int RunSqlite(const Args& a) {
   sqlite3_stmt* new_head = prep("INSERT INTO entity_heads(id, doc_seq) VALUES(?1, ?2)");
   sqlite3_stmt* move_head = prep("UPDATE entity_heads SET doc_seq = ?2 WHERE id = ?1");
   sqlite3_stmt* owner = prep("INSERT INTO history_entities(entity_id) VALUES(?1)");
-  sqlite3_stmt* series = prep("INSERT INTO series(entity_id, attr) VALUES(?1, ?2)");
+  sqlite3_stmt* series = prep("INSERT INTO history_series(owner, attr) VALUES(?1, ?2)");
   sqlite3_stmt* hist = prep(
       "INSERT INTO history(seq, epoch, owner, observed_at, instances) VALUES(?1, ?2, ?3, ?4, ?5)");
   sqlite3_stmt* widen = prep(
@@ -252,7 +252,7 @@ int RunSqlite(const Args& a) {
           step(owner, "insert history entity");
           oid = sqlite3_last_insert_rowid(db);
           for (int k = 0; k < cbbench::kAttrsPerEntity; ++k) {
-            sqlite3_bind_text(series, 1, rows.ids[j].data(), static_cast<int>(rows.ids[j].size()), SQLITE_STATIC);
+            sqlite3_bind_int64(series, 1, oid);
             sqlite3_bind_text(series, 2, cbbench::kAttrs[k].name, -1, SQLITE_STATIC);
             step(series, "insert series");
           }
