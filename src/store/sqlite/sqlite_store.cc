@@ -1328,15 +1328,13 @@ void SqliteStore::DeferDoc(EntityRow&& e) {
   if (deferred_docs_.empty()) deferred_since_ = Clock::now();
   auto it = deferred_docs_.find(e.id);
   if (it == deferred_docs_.end()) {
-    // Compressed now, not when written: with many entities most deferred documents are the
-    // only one of their entity in the window and are written as they are, and the rendered
-    // text (~10x the compressed size) would otherwise stay on the heap for the whole window
-    // (at a million entities the HTTP threads then fault fresh pages in for every new
-    // document, and max_deferred_doc_bytes cuts the window short). A document superseded
-    // within the window stays text: it may be superseded again.
-    // Only with a dictionary already in the database (not while sampling for one, nor with
-    // one trained in the open transaction, which a rollback would take back) and only the
-    // first document of the window, so an entity updated often is not compressed each time.
+    // The window's first document of the entity is compressed now, not when written: with
+    // many entities it is usually the one written, and its text (~10x the size) would stay
+    // on the heap for the whole window (at a million entities the HTTP threads then fault
+    // fresh pages in, and max_deferred_doc_bytes cuts the window short). Later ones stay
+    // text, as they may be superseded again. Only with a dictionary already in the database:
+    // not while sampling for one, nor one trained in the open transaction (a rollback would
+    // take it back).
     if (tuning_.compress_docs && !dict_.sampling && dict_.txn_id == 0 && !IsCompressedDoc(e.doc)) {
       thread_local std::string buffer;
       Result<std::string_view> encoded = EncodeDoc(e.doc, &buffer);
