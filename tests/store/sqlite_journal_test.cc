@@ -173,6 +173,48 @@ TEST_F(JournalReuseTest, DroppedSegmentsAreReusedAndTheirOldFramesNeverReadAgain
   EXPECT_EQ(j->next_number(), 61u);
 }
 
+// Frames of every size, those written in two parts (over 64 KiB) among them, in new and
+// reused files, read back exactly, with and without sync.
+TEST_F(JournalReuseTest, FramesOfEverySizeReadBackExactly) {
+  for (const bool sync : {true, false}) {
+    SCOPED_TRACE(::testing::Message() << "sync " << sync);
+    testing::TempDir dir;
+    JournalOptions o;
+    o.database_path = dir.path() + "/j.db";
+    o.segment_bytes = 64 << 10;
+    o.sync = sync;
+    std::vector<JournalFrame> replay;
+    auto j = Journal::Open(o, 0, &replay);
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    std::mt19937 rng(11);
+    std::vector<std::string> written;
+    auto append = [&](size_t bytes) {
+      std::string p = Payload(written.size() + 1, bytes);
+      for (size_t i = 0; i < p.size(); i += 7) p[i] = static_cast<char>(rng());
+      ASSERT_EQ(*(*j)->Append(p), written.size() + 1);
+      written.push_back(std::move(p));
+    };
+    // Small and odd sizes, sizes around the 64 KiB of one write, and a large one.
+    for (int i = 0; i < 60; ++i) append(rng() % 300);
+    for (size_t b : {size_t{65536} - 1, size_t{65536}, size_t{65537}, size_t{4} << 20}) {
+      append(b);
+    }
+    for (int i = 0; i < 200; ++i) append(rng() % 9000);
+    // Drop the first half so that later segments reuse those files, then write more.
+    const uint64_t dropped = written.size() / 2;
+    (*j)->DropThrough(dropped);
+    for (int i = 0; i < 200; ++i) append(rng() % 700);
+    j->reset();
+    auto again = Journal::Open(o, dropped, &replay);
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    ASSERT_EQ(replay.size(), written.size() - dropped);
+    for (size_t i = 0; i < replay.size(); ++i) {
+      ASSERT_EQ(replay[i].number, dropped + i + 1);
+      ASSERT_EQ(replay[i].payload, written[dropped + i]) << "frame " << replay[i].number;
+    }
+  }
+}
+
 TEST_F(JournalReuseTest, SparesLeftByAnEarlierProcessAreReused) {
   std::vector<JournalFrame> replay;
   auto j = OpenJournal(0, &replay);
