@@ -1,7 +1,7 @@
 // cb_storage_baseline: the storage limit for the batch-upsert benchmark.
 //
 // Writes the rows the server writes for a batch upsert of the benchmark workload
-// (bench/workload.h) — per entity its whole normalized document appended to the log of
+// (bench/workload.h) — per entity its whole stored document (binary) appended to the log of
 // documents and its head pointed at it (the first time, inserted), and its 8
 // attribute instances as history rows, one per run of attributes observed at the same time
 // (plus, the first time, its history_entities and 8 history_series rows) — with no HTTP, no JSON
@@ -421,7 +421,11 @@ int RunCheck() {
       std::string mine;
       cbbench::AppendStoreDoc(&mine, i, round, t0, now);
       if (server_doc != mine) {
-        std::cerr << "check: documents differ\n server: " << server_doc << "\n bench:  " << mine << "\n";
+        size_t at = 0;
+        while (at < server_doc.size() && at < mine.size() && server_doc[at] == mine[at]) ++at;
+        std::cerr << "check: documents of entity " << i << " round " << round
+                  << " differ from byte " << at << " (server " << server_doc.size()
+                  << " bytes, bench " << mine.size() << ")\n";
         ++bad;
       }
       cbbench::Values v = cbbench::ValuesOf(i, round);

@@ -11,14 +11,15 @@
 // Entity i has id urn:ngsi-ld:WeatherObserved:wo<i, 7 digits>, so ids sort like i. Its
 // values depend on (i, round) only, deterministically; its location and district on i only.
 //
-// Numbers are written in their shortest round-trip form, as the server renders them, so the
-// stored documents the baseline writes are byte-for-byte what the server stores (checked by
-// `storage_baseline --check`).
+// Numbers are written in their shortest round-trip form, as the server renders them, and
+// the stored documents the baseline writes are byte-for-byte what the server stores
+// (checked by `storage_baseline --check`).
 // Header-only and free of project dependencies: the load generator is a plain HTTP client.
 #pragma once
 
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <ctime>
 #include <string>
 #include <string_view>
@@ -235,24 +236,91 @@ inline void AppendPropertiesFragment(std::string* out, uint64_t i, uint32_t roun
   out->push_back('}');
 }
 
-// The document the server stores for the entity (normalized, with system attributes).
+// The binary store document (src/context/store_doc.cc), written directly for this shape.
+namespace store_doc {
+inline void Varint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+inline uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+inline void Str(std::string* out, std::string_view s) {
+  Varint(out, s.size());
+  out->append(s);
+}
+inline void Time(std::string* out, int64_t t) { Varint(out, ZigZag(t) + 1); }
+inline constexpr char kNoTime = 0, kString = 5, kInt = 3, kDouble = 4, kArray = 6, kObject = 7;
+// A JSON number text as the server's parser holds it: an integer unless it has a fraction.
+inline void Number(std::string* out, std::string_view text) {
+  if (text.find('.') == std::string_view::npos) {
+    int64_t v = 0;
+    std::from_chars(text.data(), text.data() + text.size(), v);
+    out->push_back(kInt);
+    Varint(out, ZigZag(v));
+    return;
+  }
+  double d = 0;
+  std::from_chars(text.data(), text.data() + text.size(), d);
+  char b[8];
+  std::memcpy(b, &d, 8);
+  out->push_back(kDouble);
+  out->append(b, 8);
+}
+inline std::string_view Unquoted(const std::string& json_string) {
+  return std::string_view(json_string).substr(1, json_string.size() - 2);
+}
+}  // namespace store_doc
+
+// The document the server stores for the entity (every field, system times included).
 inline void AppendStoreDoc(std::string* out, uint64_t i, uint32_t round, int64_t t0_ms,
                            int64_t now_ms) {
+  namespace sd = store_doc;
   Values v = ValuesOf(i, round);
-  out->append("{\"id\":\"");
-  AppendEntityId(out, i);
-  out->append("\",\"type\":\"");
-  out->append(kEntityType);
-  out->push_back('"');
+  out->push_back(0x01);
+  std::string id;
+  AppendEntityId(&id, i);
+  sd::Str(out, id);
+  sd::Varint(out, 1);
+  sd::Str(out, kEntityType);
+  sd::Time(out, now_ms);
+  sd::Time(out, now_ms);
+  sd::Varint(out, kAttrsPerEntity);
   for (int k = 0; k < kAttrsPerEntity; ++k) {
-    out->append(",\"");
-    out->append(kAttrs[k].name);
-    out->append("\":");
-    AppendAttribute(out, v, k, ObservedAt(t0_ms, round), &now_ms);
+    const AttrSpec& a = kAttrs[k];
+    sd::Str(out, a.name);
+    out->push_back(k == 7 ? 1 : k == 6 ? 2 : 0);  // GeoProperty, Relationship, Property
+    if (a.observed) {
+      sd::Time(out, ObservedAt(t0_ms, round));
+    } else {
+      out->push_back(sd::kNoTime);
+    }
+    sd::Time(out, now_ms);
+    sd::Time(out, now_ms);
+    sd::Str(out, a.unit != nullptr ? a.unit : "");
+    sd::Str(out, "");  // datasetId
+    if (k < 5) {
+      sd::Number(out, ValueText(v, k));
+    } else if (k < 7) {
+      out->push_back(sd::kString);
+      sd::Str(out, sd::Unquoted(ValueText(v, k)));
+    } else {
+      out->push_back(sd::kObject);
+      sd::Varint(out, 2);
+      sd::Str(out, "type");
+      out->push_back(sd::kString);
+      sd::Str(out, "Point");
+      sd::Str(out, "coordinates");
+      out->push_back(sd::kArray);
+      sd::Varint(out, 2);
+      sd::Number(out, v.lon);
+      sd::Number(out, v.lat);
+    }
+    sd::Varint(out, 0);  // no sub-attributes
   }
-  std::string t;
-  AppendIso8601(&t, now_ms);
-  out->append(",\"createdAt\":\"" + t + "\",\"modifiedAt\":\"" + t + "\"}");
 }
 
 // One history row's value (the attribute instance without system attributes) and its time.

@@ -43,21 +43,6 @@ void TimeString(JsonWriter* w, TimeMs t) {
   w->String(std::string_view(buf, FormatIso8601(t, buf)));
 }
 
-// Appends the system attributes as the next members of an open JSON object (that already has
-// a member): what RenderAttribute and RenderEntity add for RenderOptions::sys_attrs.
-void AppendSysTimes(TimeMs created_at, TimeMs modified_at, std::string* out) {
-  if (created_at != kNoTime) {
-    out->append(",\"createdAt\":\"");
-    AppendIso8601(out, created_at);
-    out->push_back('"');
-  }
-  if (modified_at != kNoTime) {
-    out->append(",\"modifiedAt\":\"");
-    AppendIso8601(out, modified_at);
-    out->push_back('"');
-  }
-}
-
 // The system attributes as the next members of the object being written (RenderOptions::
 // sys_attrs).
 void RenderSysTimes(TimeMs created_at, TimeMs modified_at, JsonWriter* w) {
@@ -428,96 +413,6 @@ std::string RenderEntity(const Entity& e, const RenderOptions& o) {
   JsonWriter w(&s);
   RenderEntity(e, o, &w);
   return s;
-}
-
-std::string EntityToStoreDoc(const Entity& e) {
-  std::string doc;
-  std::vector<std::string> none;
-  RenderForStore(e, {}, &doc, &none);
-  return doc;
-}
-
-void RenderForStore(const Entity& e, const std::vector<std::string>& history_attrs,
-                    std::string* doc, std::vector<std::string>* history_values) {
-  history_values->assign(history_attrs.size(), std::string());
-  // For each attribute of e, the history value it renders into (its first instance only).
-  std::vector<std::string*> history_of(e.attrs.size(), nullptr);
-  std::vector<size_t> copies;  // history_attrs indexes that repeat an earlier name
-  for (size_t h = 0; h < history_attrs.size(); ++h) {
-    for (size_t i = 0; i < e.attrs.size(); ++i) {
-      if (e.attrs[i].name != history_attrs[h]) continue;
-      if (history_of[i] == nullptr) {
-        history_of[i] = &(*history_values)[h];
-      } else {
-        copies.push_back(h);
-      }
-      break;
-    }
-  }
-  RenderOptions plain;  // the history value: no system attributes
-  RenderOptions with_sys;
-  with_sys.sys_attrs = true;
-  // Rendered into reused buffers, then copied out at their exact size: the results wait in
-  // the store's queue, and growing each by doubling would cost several allocations.
-  thread_local std::string doc_buf, value_buf;
-  doc_buf.clear();
-  JsonWriter w(&doc_buf);
-  w.BeginObject();
-  RenderIdAndType(e, &w);
-  for (size_t i = 0; i < e.attrs.size(); ++i) {
-    const Attribute& a = *e.attrs[i].attr;
-    w.Key(e.attrs[i].name);
-    std::string* value = history_of[i];
-    if (value == nullptr) {
-      RenderAttribute(a, with_sys, &w);
-      continue;
-    }
-    value_buf.clear();
-    JsonWriter vw(&value_buf);
-    RenderAttribute(a, plain, &vw);
-    *value = value_buf;
-    // The stored form is the history value with the system attributes before its '}'.
-    w.Raw(std::string_view(value_buf).substr(0, value_buf.size() - 1));
-    AppendSysTimes(a.created_at, a.modified_at, &doc_buf);
-    doc_buf.push_back('}');
-  }
-  AppendSysTimes(e.created_at, e.modified_at, &doc_buf);
-  w.EndObject();
-  *doc = doc_buf;
-  constexpr size_t kKeep = size_t{1} << 20;  // a huge entity's buffers are not kept
-  if (doc_buf.capacity() > kKeep) doc_buf = std::string();
-  if (value_buf.capacity() > kKeep) value_buf = std::string();
-  for (size_t h : copies) {
-    const std::string& name = history_attrs[h];
-    for (size_t first = 0; first < h; ++first) {
-      if (history_attrs[first] == name) {
-        (*history_values)[h] = (*history_values)[first];
-        break;
-      }
-    }
-  }
-}
-
-Result<Entity> EntityFromStoreDoc(std::string_view doc) {
-  auto json = ParseJson(doc);
-  if (!json.ok()) return json.status();
-  auto e = ParseEntity(*json, true);
-  if (!e.ok()) return e.status();
-  auto time_of = [](const JsonValue* v) -> TimeMs {
-    if (v == nullptr || !v->is_string()) return kNoTime;
-    auto t = ParseIso8601(v->as_string());
-    return t.ok() ? *t : kNoTime;
-  };
-  e->created_at = time_of(json->Find("createdAt"));
-  e->modified_at = time_of(json->Find("modifiedAt"));
-  for (auto& na : e->attrs) {
-    const JsonValue* src = json->Find(na.name);
-    if (src == nullptr || !src->is_object()) continue;
-    Attribute& a = na.attr.Mutable();
-    a.created_at = time_of(src->Find("createdAt"));
-    a.modified_at = time_of(src->Find("modifiedAt"));
-  }
-  return e;
 }
 
 }  // namespace cb::context

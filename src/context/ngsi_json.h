@@ -53,15 +53,17 @@ void RenderEntity(const Entity& e, const RenderOptions& o, JsonWriter* w);
 inline constexpr size_t kRenderedEntityBytes = 1024;
 std::string RenderEntity(const Entity& e, const RenderOptions& o);
 
-// The full normalized document with system attributes: what the store keeps.
+// The document the store keeps for an entity: a compact binary encoding of every field,
+// system attributes included (format in store_doc.cc). Not JSON, and not for clients.
 std::string EntityToStoreDoc(const Entity& e);
-// EntityToStoreDoc(e) into *doc and, in the same pass, the history value of each attribute
-// named in `history_attrs` (RenderAttribute without system attributes, as a HistoryRow
-// keeps it) into (*history_values)[i]: every attribute is rendered once, its stored form
-// extending its history value. A name `e` lacks gets an empty value; a name given twice,
-// or held by several instances, refers to its first instance (as Entity::Find).
+// EntityToStoreDoc(e) into *doc and the history value of each attribute named in
+// `history_attrs` (RenderAttribute without system attributes, as a HistoryRow keeps it)
+// into (*history_values)[i]. A name `e` lacks gets an empty value; a name held by several
+// instances refers to its first instance (as Entity::Find).
 void RenderForStore(const Entity& e, const std::vector<std::string>& history_attrs,
                     std::string* doc, std::vector<std::string>* history_values);
+// Reads a document EntityToStoreDoc wrote, or one of the normalized JSON documents (with
+// system attributes) the store kept before.
 Result<Entity> EntityFromStoreDoc(std::string_view doc);
 
 }  // namespace cb::context

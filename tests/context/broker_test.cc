@@ -115,6 +115,39 @@ TEST_F(BrokerTest, CreateGetAndSurviveRestart) {
   EXPECT_EQ(broker_->Stats().entities, 1u);
 }
 
+// A database written before the binary store documents holds JSON ones: the broker loads
+// them, and the entity's next write stores it in the binary format.
+TEST_F(BrokerTest, EntitiesStoredAsJsonByEarlierVersionsLoadAndAreRewrittenBinary) {
+  auto lot = ParseEntity(J(kLot));
+  ASSERT_TRUE(lot.ok());
+  lot->created_at = lot->modified_at = 1795428000000;
+  RenderOptions sys;
+  sys.sys_attrs = true;
+  store::WriteBatch b;
+  b.put_entities.push_back(
+      store::EntityRow{lot->id, lot->type(), RenderEntity(*lot, sys), lot->modified_at});
+  ASSERT_TRUE(store_->SubmitSync(std::move(b)).ok());
+  Open();
+  auto e = broker_->Get("urn:ngsi-ld:OffStreetParking:a");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->Find("totalSpotNumber")->value, J("400"));
+  EXPECT_EQ(e->created_at, 1795428000000);
+  auto near = broker_->Query(Near(120.17, 30.253, 10));
+  ASSERT_TRUE(near.ok());
+  EXPECT_EQ(near->entities.size(), 1u);
+  auto stored = [&] {
+    std::string doc;
+    EXPECT_TRUE(store_->ScanEntities([&](store::EntityRow&& row) { doc = row.doc; }).ok());
+    return doc;
+  };
+  EXPECT_EQ(stored().front(), '{');
+  EXPECT_TRUE(WriteOne(Op(WriteOp::Kind::kUpdate,
+                          R"({"id":"urn:ngsi-ld:OffStreetParking:a","availableSpotNumber":99})"))
+                  .status.ok());
+  EXPECT_EQ(stored(), EntityToStoreDoc(*broker_->Get("urn:ngsi-ld:OffStreetParking:a")));
+  EXPECT_NE(stored().front(), '{');
+}
+
 TEST_F(BrokerTest, UpdateKindsFollowNgsiLdRules) {
   WriteOne(Op(WriteOp::Kind::kCreate, kLot));
   clock_.Advance(1000);

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+#include <random>
+
 namespace cb::context {
 namespace {
 
@@ -192,15 +196,17 @@ TEST(NgsiJsonTest, StoreDocRoundTripKeepsSystemTimes) {
   EXPECT_FALSE(EntityFromStoreDoc("{").ok());
 }
 
-TEST(NgsiJsonTest, RenderForStoreRendersEachAttributeOnceForDocAndHistory) {
+// An entity with every kind of attribute, sub-attributes, a dataset id, two types and
+// system times on everything (one attribute without modifiedAt).
+Entity RichEntity() {
   auto e = ParseEntity(J(R"({"id":"urn:ngsi-ld:P:1","type":["T","U"],
     "a":{"type":"Property","value":21.5,"observedAt":"2026-11-23T10:00:00.123Z","unitCode":"CEL",
          "accuracy":{"type":"Property","value":0.5}},
     "b":{"type":"Relationship","object":"urn:ngsi-ld:D:1","datasetId":"urn:ds:1"},
-    "c":{"type":"LanguageProperty","languageMap":{"en":"x \"quoted\""}},
+    "c":{"type":"LanguageProperty","languageMap":{"en":"x \"quoted\"","zh":"湖滨"}},
     "location":{"type":"Point","coordinates":[120.1,30.2]},
-    "d":{"type":"Property","value":{"nested":[1,2]}}})"));
-  ASSERT_TRUE(e.ok()) << e.status().ToString();
+    "d":{"type":"Property","value":{"nested":[1,-2,3.25,true,false,null,"",{"e":[]}]}}})"));
+  EXPECT_TRUE(e.ok()) << e.status().ToString();
   e->created_at = 1000;
   e->modified_at = 3000;
   for (size_t i = 0; i < e->attrs.size(); ++i) {
@@ -208,13 +214,24 @@ TEST(NgsiJsonTest, RenderForStoreRendersEachAttributeOnceForDocAndHistory) {
     a.created_at = 1000 + static_cast<TimeMs>(i);
     if (i != 2) a.modified_at = 2000 + static_cast<TimeMs>(i);  // one without modifiedAt
   }
+  return std::move(e).value();
+}
+
+// The entity as an API client would see every field of it: equal renderings, equal
+// entities (geometry included, through the GeoJSON it is parsed from).
+std::string Everything(const Entity& e) {
   RenderOptions sys;
   sys.sys_attrs = true;
-  const std::string expected_doc = RenderEntity(*e, sys);
+  return RenderEntity(e, sys);
+}
+
+TEST(NgsiJsonTest, RenderForStoreGivesTheDocumentAndEachHistoryValue) {
+  const Entity e = RichEntity();
+  const std::string expected_doc = EntityToStoreDoc(e);
   auto history_of = [&](std::string_view name) {
     std::string s;
     JsonWriter w(&s);
-    RenderAttribute(*e->Find(name), RenderOptions(), &w);
+    RenderAttribute(*e.Find(name), RenderOptions(), &w);
     return s;
   };
   // Several names, one given twice, one the entity lacks, none, and every one.
@@ -223,17 +240,103 @@ TEST(NgsiJsonTest, RenderForStoreRendersEachAttributeOnceForDocAndHistory) {
   for (const auto& names : cases) {
     std::string doc = "stale";
     std::vector<std::string> values = {"stale"};
-    RenderForStore(*e, names, &doc, &values);
+    RenderForStore(e, names, &doc, &values);
     EXPECT_EQ(doc, expected_doc);
     ASSERT_EQ(values.size(), names.size());
     for (size_t i = 0; i < names.size(); ++i) {
       EXPECT_EQ(values[i], names[i] == "missing" ? "" : history_of(names[i])) << names[i];
     }
   }
-  EXPECT_EQ(EntityToStoreDoc(*e), expected_doc);
   auto back = EntityFromStoreDoc(expected_doc);
-  ASSERT_TRUE(back.ok());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(Everything(*back), Everything(e));
   EXPECT_EQ(EntityToStoreDoc(*back), expected_doc);
+  ASSERT_NE(back->Find("location")->geometry, nullptr);
+  EXPECT_EQ(back->Find("location")->kind, AttrKind::kGeoProperty);
+  // Smaller than the JSON it replaces.
+  EXPECT_LT(expected_doc.size(), Everything(e).size());
+}
+
+// Documents the store kept before the binary format (normalized JSON with system
+// attributes) still read back as the same entity.
+TEST(NgsiJsonTest, JsonStoreDocumentsOfEarlierVersionsStillRead) {
+  const Entity e = RichEntity();
+  auto back = EntityFromStoreDoc(Everything(e));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(Everything(*back), Everything(e));
+  EXPECT_EQ(EntityToStoreDoc(*back), EntityToStoreDoc(e));
+  EXPECT_FALSE(EntityFromStoreDoc("{").ok());
+}
+
+// Values and times at the edges keep their exact type and value: an integer stays an
+// integer, a double a double, no time stays none, and times before 1970 and far after.
+TEST(NgsiJsonTest, StoreDocumentsKeepValuesAndTimesExactly) {
+  const std::vector<JsonValue> values = {JsonValue(int64_t{0}),
+                                         JsonValue(int64_t{-1}),
+                                         JsonValue(std::numeric_limits<int64_t>::max()),
+                                         JsonValue(std::numeric_limits<int64_t>::min()),
+                                         JsonValue(0.0),
+                                         JsonValue(-0.0),
+                                         JsonValue(1e-300),
+                                         JsonValue(2.0),
+                                         JsonValue(std::string(300, 'x')),
+                                         JsonValue(std::string("\0nul", 4)),
+                                         J(R"([[[[]]],{},"",0])")};
+  const std::vector<TimeMs> times = {kNoTime,
+                                     0,
+                                     -1,
+                                     1,
+                                     -62135596800000,
+                                     std::numeric_limits<int64_t>::max(),
+                                     std::numeric_limits<int64_t>::min() + 1};
+  for (const JsonValue& v : values) {
+    for (const TimeMs t : times) {
+      Entity e;
+      e.id = "urn:x:1";
+      e.types = {"T"};
+      e.created_at = t;
+      e.modified_at = kNoTime;
+      Attribute a;
+      a.value = v;
+      a.observed_at = t;
+      a.created_at = kNoTime;
+      a.modified_at = t;
+      a.sub_attrs.emplace_back("s", v);
+      e.attrs.push_back({"p", AttrRef(std::move(a))});
+      auto back = EntityFromStoreDoc(EntityToStoreDoc(e));
+      ASSERT_TRUE(back.ok()) << back.status().ToString();
+      const Attribute& b = *back->attrs.at(0).attr;
+      EXPECT_EQ(b.value.type(), v.type());
+      EXPECT_EQ(b.value.Dump(), v.Dump());
+      EXPECT_EQ(b.sub_attrs.at(0).second.Dump(), v.Dump());
+      if (v.type() == JsonValue::Type::kDouble) {
+        EXPECT_EQ(std::signbit(b.value.as_double()), std::signbit(v.as_double()));
+      }
+      EXPECT_EQ(back->created_at, t);
+      EXPECT_EQ(back->modified_at, kNoTime);
+      EXPECT_EQ(b.observed_at, t);
+      EXPECT_EQ(b.created_at, kNoTime);
+      EXPECT_EQ(b.modified_at, t);
+    }
+  }
+}
+
+// A damaged document is refused with an error, never read past its end: every cut of one,
+// every byte after it, and random byte changes (which may still decode, but must not
+// crash).
+TEST(NgsiJsonTest, DamagedStoreDocumentsAreRefused) {
+  const std::string doc = EntityToStoreDoc(RichEntity());
+  for (size_t cut = 1; cut < doc.size(); ++cut) {
+    EXPECT_FALSE(EntityFromStoreDoc(doc.substr(0, cut)).ok()) << cut;
+  }
+  EXPECT_FALSE(EntityFromStoreDoc(doc + "x").ok());
+  EXPECT_FALSE(EntityFromStoreDoc(std::string(1, '\x01')).ok());
+  std::mt19937 rng(5);
+  for (int i = 0; i < 3000; ++i) {
+    std::string bad = doc;
+    bad[1 + rng() % (bad.size() - 1)] = static_cast<char>(rng());
+    (void)EntityFromStoreDoc(bad);
+  }
 }
 
 }  // namespace

@@ -161,6 +161,13 @@ constexpr std::string_view kMigrations[] = {
         WHERE s.entity_id = o.entity_id;
       DROP TABLE series;
     )sql",
+    // 8: no table changes. Entity documents may from now on be in the binary format of
+    // context/store_doc.cc (the store keeps them as bytes and does not look inside), which
+    // versions before it cannot read: this version number keeps them from opening such a
+    // database. Documents already stored stay JSON until next written; both read back.
+    R"sql(
+      SELECT 1;
+    )sql",
 };
 
 Result<int> UserVersion(sqlite3* db) {
