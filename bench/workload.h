@@ -163,9 +163,8 @@ inline const std::string& ValueText(const Values& v, int k) {
   }
 }
 
-// One attribute, normalized. `sys` appends createdAt/modifiedAt = sys_time (the stored doc).
-inline void AppendAttribute(std::string* out, const Values& v, int k, int64_t observed_at,
-                            const int64_t* sys_time) {
+// One attribute, normalized (as sent, and as a history row keeps it).
+inline void AppendAttribute(std::string* out, const Values& v, int k, int64_t observed_at) {
   const AttrSpec& a = kAttrs[k];
   out->append("{\"type\":\"");
   out->append(a.kind);
@@ -193,11 +192,6 @@ inline void AppendAttribute(std::string* out, const Values& v, int k, int64_t ob
     out->append(a.unit);
     out->push_back('"');
   }
-  if (sys_time != nullptr) {
-    std::string t;
-    AppendIso8601(&t, *sys_time);
-    out->append(",\"createdAt\":\"" + t + "\",\"modifiedAt\":\"" + t + "\"");
-  }
   out->push_back('}');
 }
 
@@ -216,7 +210,7 @@ inline void AppendEntityJson(std::string* out, uint64_t i, uint32_t round, int64
     out->append(",\"");
     out->append(kAttrs[k].name);
     out->append("\":");
-    AppendAttribute(out, v, k, ObservedAt(t0_ms, round), nullptr);
+    AppendAttribute(out, v, k, ObservedAt(t0_ms, round));
   }
   out->push_back('}');
 }
@@ -231,7 +225,7 @@ inline void AppendPropertiesFragment(std::string* out, uint64_t i, uint32_t roun
     out->push_back('"');
     out->append(kAttrs[k].name);
     out->append("\":");
-    AppendAttribute(out, v, k, ObservedAt(t0_ms, round), nullptr);
+    AppendAttribute(out, v, k, ObservedAt(t0_ms, round));
   }
   out->push_back('}');
 }
@@ -326,7 +320,7 @@ inline void AppendStoreDoc(std::string* out, uint64_t i, uint32_t round, int64_t
 // One history row's value (the attribute instance without system attributes) and its time.
 inline void AppendHistoryValue(std::string* out, const Values& v, int k, uint32_t round,
                                int64_t t0_ms) {
-  AppendAttribute(out, v, k, ObservedAt(t0_ms, round), nullptr);
+  AppendAttribute(out, v, k, ObservedAt(t0_ms, round));
 }
 inline int64_t HistoryTime(int k, uint32_t round, int64_t t0_ms, int64_t now_ms) {
   return kAttrs[k].observed ? ObservedAt(t0_ms, round) : now_ms;

@@ -298,20 +298,22 @@ std::string EntityToStoreDoc(const Entity& e) {
 void RenderForStore(const Entity& e, const std::vector<std::string>& history_attrs,
                     std::string* doc, std::vector<std::string>* history_values) {
   history_values->assign(history_attrs.size(), std::string());
+  // Written into a reused buffer, then copied out at its exact size: the results wait in
+  // the store's queue, and growing each by doubling would cost several allocations.
+  thread_local std::string buf;
+  constexpr size_t kKeep = size_t{1} << 20;  // a huge entity's buffer is not kept
   RenderOptions plain;  // the history value: no system attributes
   for (size_t h = 0; h < history_attrs.size(); ++h) {
     const Attribute* a = e.Find(history_attrs[h]);
     if (a == nullptr) continue;
-    JsonWriter w(&(*history_values)[h]);
+    buf.clear();
+    JsonWriter w(&buf);
     RenderAttribute(*a, plain, &w);
+    (*history_values)[h] = buf;
   }
-  // Encoded into a reused buffer, then copied out at its exact size: the result waits in
-  // the store's queue, and growing it by doubling would cost several allocations.
-  thread_local std::string buf;
   buf.clear();
   PutEntity(&buf, e);
   *doc = buf;
-  constexpr size_t kKeep = size_t{1} << 20;  // a huge entity's buffer is not kept
   if (buf.capacity() > kKeep) buf = std::string();
 }
 
