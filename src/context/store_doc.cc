@@ -11,9 +11,10 @@
 //               varint(n) attribute*n
 //   attribute = str(name) u8(kind) time(observedAt) time(createdAt) time(modifiedAt)
 //               str(unitCode) str(datasetId) value varint(n) (str(name) value)*n
-//   value     = u8(tag) payload: null, false, true (none), int (zigzag varint), double
-//               (8 bytes, little-endian), string (str), array (varint(n) value*n),
-//               object (varint(n) (str(key) value)*n)
+//               kind: 0 Property, 1 GeoProperty, 2 Relationship, 3 LanguageProperty
+//   value     = u8(tag) payload: 0 null, 1 false, 2 true (no payload), 3 int (zigzag
+//               varint), 4 double (8 bytes, little-endian), 5 string (str), 6 array
+//               (varint(n) value*n), 7 object (varint(n) (str(key) value)*n)
 //   str       = varint(bytes) bytes;  time = varint(0) for none, else zigzag(t) + 1
 //
 // Why not JSON, and why not a library. Every PATCH renders the entity's whole document for
@@ -37,11 +38,26 @@ static_assert(std::endian::native == std::endian::little,
               "the document format is little-endian; add byte swapping for this machine");
 
 constexpr char kBinaryDoc = 0x01;
+// The attribute kinds are stored as their enum values: these must not change.
+static_assert(static_cast<int>(AttrKind::kProperty) == 0 &&
+              static_cast<int>(AttrKind::kGeoProperty) == 1 &&
+              static_cast<int>(AttrKind::kRelationship) == 2 &&
+              static_cast<int>(AttrKind::kLanguageProperty) == 3);
 // Deeper values are refused when reading (a damaged document must not exhaust the stack);
 // the JSON parser's limit is lower, so nothing the API accepted is deeper.
 constexpr size_t kMaxValueDepth = 256;
 
-enum ValueTag : uint8_t { kNull, kFalse, kTrue, kInt, kDouble, kString, kArray, kObject };
+// Stored values: these must not change.
+enum ValueTag : uint8_t {
+  kNull = 0,
+  kFalse = 1,
+  kTrue = 2,
+  kInt = 3,
+  kDouble = 4,
+  kString = 5,
+  kArray = 6,
+  kObject = 7,
+};
 
 void PutVarint(std::string* out, uint64_t v) {
   char buf[10];
