@@ -227,8 +227,8 @@ Status CityServer::Start() {
       [store_ptr] { return double(store_ptr->Stats().unapplied_rows); });
   s.registry.AddCallbackGauge(
       "citybrain_store_deferred_entity_docs",
-      "Entity documents applied and not yet written to the database (their journal frames "
-      "are kept until they are)",
+      "Entity documents applied and held for a later write to the database, superseded ones "
+      "included until dropped (their journal frames are kept until then)",
       [store_ptr] { return double(store_ptr->Stats().deferred_docs); });
   s.registry.AddCallbackGauge(
       "citybrain_store_entity_doc_log_rows",

@@ -22,7 +22,7 @@ namespace cb::store {
 struct EntityRow {
   std::string id;
   std::string type;
-  std::string doc;  // normalized NGSI-LD JSON
+  std::string doc;  // the entity as the context layer stores it (bytes the store keeps as is)
   TimeMs modified_at = 0;
 };
 
@@ -107,12 +107,13 @@ struct StoreOptions {
   // compaction threads the same way). max_unapplied_rows still bounds how far it falls behind.
   int applier_nice = 10;
   // Entity documents are written to the database less often than history: an apply keeps
-  // the newest document of each entity it puts in memory (its rows stay in the journal) and
-  // writes them all, once each, when the oldest has waited defer_docs_ms, when they hold
-  // max_deferred_doc_bytes, when writes pause (apply_when_idle_ms), before a direct group,
-  // a read of the entities, or a close. An entity updated every second is then written
-  // once per window instead of once per apply, and its page once instead of with every
-  // apply. 0: write documents with every apply.
+  // the documents it puts in memory (their rows stay in the journal) and writes each
+  // entity's newest, once, when the oldest has waited defer_docs_ms, when writes pause
+  // (apply_when_idle_ms), before a direct group, a read of the entities, or a close, and
+  // when they hold max_deferred_doc_bytes and dropping the superseded ones frees less than
+  // half of that. An entity updated every second is then written once per window instead
+  // of once per apply, and its page once instead of with every apply. 0: write documents
+  // with every apply.
   int defer_docs_ms = 10000;
   size_t max_deferred_doc_bytes = size_t{64} << 20;
 };
@@ -129,7 +130,9 @@ struct StoreStats {
   uint64_t rows_applied = 0;
   double last_apply_ms = 0;
   double apply_ms_total = 0;
-  uint64_t deferred_docs = 0;        // applied entity documents not yet in the database
+  // Applied entity documents held for a later write, superseded ones included until the
+  // store drops them (see StoreOptions::max_deferred_doc_bytes).
+  uint64_t deferred_docs = 0;
   // The database's log of entity documents: its rows (current and superseded), and the
   // current rows its compactions have moved from its oldest end to its newest so far.
   uint64_t doc_log_rows = 0;

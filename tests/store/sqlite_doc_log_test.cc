@@ -458,11 +458,12 @@ TEST_F(DocDictionaryTest, DeferredDocumentsAreHeldCompressed) {
     StoreStats stats;
     for (int i = 0; i < 2000; ++i) {
       stats = store->Stats();
-      if (stats.unapplied_rows == 0 && stats.deferred_docs == later.size()) break;
+      if (stats.unapplied_rows == 0 && stats.deferred_docs == later.size() + 2) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     EXPECT_EQ(stats.unapplied_rows, 0u);
-    EXPECT_EQ(stats.deferred_docs, later.size()) << "the deferred documents were written early";
+    // In arrival order (nothing was superseded in the window before): e150 and e151 twice.
+    EXPECT_EQ(stats.deferred_docs, later.size() + 2) << "the deferred documents were written early";
     EXPECT_EQ(Docs(*store), model_);
   }
   const auto id =

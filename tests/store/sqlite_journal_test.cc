@@ -773,12 +773,17 @@ TEST_F(DeferredDocsTest, AReplayedDeleteKeepsTheHistoryWrittenAfterIt) {
 // Puts and deletes of a few entities in random order, all within one window of deferred
 // documents (applied now and then by history reads, so documents are superseded, dropped
 // and deferred again while they wait): the store reads back each entity's newest document,
-// and so does the database after a reopening.
-TEST_F(DeferredDocsTest, PutsAndDeletesWithinOneWindowKeepTheNewestDocuments) {
+// and so does the database after a reopening. With a small max_deferred_doc_bytes the
+// superseded documents and the marks of deleted entities are compacted away now and then,
+// and the documents are written when that frees too little.
+class DeferredDocsAtRandomTest : public DeferredDocsTest,
+                                 public ::testing::WithParamInterface<size_t> {};
+
+TEST_P(DeferredDocsAtRandomTest, PutsAndDeletesWithinOneWindowKeepTheNewestDocuments) {
   std::mt19937 rng(11);
   std::map<std::string, std::string> model;
   {
-    auto store = OpenDeferring(DbPath(), 3600 * 1000);
+    auto store = OpenDeferring(DbPath(), 3600 * 1000, GetParam());
     for (int step = 0; step < 400; ++step) {
       // (ids past the small-string size: their bytes live on the heap)
       const std::string id = "urn:ngsi-ld:Entity:" + std::to_string(rng() % 8);
@@ -799,6 +804,96 @@ TEST_F(DeferredDocsTest, PutsAndDeletesWithinOneWindowKeepTheNewestDocuments) {
     EXPECT_EQ(store->Stats().deferred_docs, 0u);
   }
   EXPECT_EQ(DocsOnDisk(DbPath()), model);
+}
+
+INSTANTIATE_TEST_SUITE_P(ByteLimits, DeferredDocsAtRandomTest,
+                         ::testing::Values(StoreOptions().max_deferred_doc_bytes, 3000));
+
+// A window keeps its documents by entity (one entry each) when many of the window before
+// were superseded, and in arrival order (an entry per document) when few were.
+TEST_F(DeferredDocsTest, HowAWindowKeepsDocumentsFollowsTheWindowBefore) {
+  auto store = OpenDeferring(DbPath(), 3600 * 1000);
+  PutAll(*store, 10, 1);
+  ASSERT_TRUE(store->QueryHistory(Query("urn:e0")).ok());
+  EXPECT_EQ(store->Stats().deferred_docs, 10u);
+  ASSERT_EQ(Docs(*store).size(), 10u);  // written: none of the 10 was superseded
+  PutAll(*store, 10, 2);
+  PutAll(*store, 10, 3);
+  ASSERT_TRUE(store->QueryHistory(Query("urn:e0")).ok());
+  EXPECT_EQ(store->Stats().deferred_docs, 20u);  // in arrival order
+  auto docs = Docs(*store);                      // written: half were superseded
+  EXPECT_EQ(docs["urn:e4"], Doc(4, 3));
+  PutAll(*store, 10, 4);
+  PutAll(*store, 10, 5);
+  ASSERT_TRUE(store->QueryHistory(Query("urn:e0")).ok());
+  EXPECT_EQ(store->Stats().deferred_docs, 10u);  // by entity
+  docs = Docs(*store);
+  EXPECT_EQ(docs.size(), 10u);
+  EXPECT_EQ(docs["urn:e9"], Doc(9, 5));
+  EXPECT_EQ(DocsOnDisk(DbPath()), docs);
+}
+
+// In arrival order, at max_deferred_doc_bytes the superseded documents are dropped first;
+// when that frees at least half, the window goes on and nothing is written yet. A deleted
+// entity's documents go with it.
+TEST_F(DeferredDocsTest, AtTheByteLimitSupersededDocumentsGoAndTheWindowGoesOn) {
+  // Each document and its bookkeeping takes ~240 bytes: four versions of twenty entities
+  // are over the limit, one version under half of it.
+  auto store = OpenDeferring(DbPath(), 3600 * 1000, /*max_bytes=*/10000);
+  PutAll(*store, 20, 1);
+  ASSERT_TRUE(store->QueryHistory(Query("urn:e0")).ok());  // deferred
+  ASSERT_EQ(Docs(*store).size(), 20u);  // a window with nothing superseded: arrival order next
+  PutAll(*store, 20, 2);
+  ASSERT_TRUE(store->SubmitSync(Batch().Delete("urn:e5")).ok());
+  PutAll(*store, 20, 3);
+  PutAll(*store, 20, 4);
+  ASSERT_TRUE(store->SubmitSync(Batch().Delete("urn:e7")).ok());
+  ASSERT_TRUE(store->QueryHistory(Query("urn:e0")).ok());  // one apply of all of them
+  EXPECT_EQ(store->Stats().unapplied_rows, 0u);
+  EXPECT_EQ(store->Stats().deferred_docs, 19u);  // the newest of each entity left
+  auto on_disk = DocsOnDisk(DbPath());
+  EXPECT_EQ(on_disk["urn:e3"], Doc(3, 1)) << "the window's documents were written early";
+  auto docs = Docs(*store);
+  EXPECT_EQ(docs.size(), 19u);
+  EXPECT_EQ(docs.count("urn:e7"), 0u);
+  EXPECT_EQ(docs["urn:e5"], Doc(5, 4));  // put again after its delete
+  EXPECT_EQ(docs["urn:e19"], Doc(19, 4));
+  EXPECT_EQ(DocsOnDisk(DbPath()), docs);
+}
+
+// Updates of many entities interleaved, applied in one transaction (the store inserts its
+// history rows by entity, not as they came): each entity's history reads back complete and
+// in order, instances of one time in the order they were written, and an entity deleted in
+// the middle keeps only what came after its delete.
+TEST_F(DeferredDocsTest, InterleavedHistoryOfManyEntitiesInOneApplyReadsBackInOrder) {
+  auto store = OpenDeferring(DbPath(), 3600 * 1000);
+  constexpr int kEntities = 40;
+  std::map<std::string, std::vector<std::pair<TimeMs, std::string>>> model;
+  for (int round = 0; round < 4; ++round) {
+    for (int i = kEntities - 1; i >= 0; --i) {  // against the order of the entities' numbers
+      const std::string id = "urn:e" + std::to_string(i);
+      const TimeMs t = 1000 + (round / 2) * 10 + i % 3;  // two rounds share each time
+      const std::string value = "\"" + std::to_string(round) + "\"";
+      ASSERT_TRUE(
+          store
+              ->SubmitSync(
+                  Batch().Put(Entity(id, "T", Doc(i, round), round)).Add(Hist(id, "v", t, value)))
+              .ok());
+      model[id].emplace_back(t, value);
+    }
+    if (round == 2) {
+      ASSERT_TRUE(store->SubmitSync(Batch().Delete("urn:e7")).ok());
+      model["urn:e7"].clear();
+    }
+  }
+  EXPECT_GT(store->Stats().unapplied_rows, 0u);  // nothing applied yet
+  for (const auto& [id, expected] : model) {
+    auto h = store->QueryHistory(Query(id));
+    ASSERT_TRUE(h.ok()) << id;
+    std::vector<std::pair<TimeMs, std::string>> got;
+    for (const HistoryRow& r : *h) got.emplace_back(r.observed_at, r.value);
+    EXPECT_EQ(got, expected) << id;
+  }
 }
 
 TEST_F(DeferredDocsTest, DocumentsAreWrittenOnceTheyHaveWaitedTheirTime) {

@@ -364,6 +364,12 @@ class SqliteStore final : public Store {
     size_t rows = 0;
   };
 
+  // A document the applier defers (see deferred_docs_).
+  struct DeferredDoc {
+    EntityRow row;
+    bool dropped = false;  // a mark that voids the entity's documents before it
+  };
+
   // The batches of one journal frame, waiting to be applied to the database.
   struct Frame {
     uint64_t number = 0;   // journal frame number; 0 for a direct frame
@@ -421,10 +427,15 @@ class SqliteStore final : public Store {
   Status ApplyFrames(std::vector<Frame>& frames, ApplyMode mode, bool* busy, bool* docs_written);
   Status ApplyBatch(WriteBatch& batch, bool docs_only, bool write_docs,
                     const std::vector<char>& keep_put, size_t* put_index);
-  // Keeps `e` as its entity's newest document, to be written by WriteDeferredDocs. The
-  // first document an entity defers in a window is compressed at once (see DeferDoc).
+  // Keeps `e` as its entity's newest document, to be written by WriteDeferredDocs.
   void DeferDoc(EntityRow&& e);
+  // Voids the entity's deferred documents (it was deleted, or written directly).
   void DropDeferredDoc(const std::string& id);
+  // Each entity's newest deferred document, dropped ones included, in id order.
+  std::vector<DeferredDoc*> NewestDeferredDocs();
+  // Keeps only each entity's newest deferred document; returns whether that freed at least
+  // half of deferred_bytes_ (the window then goes on, see ApplyFrames).
+  bool CompactDeferredDocs();
   // Writes the deferred documents (in id order, so neighbours share pages).
   Status WriteDeferredDocs();
   // Appends `e`'s document to entity_docs and points its head at it, as a document of the
@@ -445,7 +456,11 @@ class SqliteStore final : public Store {
   // entities, at a cost proportional to the documents written.
   Status CompactDocs();
   Status DeleteEntity(const std::string& id);
+  // Numbers the rows' entities and attributes and packs each update's instances into one
+  // row, held in txn_history_ for InsertHistory.
   Status AddHistory(const std::vector<HistoryRow>& rows);
+  // Inserts the held history rows, by entity (once per transaction, and before a delete).
+  Status InsertHistory();
   // Records in history_epochs the time ranges of the rows added since the last call (once
   // per transaction, and before a delete, which finds an entity's rows through it).
   Status WidenEpochs();
@@ -504,9 +519,37 @@ class SqliteStore final : public Store {
     TimeMs min, max;
   };
   std::vector<EpochRange> txn_epochs_;
-  // Applier state for deferred entity documents: the newest document of each entity put
-  // since they were last written, their size, and when the oldest came.
-  std::unordered_map<std::string, EntityRow> deferred_docs_;
+  // History rows of the open transaction not inserted yet, their instances in
+  // txn_instances_. Inserted in order of entity, not of arrival: at a million entities
+  // consecutive updates are of unrelated entities, and inserting them as they come put
+  // each in a cold page of the history index (history_by_epoch_owner_time); in entity
+  // order the inserts walk the index's pages in order.
+  struct PendingHistory {
+    int64_t owner;
+    TimeMs observed_at;
+    size_t offset, size;  // of the instances in txn_instances_
+  };
+  std::vector<PendingHistory> txn_history_;
+  std::string txn_instances_;
+  // Applier state for deferred entity documents: the documents put since they were last
+  // written, in the order they came (an entity's last entry is its newest; a `dropped`
+  // one voids those before it), their size, and when the oldest came. How a window keeps
+  // them is chosen when it starts, from the window before:
+  // - by entity (deferred_by_entity_), when many of its documents superseded others: an
+  //   entity's documents share one entry, found through deferred_index_, and only the
+  //   first is compressed when deferred (the later ones may be superseded too);
+  // - in arrival order otherwise: each document is a new entry, compressed when deferred,
+  //   with no lookup. At a million entities nearly every document is its entity's only one
+  //   in a window, and the index's lookups, nodes and key copies (all cache misses) cost
+  //   more than the few superseded documents compressed for nothing. Superseded entries
+  //   go when the documents reach max_deferred_doc_bytes (CompactDeferredDocs) and when
+  //   they are written.
+  std::vector<DeferredDoc> deferred_docs_;
+  std::unordered_map<std::string, size_t> deferred_index_;
+  bool deferred_by_entity_ = true;
+  // This window's documents deferred, and how many of them a later one superseded.
+  uint64_t window_docs_ = 0;
+  uint64_t window_superseded_ = 0;
   size_t deferred_bytes_ = 0;
   Clock::time_point deferred_since_;
   // Applier state for the log of documents: its rows are the seqs [oldest_seq, next_seq),
@@ -1238,6 +1281,8 @@ Status SqliteStore::ApplyFrames(std::vector<Frame>& frames, ApplyMode mode, bool
     *busy = (sqlite3_extended_errcode(w) & 0xff) == SQLITE_BUSY && !docs_taken;
     RollbackIfActive();
     next_seq_ = seq_at_begin;
+    txn_history_.clear();
+    txn_instances_.clear();
     doc_log_ = doc_log_at_begin;
     doc_log_moved_ = moved_at_begin;
     txn_epochs_.clear();
@@ -1291,9 +1336,13 @@ Status SqliteStore::ApplyFrames(std::vector<Frame>& frames, ApplyMode mode, bool
     applied = std::max(applied_frame_, last);
   }
   // (With nothing deferred, recording how far the documents go costs one small row.)
-  const bool write_docs = mode.write_docs || deferred_docs_.empty() ||
-                          deferred_bytes_ >= options_.max_deferred_doc_bytes;
-  Status st = WidenEpochs();
+  // At max_deferred_doc_bytes the superseded documents go first; the window goes on if that
+  // freed at least half (many updates of fewer entities than the bytes hold).
+  const bool write_docs =
+      mode.write_docs || deferred_docs_.empty() ||
+      (deferred_bytes_ >= options_.max_deferred_doc_bytes && !CompactDeferredDocs());
+  Status st = InsertHistory();
+  if (st.ok()) st = WidenEpochs();
   if (st.ok() && write_docs) {
     st = WriteDeferredDocs();
     if (st.ok()) st = CompactDocs();
@@ -1312,60 +1361,111 @@ Status SqliteStore::ApplyFrames(std::vector<Frame>& frames, ApplyMode mode, bool
   dict_.txn_id = 0;
   if (write_docs) {
     deferred_docs_.clear();
+    deferred_index_.clear();
     deferred_bytes_ = 0;
+    // The next window keeps its documents by entity if at least a quarter of this one's
+    // were superseded. (Only while none are held: DropDeferredDoc by entity finds them all.)
+    if (window_docs_ != 0) deferred_by_entity_ = window_superseded_ * 4 >= window_docs_;
+    window_docs_ = 0;
+    window_superseded_ = 0;
     *docs_written = true;
   }
   return Status::Ok();
 }
 
 // What a deferred document counts toward max_deferred_doc_bytes: its strings and, roughly,
-// its place in deferred_docs_ (the node, the key's copy of the id).
+// its entry in deferred_docs_ and (by entity) deferred_index_'s node and copy of the id.
 size_t DocBytes(const EntityRow& e) {
   return 2 * e.id.size() + e.type.size() + e.doc.size() + 2 * sizeof(EntityRow);
 }
 
 void SqliteStore::DeferDoc(EntityRow&& e) {
   if (deferred_docs_.empty()) deferred_since_ = Clock::now();
-  auto it = deferred_docs_.find(e.id);
-  if (it == deferred_docs_.end()) {
-    // The window's first document of the entity is compressed now, not when written: with
-    // many entities it is usually the one written, and its text (~10x the size) would stay
-    // on the heap for the whole window (at a million entities the HTTP threads then fault
-    // fresh pages in, and max_deferred_doc_bytes cuts the window short). Later ones stay
-    // text, as they may be superseded again. Only with a dictionary already in the database:
-    // not while sampling for one, nor one trained in the open transaction (a rollback would
-    // take it back).
-    if (tuning_.compress_docs && !dict_.sampling && dict_.txn_id == 0 && !IsCompressedDoc(e.doc)) {
-      thread_local std::string buffer;
-      Result<std::string_view> encoded = EncodeDoc(e.doc, &buffer);
-      if (encoded.ok()) e.doc = std::string(*encoded);  // frees the text
+  ++window_docs_;
+  if (deferred_by_entity_) {
+    auto [it, added] = deferred_index_.try_emplace(e.id, deferred_docs_.size());
+    if (!added) {
+      DeferredDoc& d = deferred_docs_[it->second];
+      deferred_bytes_ -= DocBytes(d.row);
+      deferred_bytes_ += DocBytes(e);
+      if (!d.dropped) ++window_superseded_;
+      d = DeferredDoc{std::move(e), false};
+      return;
     }
-    deferred_bytes_ += DocBytes(e);
-    std::string id = e.id;
-    deferred_docs_.emplace(std::move(id), std::move(e));
-  } else {
-    deferred_bytes_ -= DocBytes(it->second);
-    deferred_bytes_ += DocBytes(e);
-    it->second = std::move(e);
   }
+  // Compressed now, not when written: the document as rendered (~3.5x the size) would stay
+  // on the heap for the whole window, and at a million entities the HTTP threads then
+  // render each new one into fresh, cold pages (page faults, cache misses) instead of
+  // memory just freed; the window would also reach max_deferred_doc_bytes sooner. Only
+  // with a dictionary already in the database: not while sampling for one, nor one
+  // trained in the open transaction (a rollback would take it back).
+  if (tuning_.compress_docs && !dict_.sampling && dict_.txn_id == 0 && !IsCompressedDoc(e.doc)) {
+    thread_local std::string buffer;
+    Result<std::string_view> encoded = EncodeDoc(e.doc, &buffer);
+    if (encoded.ok()) e.doc = std::string(*encoded);  // frees the rendered document
+  }
+  deferred_bytes_ += DocBytes(e);
+  deferred_docs_.push_back(DeferredDoc{std::move(e), false});
 }
 
 void SqliteStore::DropDeferredDoc(const std::string& id) {
   if (deferred_docs_.empty()) return;
-  auto it = deferred_docs_.find(id);
-  if (it == deferred_docs_.end()) return;
-  deferred_bytes_ -= DocBytes(it->second);
-  deferred_docs_.erase(it);
+  DeferredDoc mark{EntityRow{id, std::string(), std::string(), 0}, true};
+  if (deferred_by_entity_) {
+    auto it = deferred_index_.find(id);
+    if (it == deferred_index_.end()) return;
+    DeferredDoc& d = deferred_docs_[it->second];
+    deferred_bytes_ -= DocBytes(d.row);
+    deferred_bytes_ += DocBytes(mark.row);
+    d = std::move(mark);
+    return;
+  }
+  deferred_bytes_ += DocBytes(mark.row);
+  deferred_docs_.push_back(std::move(mark));
+}
+
+std::vector<SqliteStore::DeferredDoc*> SqliteStore::NewestDeferredDocs() {
+  // Sorted by id and, within an id, by arrival: the last of each run is the newest.
+  std::vector<std::pair<std::string_view, uint32_t>> order;
+  order.reserve(deferred_docs_.size());
+  for (size_t i = 0; i < deferred_docs_.size(); ++i) {
+    order.emplace_back(deferred_docs_[i].row.id, static_cast<uint32_t>(i));
+  }
+  std::sort(order.begin(), order.end());
+  std::vector<DeferredDoc*> newest;
+  newest.reserve(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (i + 1 < order.size() && order[i + 1].first == order[i].first) {
+      if (!deferred_docs_[order[i].second].dropped) ++window_superseded_;
+      continue;
+    }
+    newest.push_back(&deferred_docs_[order[i].second]);
+  }
+  return newest;
+}
+
+bool SqliteStore::CompactDeferredDocs() {
+  // By entity there is nothing superseded to drop; the marks of deleted entities alone
+  // rarely free half.
+  if (deferred_by_entity_) return false;
+  const size_t before = deferred_bytes_;
+  std::vector<DeferredDoc> kept;
+  size_t bytes = 0;
+  for (DeferredDoc* d : NewestDeferredDocs()) {
+    if (d->dropped) continue;  // nothing before it is left to void
+    bytes += DocBytes(d->row);
+    kept.push_back(std::move(*d));
+  }
+  deferred_docs_ = std::move(kept);
+  deferred_bytes_ = bytes;
+  return bytes <= before / 2;
 }
 
 Status SqliteStore::WriteDeferredDocs() {
   if (deferred_docs_.empty()) return Status::Ok();
-  std::vector<const EntityRow*> rows;
-  rows.reserve(deferred_docs_.size());
-  for (const auto& [id, e] : deferred_docs_) rows.push_back(&e);
-  std::sort(rows.begin(), rows.end(),
-            [](const EntityRow* a, const EntityRow* b) { return a->id < b->id; });
-  for (const EntityRow* e : rows) CB_RETURN_IF_ERROR(PutDoc(*e));
+  for (const DeferredDoc* d : NewestDeferredDocs()) {
+    if (!d->dropped) CB_RETURN_IF_ERROR(PutDoc(d->row));
+  }
   return Status::Ok();
 }
 
@@ -1634,7 +1734,9 @@ Status SqliteStore::DeleteEntity(const std::string& id) {
   }
   ForgetOwner(id);
   if (owner != 0) {
-    CB_RETURN_IF_ERROR(WidenEpochs());  // the rows this transaction added are found too
+    // The rows this transaction added are found too.
+    CB_RETURN_IF_ERROR(InsertHistory());
+    CB_RETURN_IF_ERROR(WidenEpochs());
     CB_RETURN_IF_ERROR(Run(w, delete_owner_history_.get(), "delete entity history", owner));
     CB_RETURN_IF_ERROR(Run(w, delete_owner_.get(), "delete entity history", owner));
     CB_RETURN_IF_ERROR(Run(w, delete_entity_series_.get(), "delete entity history", owner));
@@ -1644,8 +1746,6 @@ Status SqliteStore::DeleteEntity(const std::string& id) {
 
 Status SqliteStore::AddHistory(const std::vector<HistoryRow>& rows) {
   if (rows.empty()) return Status::Ok();
-  sqlite3* w = writer_db_.get();
-  std::vector<EpochRange>& ranges = txn_epochs_;
   // A bound on memory for stores with very many entities: start over (a miss costs two
   // lookups).
   if (owner_cache_bytes_ >= tuning_.max_owner_cache_bytes) {
@@ -1655,45 +1755,61 @@ Status SqliteStore::AddHistory(const std::vector<HistoryRow>& rows) {
   }
   // One row per run of instances of the same entity and time (the attributes of one
   // update); an attribute seen again starts a new row, so each keeps its own seq.
-  thread_local std::string instances;
   std::vector<std::string_view> row_attrs;
   const HistoryRow* first = nullptr;  // the first instance of the row being built
   HistoryOwner* owner = nullptr;      // its entity's cache entry
-  auto flush = [&]() -> Status {
-    if (first == nullptr) return Status::Ok();
-    const int64_t seq = next_seq_++;
-    const int64_t epoch = seq >> tuning_.history_epoch_bits;
-    CB_RETURN_IF_ERROR(Run(w, insert_history_.get(), "insert history", seq, epoch, owner->id,
-                           static_cast<int64_t>(first->observed_at),
-                           std::string_view(instances)));
-    if (ranges.empty() || ranges.back().epoch != epoch) {
-      ranges.push_back({epoch, first->observed_at, first->observed_at});
-    } else {
-      ranges.back().min = std::min(ranges.back().min, first->observed_at);
-      ranges.back().max = std::max(ranges.back().max, first->observed_at);
-    }
+  size_t row_offset = 0;
+  auto flush = [&]() {
+    if (first == nullptr) return;
+    txn_history_.push_back(
+        {owner->id, first->observed_at, row_offset, txn_instances_.size() - row_offset});
     first = nullptr;
-    return Status::Ok();
   };
   for (const HistoryRow& h : rows) {
     const bool same_entity = first != nullptr && first->entity_id == h.entity_id;
     if (!same_entity || first->observed_at != h.observed_at ||
         std::find(row_attrs.begin(), row_attrs.end(), h.attr) != row_attrs.end()) {
-      CB_RETURN_IF_ERROR(flush());
+      flush();
       if (!same_entity) {
         owner = &owner_cache_[h.entity_id];
         CB_RETURN_IF_ERROR(LoadOwner(h.entity_id, owner));
       }
       first = &h;
-      instances.clear();
+      row_offset = txn_instances_.size();
       row_attrs.clear();
     }
     CB_RETURN_IF_ERROR(AddSeries(h.entity_id, h.attr, owner));
-    AppendHistoryInstance(&instances, h.attr, h.value);
+    AppendHistoryInstance(&txn_instances_, h.attr, h.value);
     row_attrs.push_back(h.attr);
   }
-  CB_RETURN_IF_ERROR(flush());
-  if (instances.capacity() > (size_t{1} << 20)) std::string().swap(instances);
+  flush();
+  return Status::Ok();
+}
+
+Status SqliteStore::InsertHistory() {
+  if (txn_history_.empty()) return Status::Ok();
+  // Stable: an entity's rows keep their order, and so their seqs.
+  std::stable_sort(
+      txn_history_.begin(), txn_history_.end(),
+      [](const PendingHistory& a, const PendingHistory& b) { return a.owner < b.owner; });
+  sqlite3* w = writer_db_.get();
+  std::vector<EpochRange>& ranges = txn_epochs_;
+  for (const PendingHistory& r : txn_history_) {
+    const int64_t seq = next_seq_++;
+    const int64_t epoch = seq >> tuning_.history_epoch_bits;
+    CB_RETURN_IF_ERROR(Run(w, insert_history_.get(), "insert history", seq, epoch, r.owner,
+                           static_cast<int64_t>(r.observed_at),
+                           std::string_view(txn_instances_).substr(r.offset, r.size)));
+    if (ranges.empty() || ranges.back().epoch != epoch) {
+      ranges.push_back({epoch, r.observed_at, r.observed_at});
+    } else {
+      ranges.back().min = std::min(ranges.back().min, r.observed_at);
+      ranges.back().max = std::max(ranges.back().max, r.observed_at);
+    }
+  }
+  txn_history_.clear();
+  txn_instances_.clear();
+  if (txn_instances_.capacity() > (size_t{64} << 20)) std::string().swap(txn_instances_);
   return Status::Ok();
 }
 
