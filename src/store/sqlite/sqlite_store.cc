@@ -431,7 +431,8 @@ class SqliteStore final : public Store {
   void DeferDoc(EntityRow&& e);
   // Voids the entity's deferred documents (it was deleted, or written directly).
   void DropDeferredDoc(const std::string& id);
-  // Each entity's newest deferred document, dropped ones included, in id order.
+  // Each entity's newest deferred document, dropped ones included, in id order. Counts the
+  // superseded ones in window_superseded_.
   std::vector<DeferredDoc*> NewestDeferredDocs();
   // Keeps only each entity's newest deferred document; returns whether that freed at least
   // half of deferred_bytes_ (the window then goes on, see ApplyFrames).
@@ -1410,18 +1411,20 @@ void SqliteStore::DeferDoc(EntityRow&& e) {
 
 void SqliteStore::DropDeferredDoc(const std::string& id) {
   if (deferred_docs_.empty()) return;
-  DeferredDoc mark{EntityRow{id, std::string(), std::string(), 0}, true};
+  DeferredDoc* replaced = nullptr;  // by entity: the entry the mark takes the place of
   if (deferred_by_entity_) {
     auto it = deferred_index_.find(id);
     if (it == deferred_index_.end()) return;
-    DeferredDoc& d = deferred_docs_[it->second];
-    deferred_bytes_ -= DocBytes(d.row);
-    deferred_bytes_ += DocBytes(mark.row);
-    d = std::move(mark);
-    return;
+    replaced = &deferred_docs_[it->second];
+    deferred_bytes_ -= DocBytes(replaced->row);
   }
+  DeferredDoc mark{EntityRow{id, std::string(), std::string(), 0}, true};
   deferred_bytes_ += DocBytes(mark.row);
-  deferred_docs_.push_back(std::move(mark));
+  if (replaced != nullptr) {
+    *replaced = std::move(mark);
+  } else {
+    deferred_docs_.push_back(std::move(mark));
+  }
 }
 
 std::vector<SqliteStore::DeferredDoc*> SqliteStore::NewestDeferredDocs() {
